@@ -1,0 +1,25 @@
+"""Errors the harness raises for bad input or a broken environment.
+
+Each message says what was wrong and what to do about it; the CLI and the pytest plugin
+print it without a traceback.
+"""
+
+
+class HarnessError(Exception):
+    """A problem the user can fix: the message says how."""
+
+
+class BinaryNotFound(HarnessError):
+    pass
+
+
+class PortInUse(HarnessError):
+    pass
+
+
+class ProcessFailed(HarnessError):
+    """A process the harness started exited or never became ready."""
+
+
+class NotQuiescent(HarnessError):
+    """Invocations were still not completed when the quiesce bound ran out."""

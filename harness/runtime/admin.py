@@ -1,0 +1,116 @@
+"""Restate admin API: deployments, SQL introspection, invocation control, quiescence."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from harness.errors import HarnessError, NotQuiescent
+
+NOT_DONE = "status != 'completed'"
+
+
+class AdminError(HarnessError):
+    pass
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class AdminClient:
+    def __init__(self, base_url: str, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _request(self, method: str, path: str, **kw: Any) -> Any:
+        async with self.session.request(method, self.base_url + path, **kw) as resp:
+            body = await resp.text()
+            if resp.status >= 400:
+                raise AdminError(f"{method} {path} -> HTTP {resp.status}: {body[:1000]}")
+            return await resp.json(content_type=None) if body else None
+
+    async def health(self) -> bool:
+        try:
+            await self._request("GET", "/health")
+        except (TimeoutError, aiohttp.ClientError, AdminError):
+            return False
+        return True
+
+    async def query_once(self, sql: str) -> list[dict[str, Any]]:
+        data = await self._request(
+            "POST", "/query", json={"query": sql}, headers={"accept": "application/json"}
+        )
+        return data["rows"]
+
+    async def query(self, sql: str, within: float = 15.0) -> list[dict[str, Any]]:
+        """SQL with bounded retries: right after a (re)start the partition stores may not
+        be open yet ('expecting a partition store') for a short while."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((AdminError, aiohttp.ClientError, asyncio.TimeoutError)),
+            stop=stop_after_delay(within), wait=wait_fixed(0.05), reraise=True,
+        ):
+            with attempt:
+                return await self.query_once(sql)
+        raise AssertionError("unreachable")
+
+    async def register(self, uri: str, use_http_11: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"uri": uri, "force": True}
+        if use_http_11:
+            body["use_http_11"] = True
+        return await self._request("POST", "/deployments", json=body)
+
+    async def invocations(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
+        return await self.query(
+            "SELECT id, target, status, retry_count, last_failure, idempotency_key, created_at,"
+            " completed_at FROM sys_invocation"
+            f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
+        )
+
+    async def status_counts(self, services: list[str]) -> dict[str, int]:
+        rows = await self.query(
+            "SELECT status, count(*) AS n FROM sys_invocation"
+            f" WHERE target_service_name IN ({_sql_list(services)}) GROUP BY status"
+        )
+        return {r["status"]: r["n"] for r in rows}
+
+    async def wait_quiescent(self, services: list[str], timeout: float = 60.0) -> float:
+        """Wait until no invocation of `services` is non-completed. Returns seconds waited;
+        raises NotQuiescent with the stuck invocations when the bound runs out."""
+        t0 = time.monotonic()
+        while True:
+            stuck = await self.invocations(services, NOT_DONE)
+            if not stuck:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                lines = "\n".join(
+                    f"  {r['id']} {r['target']} {r['status']} retries={r['retry_count']} "
+                    f"last_failure={(r['last_failure'] or '')[:200]}"
+                    for r in stuck[:20]
+                )
+                raise NotQuiescent(
+                    f"{len(stuck)} invocation(s) of {services} not completed after {timeout:.0f}s"
+                    f":\n{lines}"
+                )
+            await asyncio.sleep(0.2)
+
+    async def cancel(self, invocation_id: str) -> None:
+        await self._request("PATCH", f"/invocations/{invocation_id}/cancel")
+
+    async def kill(self, invocation_id: str) -> None:
+        await self._request("PATCH", f"/invocations/{invocation_id}/kill")

@@ -1,0 +1,220 @@
+"""Every process the harness starts, recorded, and gone at the end.
+
+Each child runs in its own session (so its process group holds it and anything it forks)
+and gets PR_SET_PDEATHSIG=SIGKILL, so even a SIGKILL of the harness itself takes the child
+down. We signal process groups by the pgid we recorded, never processes by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from harness.errors import ProcessFailed
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Proc:
+    """One started process (a server or service incarnation)."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    popen: subprocess.Popen[bytes]
+    pgid: int
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def group_members(self) -> list[int]:
+        """Live (non-zombie) processes of this process group, the leader included."""
+        members = []
+        for p in psutil.process_iter(["pid", "status"]):
+            try:
+                if os.getpgid(p.pid) == self.pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    members.append(p.pid)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return members
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, sig)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+class ProcessRegistry:
+    """Starts processes and guarantees they are gone: kill_all() on teardown, exit, SIGTERM."""
+
+    def __init__(self) -> None:
+        self.procs: list[Proc] = []
+        atexit.register(self.kill_all)
+
+    def spawn(
+        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Proc:
+        # PDEATHSIG fires when the *thread* that forked exits: call this from the main
+        # (event-loop) thread, never from a worker thread.
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} start: {' '.join(argv)}\n".encode())
+            log.flush()
+            popen = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        proc = Proc(name=name, argv=argv, log_path=log_path, popen=popen, pgid=popen.pid)
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: Proc) -> None:
+        """SIGKILL the whole group and reap the leader (blocking, but SIGKILL is immediate)."""
+        proc.signal_group(signal.SIGCONT)  # a paused group would otherwise keep zombies around
+        proc.signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.popen.wait(timeout=10)
+
+    async def stop(self, proc: Proc, grace: float = 10.0) -> bool:
+        """SIGTERM, wait up to `grace` seconds, then SIGKILL. True if it exited by itself."""
+        proc.signal_group(signal.SIGCONT)
+        proc.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not proc.alive() and not proc.group_members():
+                return True
+            await asyncio.sleep(0.02)
+        self.kill(proc)
+        return False
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            if proc.alive() or proc.group_members():
+                self.kill(proc)
+
+    def leaks(self) -> list[str]:
+        """Processes we started that are still alive (leader or any group member)."""
+        out = []
+        for proc in self.procs:
+            members = proc.group_members()
+            if members:
+                out.append(f"{proc.name} (pgid {proc.pgid}, pids {members}): {' '.join(proc.argv)}")
+        return out
+
+
+REGISTRY = ProcessRegistry()
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM into the Ctrl-C path, so teardown runs; kill_all stays the backstop."""
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        REGISTRY.kill_all()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+class Supervised:
+    """What every started component shares: one live incarnation (`proc`) at a time, its
+    ports, and the fault operations. Subclasses implement start()."""
+
+    name: str
+    registry: ProcessRegistry
+    proc: Proc | None = None
+    starts: int = 0
+
+    @property
+    def ports(self) -> list[int]:
+        raise NotImplementedError
+
+    async def start(self, timeout: float = 30.0) -> float:
+        raise NotImplementedError
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.alive()
+
+    def _spawn(self, argv: list[str], log_path: Path, **kw: object) -> Proc:
+        from harness.runtime.ports import ensure_free
+
+        if self.running():
+            raise ProcessFailed(f"{self.name} is already running (pid {self.proc.pid})")
+        for port in self.ports:
+            ensure_free(port, self.name)
+        self.proc = self.registry.spawn(self.name, argv, log_path, **kw)  # type: ignore[arg-type]
+        self.starts += 1
+        return self.proc
+
+    def _check_alive(self, t0: float, timeout: float, what: str) -> None:
+        """Raise with the log tail if the process died or `what` took longer than timeout."""
+        assert self.proc is not None
+        if not self.proc.alive():
+            raise ProcessFailed(
+                f"{self.name} exited with code {self.proc.popen.returncode} during start. "
+                f"Log {self.proc.log_path}:\n{self.proc.log_tail()}"
+            )
+        if time.monotonic() - t0 > timeout:
+            self.registry.kill(self.proc)
+            raise ProcessFailed(
+                f"{self.name} not {what} after {timeout:.0f}s. Log {self.proc.log_path}:\n"
+                f"{self.proc.log_tail()}"
+            )
+
+    async def kill(self) -> None:
+        """SIGKILL the process group, then verify the ports are closed."""
+        from harness.runtime.ports import wait_closed
+
+        if self.proc is not None:
+            self.registry.kill(self.proc)
+        await wait_closed(self.ports, self.name)
+
+    async def stop(self, grace: float = 15.0) -> bool:
+        """SIGTERM, bounded wait, then SIGKILL. True when it shut down by itself."""
+        from harness.runtime.ports import wait_closed
+
+        graceful = True
+        if self.proc is not None and self.proc.alive():
+            graceful = await self.registry.stop(self.proc, grace)
+        await wait_closed(self.ports, self.name)
+        return graceful
+
+    def pause(self) -> None:
+        assert self.proc is not None, f"{self.name} was never started"
+        self.proc.signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None, f"{self.name} was never started"
+        self.proc.signal_group(signal.SIGCONT)
+
+    async def restart(self, graceful: bool = False) -> float:
+        """Stop (SIGTERM) or kill (SIGKILL), then start again on the same ports and data."""
+        await (self.stop() if graceful else self.kill())
+        return await self.start()

@@ -1,0 +1,63 @@
+"""Serve a Restate app in this one process: `python -m harness.runtime.serve module:app PORT`.
+
+Plain `hypercorn module:app` forks a worker that survives a SIGKILL of its parent; serving
+with hypercorn.asyncio.serve keeps the service a single process we can kill for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+import sys
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from restate.server import install_shutdown_hook
+
+
+def load_app(spec: str) -> Any:
+    """Import `module:attr`; a clear error (not a traceback) when it is wrong."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"app must be given as module:attribute, got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise SystemExit(f"cannot import module {module_name!r} for app {spec!r}: {e}") from e
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"module {module_name!r} has no attribute {attr!r}") from None
+
+
+def hypercorn_config(port: int) -> Config:
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.h2_max_concurrent_streams = 10_000  # hypercorn's 100 throttles the invoker
+    config.keep_alive_timeout = 300
+    config.graceful_timeout = 5
+    config.accesslog = None
+    config.errorlog = "-"
+    return config
+
+
+async def main(app: Any, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # The SDK takes over the loop's SIGTERM handler on its first request; its hook registry
+    # chains handlers, so we register there instead of with loop.add_signal_handler.
+    install_shutdown_hook(loop, stop.set, signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await serve(app, hypercorn_config(port), shutdown_trigger=stop.wait)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("app", help="module:attribute of the Restate ASGI app")
+    parser.add_argument("port", type=int)
+    args = parser.parse_args()
+    sys.path.insert(0, ".")
+    asyncio.run(main(load_app(args.app), args.port))
