@@ -63,7 +63,9 @@ class AdminClient:
         be open yet ('expecting a partition store') for a short while."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((AdminError, aiohttp.ClientError, asyncio.TimeoutError)),
-            stop=stop_after_delay(within), wait=wait_fixed(0.05), reraise=True,
+            stop=stop_after_delay(within),
+            wait=wait_fixed(0.05),
+            reraise=True,
         ):
             with attempt:
                 return await self.query_once(sql)

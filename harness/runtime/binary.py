@@ -93,9 +93,19 @@ def provision(root: Path, version: str = RESTATE_SERVER_VERSION, npm: str | None
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=root))
         try:
             proc = subprocess.run(
-                [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
-                 str(staging), f"{RESTATE_SERVER_NPM_PACKAGE}@{version}"],
-                capture_output=True, text=True, timeout=600,
+                [
+                    npm,
+                    "install",
+                    "--no-save",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                    str(staging),
+                    f"{RESTATE_SERVER_NPM_PACKAGE}@{version}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
             )
             if proc.returncode != 0 or not _binary_in(staging).is_file():
                 raise BinaryNotFound(

@@ -68,24 +68,32 @@ def ensure_free(port: int, what: str) -> None:
         )
 
 
+_HELD: dict[int, int] = {}  # every port held in this process -> fd of its flock'ed lock file
+
+
+def held_ports() -> list[int]:
+    """Ports allocated in this process and not released (a leak at the end of a session)."""
+    return sorted(_HELD)
+
+
 class PortAllocator:
     """Hands out free loopback ports and keeps them reserved until released."""
 
     def __init__(self, lock_dir: Path = LOCK_DIR, port_range: tuple[int, int] = PORT_RANGE):
         self.lock_dir = lock_dir
         self.port_range = port_range
-        self._held: dict[int, int] = {}  # port -> fd of its flock'ed lock file
+        self._mine: set[int] = set()
         self._rng = random.SystemRandom()  # port choice is not part of a run's reproducibility
 
     @property
     def held(self) -> list[int]:
-        return sorted(self._held)
+        return sorted(self._mine)
 
     def allocate(self, attempts: int = 200) -> int:
         self.lock_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(attempts):
             port = self._rng.randrange(*self.port_range)
-            if port in self._held or not can_bind(port):
+            if port in _HELD or not can_bind(port):
                 continue
             fd = os.open(self.lock_dir / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
             try:
@@ -93,7 +101,8 @@ class PortAllocator:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            self._held[port] = fd
+            _HELD[port] = fd
+            self._mine.add(port)
             return port
         raise PortInUse(
             f"no free port found in {self.port_range[0]}-{self.port_range[1]} after {attempts} "
@@ -101,12 +110,13 @@ class PortAllocator:
         )
 
     def release(self, port: int) -> None:
-        fd = self._held.pop(port, None)
+        self._mine.discard(port)
+        fd = _HELD.pop(port, None)
         if fd is not None:
             os.close(fd)  # closing drops the flock
 
     def release_all(self) -> None:
-        for port in list(self._held):
+        for port in list(self._mine):
             self.release(port)
 
 

@@ -79,7 +79,11 @@ class ProcessRegistry:
         atexit.register(self.kill_all)
 
     def spawn(
-        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None,
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> Proc:
         # PDEATHSIG fires when the *thread* that forked exits: call this from the main
@@ -89,8 +93,14 @@ class ProcessRegistry:
             log.write(f"--- {time.strftime('%H:%M:%S')} start: {' '.join(argv)}\n".encode())
             log.flush()
             popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         proc = Proc(name=name, argv=argv, log_path=log_path, popen=popen, pgid=popen.pid)
         self.procs.append(proc)

@@ -16,8 +16,12 @@ class RestateServer(Supervised):
     """One restate-server node. A restart reuses its base dir (state, journal, timers)."""
 
     def __init__(
-        self, binary: Path, config: ServerConfig, node_dir: Path,
-        registry: ProcessRegistry = REGISTRY, name: str = "restate-server",
+        self,
+        binary: Path,
+        config: ServerConfig,
+        node_dir: Path,
+        registry: ProcessRegistry = REGISTRY,
+        name: str = "restate-server",
     ):
         self.binary = binary
         self.config = config

@@ -17,8 +17,13 @@ class ServiceProcess(Supervised):
     """Restarts keep the port: an invocation is pinned to the deployment it started on."""
 
     def __init__(
-        self, app: str, port: int, log_dir: Path, name: str | None = None,
-        registry: ProcessRegistry = REGISTRY, env: dict[str, str] | None = None,
+        self,
+        app: str,
+        port: int,
+        log_dir: Path,
+        name: str | None = None,
+        registry: ProcessRegistry = REGISTRY,
+        env: dict[str, str] | None = None,
     ):
         self.app = app
         self.port = port
@@ -40,7 +45,9 @@ class ServiceProcess(Supervised):
         t0 = time.monotonic()
         self._spawn(
             [sys.executable, "-m", "harness.runtime.serve", self.app, str(self.port)],
-            self.log_path, env=self.env, cwd=Path.cwd(),
+            self.log_path,
+            env=self.env,
+            cwd=Path.cwd(),
         )
         while not is_listening(self.port):
             self._check_alive(t0, timeout, f"listening on {self.port}")

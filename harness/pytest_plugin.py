@@ -1,0 +1,177 @@
+"""pytest plugin: options, the `chaos` fixture, seed sweeps, and the session leak check.
+
+Loaded through the `pytest11` entry point when the package is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.run import Run, RunOptions
+from harness.runtime.ports import held_ports
+from harness.runtime.processes import REGISTRY, install_signal_handlers
+
+REPORT_DIR_DEFAULT = "reports"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("restate-chaos")
+    g.addoption(
+        "--chaos-seed",
+        type=int,
+        default=None,
+        help="seed for workload and fault plan (default: random, printed and recorded)",
+    )
+    g.addoption(
+        "--chaos-sweep",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run every scenario with K seeds: SEED, SEED+1, ... SEED+K-1",
+    )
+    g.addoption(
+        "--chaos-report-dir",
+        default=REPORT_DIR_DEFAULT,
+        help="where run directories are written (default: reports/)",
+    )
+    g.addoption(
+        "--restate-bin",
+        default=None,
+        help="restate-server binary (default: $RESTATE_SERVER_BIN, else npm install)",
+    )
+    g.addoption(
+        "--keep-data",
+        action="store_true",
+        help="keep restate-server data dirs also of passing runs",
+    )
+    g.addoption(
+        "--chaos-app",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:APP",
+        help="run scenario service NAME from your own app (repeatable)",
+    )
+
+
+def parse_apps(values: list[str]) -> dict[str, str]:
+    apps = {}
+    for v in values:
+        name, sep, app = v.partition("=")
+        if not sep or not re.fullmatch(r"[\w.]+:[\w.]+", app) or not name:
+            raise pytest.UsageError(
+                f"--chaos-app {v!r}: expected NAME=module:attribute, e.g. counter=myapp.svc:app"
+            )
+        apps[name] = app
+    return apps
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--chaos-sweep") < 1:
+        raise pytest.UsageError("--chaos-sweep must be >= 1")
+    parse_apps(config.getoption("--chaos-app"))
+    seed = config.getoption("--chaos-seed")
+    config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
+    if threading.current_thread() is threading.main_thread():
+        install_signal_handlers()
+
+
+_SEED = pytest.StashKey[int]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"restate-chaos: seed {config.stash[_SEED]}, sweep {config.getoption('--chaos-sweep')}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    sweep = metafunc.config.getoption("--chaos-sweep")
+    if "chaos_seed" in metafunc.fixturenames and sweep > 1:
+        base = metafunc.config.stash[_SEED]
+        seeds = [base + i for i in range(sweep)]
+        metafunc.parametrize("chaos_seed", seeds, ids=[f"seed={s}" for s in seeds], indirect=True)
+
+
+@pytest.fixture
+def chaos_seed(request: pytest.FixtureRequest) -> int:
+    """The run's seed: --chaos-seed, or one of the --chaos-sweep seeds."""
+    return getattr(request, "param", request.config.stash[_SEED])
+
+
+def _scenario_name(node: pytest.Item) -> str:
+    return Path(str(node.fspath)).stem.removeprefix("scenario_").removeprefix("test_")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    setattr(item, f"_chaos_rep_{report.when}", report)
+    if call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
+        # bad input or a broken environment: the message says what to do; no traceback
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    return report
+
+
+@pytest.fixture
+async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterator[Run]:
+    """A scenario run: start a server and services, drive, check. See harness/run.py."""
+    cfg = request.config
+    node = request.node
+    base_id = node.nodeid.split("[")[0]
+    apps = parse_apps(cfg.getoption("--chaos-app"))
+    reproduce = f"pytest '{base_id}' --chaos-seed {chaos_seed}" + "".join(
+        f" --chaos-app {n}={a}" for n, a in apps.items()
+    )
+    run = Run(
+        _scenario_name(node),
+        RunOptions(
+            seed=chaos_seed,
+            report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
+            restate_bin=cfg.getoption("--restate-bin"),
+            keep_data=cfg.getoption("--keep-data"),
+            apps=apps,
+            reproduce=reproduce,
+        ),
+    )
+    node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])
+
+    def finish() -> None:
+        rep = getattr(node, "_chaos_rep_call", None)
+        if rep is None:  # the call never reported: interrupted (Ctrl-C / SIGTERM) or setup error
+            setup = getattr(node, "_chaos_rep_setup", None)
+            run.finish(
+                error=None if setup is None else str(setup.longrepr),
+                interrupted=setup is None or setup.passed,
+            )
+        elif rep.failed and not run.asserted:
+            run.finish(error=str(rep.longrepr)[-4000:])
+        else:
+            run.finish()
+
+    request.addfinalizer(finish)  # sync: runs even when the event loop is gone
+    yield run
+    await run.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leak check: every process and port the session started must be gone by now."""
+    leaks = REGISTRY.leaks()
+    ports = held_ports()
+    REGISTRY.kill_all()  # clean up either way; the check above is what fails the session
+    if (leaks or ports) and os.environ.get("RESTATE_CHAOS_NO_LEAK_CHECK") != "1":
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        msg = "restate-chaos leak check FAILED: teardown left these behind:\n" + "\n".join(
+            [f"  process {x}" for x in leaks] + [f"  port {p} still reserved" for p in ports]
+        )
+        if tr is not None:
+            tr.write_line(msg, red=True)
+        else:
+            print(msg)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

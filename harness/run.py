@@ -1,0 +1,254 @@
+"""One scenario run: its directory, seed, processes, history and verdicts.
+
+Phases: start (server, services) -> chaos (drive + nemesis) -> heal -> quiesce -> check ->
+finish (results.json, teardown). finish() always runs, also when a phase raised; a run
+directory is complete whether the run passed, failed or crashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import manifest
+from harness.checkers.liveness import check_liveness
+from harness.checkers.verdict import Verdict, combine
+from harness.errors import HarnessError, NotQuiescent
+from harness.nemesis.faults import Fault, Nemesis, plan_digest
+from harness.runtime import binary
+from harness.runtime.config import RetryPolicy, ServerConfig
+from harness.runtime.ports import PortAllocator
+from harness.runtime.processes import Supervised
+from harness.runtime.server import RestateServer
+from harness.runtime.service import ServiceProcess
+from harness.versions import RESTATE_SERVER_VERSION
+from harness.workload import history as hist
+from harness.workload.client import IngressClient, Outcome, Request
+from harness.workload.driver import Driver
+
+
+@dataclass
+class RunOptions:
+    seed: int
+    report_dir: Path
+    restate_bin: str | None = None
+    keep_data: bool = False
+    apps: dict[str, str] = field(default_factory=dict)  # service name -> module:app override
+    reproduce: str = ""
+
+
+class Run:
+    def __init__(self, scenario: str, options: RunOptions):
+        self.scenario = scenario
+        self.options = options
+        self.seed = options.seed
+        self.rng = random.Random(options.seed)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.id = f"{stamp}-{scenario}-s{options.seed}-{random.SystemRandom().randrange(16**4):04x}"
+        self.dir = options.report_dir / self.id
+        self.dir.mkdir(parents=True)
+        self.ports = PortAllocator()
+        self.history = hist.History(self.dir / "history.jsonl")
+        self.server: RestateServer | None = None
+        self.services: dict[str, ServiceProcess] = {}
+        self.verdicts: list[Verdict] = []
+        self.plan: list[Fault] = []
+        self.timings: dict[str, float] = {}
+        self.stats: dict[str, Any] = {}
+        self.started = time.time()
+        self._finished = False
+        self.asserted = False  # assert_held() ran: a failing test is a verdict, not a crash
+        self.manifest = manifest.base_manifest(scenario, self.seed, options.reproduce)
+        self.manifest.update(run_id=self.id, status="running", started=self.started)
+        self._write_manifest()
+
+    # -- topology --------------------------------------------------------------------------
+    async def start_server(
+        self, retry: RetryPolicy | None = None, partitions: int = 4
+    ) -> RestateServer:
+        path = binary.resolve(self.options.restate_bin)
+        node_dir = self.dir / "restate" / "n1"
+        config = ServerConfig(
+            base_dir=node_dir / "data",
+            ingress_port=self.ports.allocate(),
+            admin_port=self.ports.allocate(),
+            fabric_port=self.ports.allocate(),
+            partitions=partitions,
+            retry=retry or RetryPolicy(),
+        )
+        self.server = RestateServer(path, config, node_dir, name="server")
+        self.manifest["versions"]["restate_server"] = binary.binary_version(path)
+        self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
+        self.manifest["restate_binary"] = str(path)
+        self.manifest["server_config"] = config.to_record()
+        self._write_manifest()
+        self.timings["server_start"] = await self.server.start()
+        return self.server
+
+    async def start_service(self, app: str, name: str) -> ServiceProcess:
+        """Start `app` (module:app, unless --chaos-app overrides `name`) and register it."""
+        assert self.server is not None, "start_server() first"
+        app = self.options.apps.get(name, app)
+        svc = ServiceProcess(app, self.ports.allocate(), self.dir / "logs", name=name)
+        self.services[name] = svc
+        t0 = time.monotonic()
+        await svc.start()
+        self.manifest.setdefault("services", {})[name] = {
+            "app": app,
+            "port": svc.port,
+            "restate_services": await svc.register(self.server.admin),
+        }
+        self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
+        self._write_manifest()
+        return svc
+
+    @property
+    def components(self) -> dict[str, Supervised]:
+        out: dict[str, Supervised] = dict(self.services)
+        if self.server is not None:
+            out["server"] = self.server
+        return out
+
+    # -- chaos ---------------------------------------------------------------------------
+    def client(self, timeout: float = 15.0) -> IngressClient:
+        assert self.server is not None, "start_server() first"
+        return IngressClient(self.server.ingress_url, self.history, timeout=timeout)
+
+    async def drive(
+        self,
+        requests: list[Request],
+        faults: list[Fault] = (),  # type: ignore[assignment]
+        concurrency: int = 32,
+        retry_for: float = 60.0,
+    ) -> list[Outcome]:
+        """Send `requests` while the nemesis executes `faults`; returns final outcomes."""
+        self.plan = list(faults)
+        self.manifest["plan"] = [f.__dict__ for f in self.plan]
+        self.manifest["plan_digest"] = plan_digest(self.plan)
+        self._write_manifest()
+        nemesis = Nemesis(self.plan, self.components, self.history, self.dir / "faults.jsonl")
+        t0 = time.monotonic()
+        async with self.client() as client:
+            driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
+            chaos = asyncio.create_task(nemesis.run(driver))
+            try:
+                outcomes = await driver.run(requests)
+            finally:
+                nemesis.workload_done.set()
+                await chaos
+        self.timings["chaos"] = time.monotonic() - t0
+        self.stats["driver"] = {k: v for k, v in driver.stats.__dict__.items() if k != "started"}
+        return outcomes
+
+    async def read(self, req: Request) -> Any:
+        """A check-phase call that must succeed (after heal): returns its response value."""
+        async with self.client() as client:
+            out = await client.call(req)
+        if out.type != "ok":
+            raise HarnessError(f"check-phase call {req.path} failed after heal: {out.error}")
+        return out.value
+
+    async def heal(self) -> None:
+        """Every fault undone, every process up."""
+        for comp in self.components.values():
+            if comp.proc is not None:
+                comp.resume()
+            if not comp.running():
+                await comp.start()
+
+    async def quiesce(self, services: list[str], timeout: float = 60.0) -> Verdict:
+        """Wait until none of `services`' invocations is non-completed; records liveness."""
+        assert self.server is not None
+        admin = self.server.admin
+        try:
+            waited: float | None = await admin.wait_quiescent(services, timeout)
+            stuck: list[dict[str, Any]] = []
+        except NotQuiescent:
+            waited = None
+            stuck = await admin.invocations(services, "status != 'completed'")
+        verdict = check_liveness(stuck, await admin.status_counts(services), waited)
+        self.verdicts.append(verdict)
+        await self._dump_invocations(services)
+        return verdict
+
+    async def _dump_invocations(self, services: list[str]) -> None:
+        assert self.server is not None
+        rows = await self.server.admin.invocations(services)
+        manifest.write_json(self.dir / "invocations.json", {"rows": rows})
+
+    # -- verdicts ------------------------------------------------------------------------
+    def records(self) -> list[dict[str, Any]]:
+        return hist.read(self.history.path)
+
+    def check(self, *verdicts: Verdict) -> None:
+        self.verdicts.extend(verdicts)
+
+    @property
+    def valid(self) -> bool | str:
+        return combine(self.verdicts)
+
+    def assert_held(self) -> None:
+        """Fail the scenario unless every guarantee held (unknown is not a pass)."""
+        self.asserted = True
+        if self.valid is True:
+            return
+        lines = [f"{v.name}: {v.valid} - {v.summary}" for v in self.verdicts if v.valid is not True]
+        raise AssertionError(
+            f"verdict {self.valid} for run {self.id} (seed {self.seed}):\n  "
+            + "\n  ".join(lines)
+            + f"\nreport: {self.dir}\nreproduce: {self.options.reproduce}"
+        )
+
+    # -- teardown ------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Release what needs the event loop (HTTP sessions); finish() does the rest."""
+        if self.server is not None:
+            await self.server.close()
+
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        """Kill this run's processes, write results.json and the final manifest.
+
+        Synchronous and idempotent, so it also runs after Ctrl-C, when no event loop is left.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        for comp in self.components.values():
+            if comp.proc is not None:
+                comp.registry.kill(comp.proc)
+        self.ports.release_all()
+        self.history.close()
+        if interrupted:
+            status = "interrupted"
+        elif error is not None:
+            status = "crashed"
+        else:
+            status = {True: "passed", False: "failed"}.get(self.valid, "unknown")  # type: ignore[call-overload]
+        manifest.write_json(
+            self.dir / "results.json",
+            {
+                "run_id": self.id,
+                "scenario": self.scenario,
+                "seed": self.seed,
+                "status": status,
+                "valid": self.valid,
+                "error": error,
+                "verdicts": [v.to_record() for v in self.verdicts],
+                "timings": self.timings,
+                "stats": self.stats,
+            },
+        )
+        self.manifest.update(
+            status=status, finished=time.time(), duration=round(time.time() - self.started, 3)
+        )
+        self._write_manifest()
+        if status == "passed" and not self.options.keep_data:
+            shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
+
+    def _write_manifest(self) -> None:
+        manifest.write_json(self.dir / "run.json", self.manifest)

@@ -1,0 +1,103 @@
+"""Drive a list of requests through the ingress with bounded concurrency.
+
+Workers pull requests in order. A request that carries an idempotency key is retried with
+the same key after `fail`/`info` (what a real client does: the key makes retrying safe)
+until it is acknowledged or its retry budget runs out. Progress is observable, so faults
+can be triggered "after N completed operations" and land while invocations are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from harness.workload.client import IngressClient, Outcome, Request, sleep_backoff
+
+
+@dataclass
+class DriverStats:
+    requests: int = 0
+    attempts: int = 0
+    ok: int = 0
+    fail: int = 0
+    info: int = 0
+    gave_up: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> int:
+        """Requests finished (acknowledged, or given up)."""
+        return self.ok + self.gave_up
+
+
+class Driver:
+    def __init__(
+        self,
+        client: IngressClient,
+        concurrency: int = 32,
+        retry_for: float = 60.0,
+        max_attempts: int = 100,
+    ):
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.client = client
+        self.concurrency = concurrency
+        self.retry_for = retry_for
+        self.max_attempts = max_attempts
+        self.stats = DriverStats()
+        self._progress = asyncio.Condition()
+
+    @property
+    def in_flight(self) -> int:
+        return self.stats.in_flight
+
+    async def wait_done(self, n: int) -> None:
+        """Return once at least n requests have finished."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.stats.done >= n)
+
+    async def _finish(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
+
+    async def _one(self, req: Request, worker: int) -> Outcome:
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.attempts += 1
+            self.stats.in_flight += 1
+            try:
+                out = await self.client.call(req, worker=worker, attempt=attempt)
+            finally:
+                self.stats.in_flight -= 1
+            setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
+            retryable = req.idem is not None and not out.definite
+            if not retryable or attempt >= self.max_attempts or time.monotonic() > deadline:
+                if out.type != "ok":
+                    self.stats.gave_up += 1
+                return out
+            await sleep_backoff(attempt)
+
+    async def run(self, requests: Sequence[Request]) -> list[Outcome]:
+        """Send all requests; returns each request's final outcome, in request order."""
+        self.stats.requests += len(requests)
+        results: list[Outcome | None] = [None] * len(requests)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(len(requests)):
+            queue.put_nowait(i)
+
+        async def worker(wid: int) -> None:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                results[i] = await self._one(requests[i], wid)
+                await self._finish()
+
+        await asyncio.gather(*(worker(w) for w in range(self.concurrency)))
+        return [r for r in results if r is not None]
