@@ -11,6 +11,7 @@ import asyncio
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,18 +123,22 @@ class Run:
     async def drive(
         self,
         requests: list[Request],
-        faults: list[Fault] = (),  # type: ignore[assignment]
+        faults: Sequence[Fault] = (),
         concurrency: int = 32,
-        retry_for: float = 60.0,
+        timeout: float = 10.0,
+        retry_for: float = 30.0,
     ) -> list[Outcome]:
-        """Send `requests` while the nemesis executes `faults`; returns final outcomes."""
+        """Send `requests` while the nemesis executes `faults`; returns final outcomes.
+
+        `timeout` bounds one attempt; a request with an idempotency key is retried with
+        the same key for up to `retry_for` seconds before the client gives up on it."""
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
         nemesis = Nemesis(self.plan, self.components, self.history, self.dir / "faults.jsonl")
         t0 = time.monotonic()
-        async with self.client() as client:
+        async with self.client(timeout) as client:
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
             chaos = asyncio.create_task(nemesis.run(driver))
             try:
@@ -161,7 +166,7 @@ class Run:
             if not comp.running():
                 await comp.start()
 
-    async def quiesce(self, services: list[str], timeout: float = 60.0) -> Verdict:
+    async def quiesce(self, services: list[str], timeout: float = 30.0) -> Verdict:
         """Wait until none of `services`' invocations is non-completed; records liveness."""
         assert self.server is not None
         admin = self.server.admin

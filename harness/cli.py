@@ -1,0 +1,125 @@
+"""Command line: `python -m harness list | run | provision`.
+
+`run` is pytest on the scenario modules with the plugin's options, so a scenario runs the
+same way from the CLI, from `pytest scenarios/` and in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+DESCRIPTION = """\
+Chaos and fault-injection harness for Restate applications.
+
+commands:
+  list                    the scenarios, with what each one checks
+  run SCENARIO|all        run scenarios (pytest underneath); reports go to reports/<run-id>/
+  provision               install the pinned restate-server from npm into the cache
+
+examples:
+  python -m harness run all
+  python -m harness run smoke --seed 42
+  python -m harness run smoke --sweep 5
+  python -m harness run smoke --app counter=mypkg.counter:app
+"""
+
+
+def scenarios() -> dict[str, Path]:
+    return {p.stem.removeprefix("scenario_"): p for p in sorted(SCENARIO_DIR.glob("scenario_*.py"))}
+
+
+def describe(path: Path) -> str:
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return doc.strip().splitlines()[0] if doc else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("list", help="list the scenarios")
+    run = sub.add_parser("run", help="run one scenario, or all")
+    run.add_argument("scenario", help="a name from `list`, or `all`")
+    run.add_argument("--seed", type=int, help="seed (default: random, printed and recorded)")
+    run.add_argument("--sweep", type=int, default=1, metavar="K", help="run with K seeds")
+    run.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:APP",
+        help="run service NAME from your own implementation (repeatable)",
+    )
+    run.add_argument("--report-dir", default="reports", help="default: reports/")
+    run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
+    run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
+    sub.add_parser("provision", help="install restate-server from npm now")
+    args, extra = parser.parse_known_args(argv)
+
+    if args.command == "list":
+        for name, path in scenarios().items():
+            print(f"{name:24} {describe(path)}")
+        return 0
+    if args.command == "provision":
+        from harness.runtime import binary
+
+        try:
+            print(binary.resolve())
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "run":
+        known = scenarios()
+        if args.scenario == "all":
+            paths = list(known.values())
+        elif args.scenario in known:
+            paths = [known[args.scenario]]
+        else:
+            print(
+                f"error: unknown scenario {args.scenario!r}. Known: "
+                f"{', '.join(known) or '(none)'}; or `all`.",
+                file=sys.stderr,
+            )
+            return 2
+        if args.sweep < 1:
+            print(f"error: --sweep must be >= 1, got {args.sweep}", file=sys.stderr)
+            return 2
+        import pytest
+
+        pytest_args = [
+            *map(str, paths),
+            "-p",
+            "no:cacheprovider",
+            # this process imported harness before pytest could rewrite it: fine
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            "--rootdir",
+            str(SCENARIO_DIR.parent),
+            "--chaos-report-dir",
+            args.report_dir,
+            "--chaos-sweep",
+            str(args.sweep),
+            *extra,
+        ]
+        if args.seed is not None:
+            pytest_args += ["--chaos-seed", str(args.seed)]
+        if args.restate_bin:
+            pytest_args += ["--restate-bin", args.restate_bin]
+        if args.keep_data:
+            pytest_args.append("--keep-data")
+        for app in args.app:
+            pytest_args += ["--chaos-app", app]
+        return int(pytest.main(pytest_args))
+    parser.print_help()
+    return 2

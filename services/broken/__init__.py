@@ -1,0 +1,1 @@
+"""Deliberately broken service variants: negative controls that the checkers must flag."""

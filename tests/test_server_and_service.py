@@ -1,0 +1,133 @@
+"""The runtime against the real restate-server and a real service process."""
+
+import socket
+import time
+
+import aiohttp
+import pytest
+
+from harness.errors import PortInUse, ProcessFailed
+from harness.runtime import binary
+from harness.runtime.config import ServerConfig
+from harness.runtime.ports import PortAllocator, is_listening
+from harness.runtime.processes import ProcessRegistry
+from harness.runtime.server import RestateServer
+from harness.runtime.service import ServiceProcess
+
+
+@pytest.fixture
+async def topo(tmp_path):
+    reg = ProcessRegistry()
+    alloc = PortAllocator()
+    node = tmp_path / "n1"
+    server = RestateServer(
+        binary.resolve(),
+        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        node,
+        registry=reg,
+    )
+    service = ServiceProcess("services.counter:app", alloc.allocate(), tmp_path, registry=reg)
+    yield server, service, reg
+    reg.kill_all()
+    await server.close()
+    alloc.release_all()
+    assert reg.leaks() == []
+
+
+async def add(server, key, idem):
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            f"{server.ingress_url}/Counter/{key}/add", json=1, headers={"idempotency-key": idem}
+        ) as r,
+    ):
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def test_lifecycle_kill_restart_keeps_state(topo):
+    server, service, _ = topo
+    assert await server.start() < 10
+    await service.start()
+    assert await service.register(server.admin) == ["Counter"]
+    assert await add(server, "k", "i1") == 1
+    assert await add(server, "k", "i1") == 1  # deduplicated by idempotency key
+
+    await service.kill()
+    assert not is_listening(service.port)
+    await service.start()  # same port: the deployment stays valid
+    await server.kill()
+    assert not any(is_listening(p) for p in server.ports)
+    await server.start()  # same base dir: state and idempotency table survive
+    assert await add(server, "k", "i1") == 1
+    assert await add(server, "k", "i2") == 2
+    rows = await server.admin.query("SELECT value_utf8 FROM state WHERE service_key = 'k'")
+    assert rows == [{"value_utf8": "2"}]
+    assert await server.admin.wait_quiescent(["Counter"], timeout=10) < 10
+
+
+async def test_pause_blocks_requests_until_resume(topo):
+    server, service, _ = topo
+    await server.start()
+    await service.start()
+    await service.register(server.admin)
+    service.pause()
+    t0 = time.monotonic()
+    import asyncio
+
+    task = asyncio.create_task(add(server, "p", "p1"))
+    await asyncio.sleep(1.0)
+    assert not task.done()
+    service.resume()
+    assert await asyncio.wait_for(task, 15) == 1
+    assert time.monotonic() - t0 >= 1.0
+
+
+async def test_graceful_stop_of_server_and_service(topo):
+    server, service, reg = topo
+    await server.start()
+    await service.start()
+    await service.register(server.admin)
+    await add(server, "g", "g1")  # the SDK installs its own SIGTERM hook on first request
+    assert await service.stop() is True
+    assert await server.stop() is True
+    assert reg.leaks() == []
+
+
+async def test_port_in_use_is_a_clear_error_and_starts_nothing(topo):
+    server, _, reg = topo
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", server.config.admin_port))
+        s.listen()
+        with pytest.raises(PortInUse, match=f"port {server.config.admin_port} .*in use by pid"):
+            await server.start()
+    assert reg.procs == []
+
+
+async def test_bad_app_fails_with_the_import_error(topo, tmp_path):
+    _, service, reg = topo
+    bad = ServiceProcess("services.nope:app", service.port, tmp_path, registry=reg)
+    with pytest.raises(ProcessFailed, match="cannot import module 'services.nope'"):
+        await bad.start()
+    assert reg.leaks() == []
+
+
+async def test_server_that_dies_at_start_reports_its_log(tmp_path):
+    reg = ProcessRegistry()
+    alloc = PortAllocator()
+    fake = tmp_path / "restate-server"
+    fake.write_text("#!/bin/sh\necho 'fatal: cannot open base dir' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    server = RestateServer(
+        fake,
+        ServerConfig(tmp_path / "d", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        tmp_path,
+        registry=reg,
+    )
+    try:
+        with pytest.raises(ProcessFailed, match="(?s)exited with code 3.*cannot open base dir"):
+            await server.start()
+    finally:
+        await server.close()
+        alloc.release_all()
