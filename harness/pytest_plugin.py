@@ -79,11 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     parse_apps(config.getoption("--chaos-app"))
     seed = config.getoption("--chaos-seed")
     config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
+    config.stash[_RUNS] = []
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
 
 
 _SEED = pytest.StashKey[int]()
+_RUNS = pytest.StashKey[list[Run]]()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -140,6 +142,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         ),
     )
     node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])
+    cfg.stash[_RUNS].append(run)
 
     def finish() -> None:
         rep = getattr(node, "_chaos_rep_call", None)
@@ -157,6 +160,21 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     request.addfinalizer(finish)  # sync: runs even when the event loop is gone
     yield run
     await run.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    runs = config.stash.get(_RUNS, [])
+    if not runs:
+        return
+    terminalreporter.section("restate-chaos runs")
+    for run in runs:
+        status = run.manifest.get("status", "?")
+        terminalreporter.write_line(
+            f"{status:11} {run.scenario} seed={run.seed}  {run.dir}",
+            green=status == "passed",
+            red=status in ("failed", "crashed"),
+            yellow=status in ("unknown", "interrupted"),
+        )
 
 
 @pytest.hookimpl(trylast=True)

@@ -40,10 +40,11 @@ async def test_counter_survives_kills(chaos: Run) -> None:
             kill("counter", after_ops=first, downtime=0.3),
             kill("server", after_ops=second, downtime=0.3),
         ],
+        retry_for=15,
     )
 
     await chaos.heal()
-    await chaos.quiesce(["Counter"])
+    await chaos.quiesce(["Counter"], timeout=15)
     counters = {
         f"c{k}": await chaos.read(Request("Counter", "get", key=f"c{k}")) for k in range(KEYS)
     }

@@ -27,7 +27,7 @@ async def topo(tmp_path):
         registry=reg,
     )
     service = ServiceProcess("services.counter:app", alloc.allocate(), tmp_path, registry=reg)
-    yield server, service, reg
+    yield server, service, reg, alloc
     reg.kill_all()
     await server.close()
     alloc.release_all()
@@ -46,7 +46,7 @@ async def add(server, key, idem):
 
 
 async def test_lifecycle_kill_restart_keeps_state(topo):
-    server, service, _ = topo
+    server, service, _, _ = topo
     assert await server.start() < 10
     await service.start()
     assert await service.register(server.admin) == ["Counter"]
@@ -67,7 +67,7 @@ async def test_lifecycle_kill_restart_keeps_state(topo):
 
 
 async def test_pause_blocks_requests_until_resume(topo):
-    server, service, _ = topo
+    server, service, _, _ = topo
     await server.start()
     await service.start()
     await service.register(server.admin)
@@ -84,7 +84,7 @@ async def test_pause_blocks_requests_until_resume(topo):
 
 
 async def test_graceful_stop_of_server_and_service(topo):
-    server, service, reg = topo
+    server, service, reg, _ = topo
     await server.start()
     await service.start()
     await service.register(server.admin)
@@ -95,7 +95,7 @@ async def test_graceful_stop_of_server_and_service(topo):
 
 
 async def test_port_in_use_is_a_clear_error_and_starts_nothing(topo):
-    server, _, reg = topo
+    server, _, reg, _ = topo
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", server.config.admin_port))
@@ -106,9 +106,9 @@ async def test_port_in_use_is_a_clear_error_and_starts_nothing(topo):
 
 
 async def test_bad_app_fails_with_the_import_error(topo, tmp_path):
-    _, service, reg = topo
+    _, service, reg, _ = topo
     bad = ServiceProcess("services.nope:app", service.port, tmp_path, registry=reg)
-    with pytest.raises(ProcessFailed, match="cannot import module 'services.nope'"):
+    with pytest.raises(ProcessFailed, match=r"cannot import module 'services\.nope'"):
         await bad.start()
     assert reg.leaks() == []
 
@@ -126,8 +126,36 @@ async def test_server_that_dies_at_start_reports_its_log(tmp_path):
         registry=reg,
     )
     try:
-        with pytest.raises(ProcessFailed, match="(?s)exited with code 3.*cannot open base dir"):
+        with pytest.raises(ProcessFailed, match=r"(?s)exited with code 3.*cannot open base dir"):
             await server.start()
     finally:
         await server.close()
         alloc.release_all()
+
+
+async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
+    """Negative control of liveness: an invocation retrying forever is reported, not waited
+    for forever."""
+    from harness.checkers.liveness import check_liveness
+    from harness.errors import NotQuiescent
+
+    server, _, reg, alloc = topo
+    await server.start()
+    stuck = ServiceProcess("tests.data.stuck_service:app", alloc.allocate(), tmp_path, registry=reg)
+    await stuck.start()
+    await stuck.register(server.admin)
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            f"{server.ingress_url}/Stuck/run/send",
+            headers={"idempotency-key": "st-1"},
+            skip_auto_headers=("Content-Type",),
+        ) as r,
+    ):
+        assert r.status == 202, await r.text()
+    with pytest.raises(NotQuiescent, match=r"(?s)1 invocation.*Stuck.*transient failure"):
+        await server.admin.wait_quiescent(["Stuck"], timeout=2)
+    rows = await server.admin.invocations(["Stuck"], "status != 'completed'")
+    verdict = check_liveness(rows, await server.admin.status_counts(["Stuck"]), None)
+    assert verdict.valid is False
+    assert verdict.counterexamples[0]["idempotency_key"] == "st-1"

@@ -100,9 +100,11 @@ class AdminClient:
             if not stuck:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
+                # the JSON rows leave out NULL columns: use .get
                 lines = "\n".join(
-                    f"  {r['id']} {r['target']} {r['status']} retries={r['retry_count']} "
-                    f"last_failure={(r['last_failure'] or '')[:200]}"
+                    f"  {r.get('id')} {r.get('target')} {r.get('status')} "
+                    f"retries={r.get('retry_count')} "
+                    f"last_failure={(r.get('last_failure') or '')[:200]}"
                     for r in stuck[:20]
                 )
                 raise NotQuiescent(

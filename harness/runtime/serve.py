@@ -33,9 +33,9 @@ def load_app(spec: str) -> Any:
         raise SystemExit(f"module {module_name!r} has no attribute {attr!r}") from None
 
 
-def hypercorn_config(port: int) -> Config:
+def hypercorn_config(port: int, host: str = "127.0.0.1") -> Config:
     config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
+    config.bind = [f"{host}:{port}"]
     config.h2_max_concurrent_streams = 10_000  # hypercorn's 100 throttles the invoker
     config.keep_alive_timeout = 300
     config.graceful_timeout = 5
@@ -44,20 +44,25 @@ def hypercorn_config(port: int) -> Config:
     return config
 
 
-async def main(app: Any, port: int) -> None:
+async def main(app: Any, port: int, host: str = "127.0.0.1") -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # The SDK takes over the loop's SIGTERM handler on its first request; its hook registry
     # chains handlers, so we register there instead of with loop.add_signal_handler.
     install_shutdown_hook(loop, stop.set, signal.SIGTERM)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    await serve(app, hypercorn_config(port), shutdown_trigger=stop.wait)
+    await serve(app, hypercorn_config(port, host), shutdown_trigger=stop.wait)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("app", help="module:attribute of the Restate ASGI app")
     parser.add_argument("port", type=int)
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="bind address; only a container (docker-compose.yml) wants 0.0.0.0",
+    )
     args = parser.parse_args()
     sys.path.insert(0, ".")
-    asyncio.run(main(load_app(args.app), args.port))
+    asyncio.run(main(load_app(args.app), args.port, args.host))

@@ -1,0 +1,87 @@
+"""Runtime timings: server start, service start + registration, kill -> ready after restart.
+
+Prints medians over N rounds, each next to a reference measured in the same run: a bare
+`python -c pass` start (the floor for any Python service process). Nothing is asserted.
+
+    .venv/bin/python bench/runtime_times.py [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.runtime import binary
+from harness.runtime.config import ServerConfig
+from harness.runtime.ports import PortAllocator
+from harness.runtime.processes import ProcessRegistry
+from harness.runtime.server import RestateServer
+from harness.runtime.service import ServiceProcess
+
+
+def python_start() -> float:
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.monotonic() - t0
+
+
+async def one_round(tmp: Path, i: int) -> dict[str, float]:
+    reg, alloc = ProcessRegistry(), PortAllocator()
+    node = tmp / f"r{i}"
+    server = RestateServer(
+        binary.resolve(),
+        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        node,
+        registry=reg,
+    )
+    service = ServiceProcess("services.counter:app", alloc.allocate(), node, registry=reg)
+    try:
+        out = {"server start -> ready": await server.start()}
+        t0 = time.monotonic()
+        await service.start()
+        await service.register(server.admin)
+        out["service start + register"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        await server.kill()
+        await server.start()
+        out["server kill -> ready"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        await service.kill()
+        await service.start()
+        out["service kill -> listening"] = time.monotonic() - t0
+        return out
+    finally:
+        reg.kill_all()
+        await server.close()
+        alloc.release_all()
+
+
+async def main(rounds: int) -> None:
+    ref = statistics.median(python_start() for _ in range(rounds))
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(rounds):
+            for k, v in (await one_round(Path(tmp), i)).items():
+                results.setdefault(k, []).append(v)
+    print(f"rounds: {rounds}; reference `python -c pass`: {ref * 1000:.0f} ms")
+    print(f"{'measure':28} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'x ref':>6}")
+    for k, vs in results.items():
+        med = statistics.median(vs)
+        print(
+            f"{k:28} {med * 1000:10.0f} {min(vs) * 1000:8.0f} {max(vs) * 1000:8.0f} "
+            f"{med / ref:6.1f}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=10)
+    asyncio.run(main(parser.parse_args().rounds))

@@ -1,0 +1,79 @@
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_explains_the_commands():
+    out = cli("--help")
+    assert out.returncode == 0
+    for word in ("list", "run", "provision", "--seed"):
+        assert word in out.stdout
+
+
+def test_list_shows_the_smoke_scenario_with_its_summary():
+    out = cli("list")
+    assert out.returncode == 0
+    assert "smoke" in out.stdout and "kill -9" in out.stdout
+
+
+def test_unknown_scenario_is_a_clear_error_and_writes_nothing(tmp_path):
+    out = cli("run", "nosuch", "--report-dir", str(tmp_path / "r"))
+    assert out.returncode == 2
+    assert "unknown scenario 'nosuch'" in out.stderr and "smoke" in out.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_invalid_parameters_are_clear_errors(tmp_path):
+    out = cli("run", "smoke", "--sweep", "0")
+    assert out.returncode == 2 and "--sweep must be >= 1" in out.stderr
+    out = cli("run", "smoke", "--app", "counter", "--report-dir", str(tmp_path / "r"))
+    assert out.returncode != 0
+    assert "expected NAME=module:attribute" in out.stdout + out.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_binary_is_a_clear_error_without_traceback(tmp_path):
+    out = cli(
+        "run",
+        "smoke",
+        "--seed",
+        "1",
+        "--restate-bin",
+        str(tmp_path / "nope"),
+        "--report-dir",
+        str(tmp_path / "r"),
+    )
+    assert out.returncode == 1
+    assert (
+        f"BinaryNotFound: restate-server binary from --restate-bin does not exist: "
+        f"{tmp_path / 'nope'}" in out.stdout
+    )
+    assert "Traceback" not in out.stdout
+
+
+def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
+    out = cli("run", "smoke", "--seed", "5", "--report-dir", str(tmp_path / "r"))
+    assert out.returncode == 0, out.stdout
+    (run_dir,) = (tmp_path / "r").iterdir()
+    import json
+
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["seed"] == 5 and manifest["status"] == "passed"
+    assert "--chaos-seed 5" in manifest["reproduce"]
+    assert manifest["versions"]["restate_server"] == "1.7.12"
+    assert manifest["versions"]["restate_sdk"].startswith("1.3")
+    assert manifest["git"]["sha"]
+    for name in ("history.jsonl", "faults.jsonl", "results.json", "invocations.json"):
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "restate" / "n1" / "data").exists()  # passing run: data removed

@@ -1,0 +1,60 @@
+"""Every process a run starts is gone afterwards: after Ctrl-C, SIGTERM, a crash, a leak."""
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+SMOKE = "scenarios/scenario_smoke.py"
+
+
+def wait_for_history(report_dir: Path, lines: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for h in report_dir.glob("*/history.jsonl"):
+            if sum(1 for _ in h.open()) >= lines:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"no history with {lines} lines under {report_dir}")
+
+
+def results(report_dir: Path) -> dict:
+    (path,) = report_dir.glob("*/results.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_leaves_no_process(subpytest, sig):
+    run = subpytest([SMOKE, "--chaos-seed", "11"])
+    wait_for_history(run.report_dir, 200)  # the workload is under way
+    assert run.leftovers(), "the run should have live processes mid-run"
+    run.proc.send_signal(sig)
+    code, out = run.wait(timeout=60)
+    assert code != 0, out
+    assert run.leftovers() == [], out
+    res = results(run.report_dir)
+    assert res["status"] == "interrupted"
+    assert (run.report_dir / res["run_id"] / "run.json").exists()
+
+
+def test_crashing_scenario_leaves_no_process_and_a_crash_report(subpytest):
+    run = subpytest(["tests/data/raising.py", "--chaos-seed", "1"])
+    code, out = run.wait()
+    assert code == 1, out
+    assert "scenario bug on purpose" in out
+    assert run.leftovers() == []
+    res = results(run.report_dir)
+    assert res["status"] == "crashed"
+    assert "scenario bug on purpose" in res["error"]
+    assert "leak check FAILED" not in out
+
+
+def test_leak_check_fails_the_session(subpytest):
+    run = subpytest(["tests/data/leaky.py"])
+    code, out = run.wait()
+    assert code == 1, out
+    assert "1 passed" in out  # the test itself passed: the leak check is what failed
+    assert "leak check FAILED" in out and "leaked-sleeper" in out
+    assert run.leftovers() == []  # and it still cleaned up

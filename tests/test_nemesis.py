@@ -1,0 +1,83 @@
+import asyncio
+import random
+
+import pytest
+
+from harness.nemesis.faults import Fault, Nemesis, kill, plan_digest, random_plan
+from harness.workload.history import History, read
+
+
+def test_same_seed_same_plan_and_digest():
+    def plan(seed):
+        return random_plan(random.Random(seed), ["svc", "server"], 500, 4, ("kill", "pause"))
+
+    assert plan(3) == plan(3)
+    assert plan_digest(plan(3)) == plan_digest(plan(3))
+    assert plan_digest(plan(3)) != plan_digest(plan(4))
+
+
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"kind": "explode", "target": "x", "after_ops": 1}, "unknown fault kind"),
+        ({"kind": "kill", "target": "x"}, "exactly one trigger"),
+        ({"kind": "kill", "target": "x", "after_ops": 1, "at": 1.0}, "exactly one trigger"),
+        ({"kind": "kill", "target": "x", "after_ops": 1, "downtime": -1}, "downtime"),
+    ],
+)
+def test_invalid_faults_rejected(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        Fault(**kw)
+
+
+def test_unknown_target_rejected(tmp_path):
+    h = History(tmp_path / "h.jsonl")
+    with pytest.raises(ValueError, match="unknown target"):
+        Nemesis([kill("nope", after_ops=1)], {"svc": object()}, h, tmp_path / "f.jsonl")
+
+
+class FakeTarget:  # a stand-in for a process: the nemesis's own bookkeeping is under test
+    name = "svc"
+
+    def __init__(self):
+        self.calls = []
+
+    async def kill(self):
+        self.calls.append("kill")
+
+    async def start(self, timeout=30.0):
+        self.calls.append("start")
+        return 0.0
+
+
+class Progress:
+    in_flight = 5
+
+    def __init__(self):
+        self.done = 0
+
+    async def wait_done(self, n):
+        while self.done < n:
+            await asyncio.sleep(0.001)
+
+
+async def test_faults_recorded_in_order_and_untriggered_ones_skipped(tmp_path):
+    h = History(tmp_path / "h.jsonl")
+    target = FakeTarget()
+    nem = Nemesis(
+        [kill("svc", after_ops=2, downtime=0), kill("svc", after_ops=99, downtime=0)],
+        {"svc": target},
+        h,
+        tmp_path / "f.jsonl",
+    )
+    progress = Progress()
+    task = asyncio.create_task(nem.run(progress))
+    progress.done = 2
+    await asyncio.sleep(0.05)
+    nem.workload_done.set()
+    await asyncio.wait_for(task, 5)
+    h.close()
+    types = [r["type"] for r in read(tmp_path / "f.jsonl")]
+    assert types == ["fault-start", "fault-end", "fault-skipped"]
+    assert target.calls == ["kill", "start"]
+    assert read(tmp_path / "f.jsonl")[0]["in_flight"] == 5
