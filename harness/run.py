@@ -31,6 +31,7 @@ from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
 from harness.workload.driver import Driver
+from harness.world.client import ENV_URL, WorldClient
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Run:
         self.history = hist.History(self.dir / "history.jsonl")
         self.server: RestateServer | None = None
         self.services: dict[str, ServiceProcess] = {}
+        self.world_process: ServiceProcess | None = None
+        self.world: WorldClient | None = None
         self.verdicts: list[Verdict] = []
         self.plan: list[Fault] = []
         self.timings: dict[str, float] = {}
@@ -91,11 +94,29 @@ class Run:
         self.timings["server_start"] = await self.server.start()
         return self.server
 
+    async def start_world(self) -> WorldClient:
+        """The simulated external systems, one process with its SQLite ledger in the run
+        dir. Not a fault target: it is the ground truth. Start it before the services."""
+        self.world_process = ServiceProcess(
+            "harness.world.app:app",
+            self.ports.allocate(),
+            self.dir / "logs",
+            name="world",
+            env={
+                "CHAOS_WORLD_DB": str(self.dir / "ledger.sqlite"),
+                "CHAOS_WORLD_SEED": str(self.seed),
+            },
+        )
+        self.timings["world_start"] = await self.world_process.start()
+        self.world = WorldClient(self.world_process.uri)
+        return self.world
+
     async def start_service(self, app: str, name: str) -> ServiceProcess:
         """Start `app` (module:app, unless --chaos-app overrides `name`) and register it."""
         assert self.server is not None, "start_server() first"
         app = self.options.apps.get(name, app)
-        svc = ServiceProcess(app, self.ports.allocate(), self.dir / "logs", name=name)
+        env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
+        svc = ServiceProcess(app, self.ports.allocate(), self.dir / "logs", name=name, env=env)
         self.services[name] = svc
         t0 = time.monotonic()
         await svc.start()
@@ -136,7 +157,9 @@ class Run:
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
-        nemesis = Nemesis(self.plan, self.components, self.history, self.dir / "faults.jsonl")
+        nemesis = Nemesis(
+            self.plan, self.components, self.history, self.dir / "faults.jsonl", events=self.world
+        )
         t0 = time.monotonic()
         async with self.client(timeout) as client:
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
@@ -181,6 +204,13 @@ class Run:
         await self._dump_invocations(services)
         return verdict
 
+    async def ledger(self) -> dict[str, list[dict[str, Any]]]:
+        """The world's ledger after heal, also written to ledger.json in the run dir."""
+        assert self.world is not None, "start_world() first"
+        dump = await self.world.ledger()
+        manifest.write_json(self.dir / "ledger.json", dump)
+        return dump
+
     async def _dump_invocations(self, services: list[str]) -> None:
         assert self.server is not None
         rows = await self.server.admin.invocations(services)
@@ -214,6 +244,8 @@ class Run:
         """Release what needs the event loop (HTTP sessions); finish() does the rest."""
         if self.server is not None:
             await self.server.close()
+        if self.world is not None:
+            await self.world.close()
 
     def finish(self, error: str | None = None, interrupted: bool = False) -> None:
         """Kill this run's processes, write results.json and the final manifest.
@@ -223,8 +255,8 @@ class Run:
         if self._finished:
             return
         self._finished = True
-        for comp in self.components.values():
-            if comp.proc is not None:
+        for comp in [*self.components.values(), self.world_process]:
+            if comp is not None and comp.proc is not None:
                 comp.registry.kill(comp.proc)
         self.ports.release_all()
         self.history.close()

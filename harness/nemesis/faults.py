@@ -28,20 +28,32 @@ class Fault:
     kind: Kind
     target: str
     after_ops: int | None = None  # trigger: this many requests finished ...
-    at: float | None = None  # ... or this many seconds into the chaos phase
+    at: float | None = None  # ... or this many seconds into the chaos phase ...
+    # ... or the world recorded a call whose fields match, e.g. {"op": "charge",
+    # "outcome": "applied", "key": ["p1", "p7"]} (a list matches any of its values)
+    on_event: dict[str, Any] | None = None
     downtime: float = 0.5  # seconds before the fault is undone (restart / resume)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; choose one of {KINDS}")
-        if (self.after_ops is None) == (self.at is None):
-            raise ValueError("a fault needs exactly one trigger: after_ops=N or at=SECONDS")
+        if sum(t is not None for t in (self.after_ops, self.at, self.on_event)) != 1:
+            raise ValueError(
+                "a fault needs exactly one trigger: after_ops=N, at=SECONDS or on_event={...}"
+            )
         if self.downtime < 0:
             raise ValueError(f"downtime must be >= 0, got {self.downtime}")
 
 
 def kill(target: str, **trigger: Any) -> Fault:
     return Fault("kill", target, **trigger)
+
+
+def matches(event: dict[str, Any], predicate: dict[str, Any]) -> bool:
+    return all(
+        event.get(k) in v if isinstance(v, list) else event.get(k) == v
+        for k, v in predicate.items()
+    )
 
 
 def plan_digest(plan: list[Fault]) -> str:
@@ -90,11 +102,20 @@ class Progress(Protocol):
     def in_flight(self) -> int: ...
 
 
+class Events(Protocol):
+    async def events(self, after: int, wait: float = ...) -> list[dict[str, Any]]: ...
+
+
 class Nemesis:
-    """Executes a plan, one fault at a time, in trigger order."""
+    """Executes a plan, one fault at a time, in plan order."""
 
     def __init__(
-        self, plan: list[Fault], targets: dict[str, Target], history: History, faults_path: Path
+        self,
+        plan: list[Fault],
+        targets: dict[str, Target],
+        history: History,
+        faults_path: Path,
+        events: Events | None = None,
     ):
         unknown = {f.target for f in plan} - set(targets)
         if unknown:
@@ -104,6 +125,10 @@ class Nemesis:
         self.plan = plan
         self.targets = targets
         self.history = history
+        if events is None and any(f.on_event for f in plan):
+            raise ValueError("event-triggered faults need the world: start_world() first")
+        self.events = events
+        self._cursor = 0  # world events up to this seq have been seen
         self.faults_path = faults_path
         self.workload_done = asyncio.Event()  # set by the caller: no trigger fires after it
 
@@ -115,9 +140,15 @@ class Nemesis:
     async def _trigger(self, fault: Fault, progress: Progress, t0: float) -> None:
         if fault.after_ops is not None:
             await progress.wait_done(fault.after_ops)
-        else:
-            assert fault.at is not None
+        elif fault.at is not None:
             await asyncio.sleep(max(0.0, t0 + fault.at - self.history.now()))
+        else:
+            assert fault.on_event is not None and self.events is not None
+            while True:
+                for event in await self.events.events(self._cursor, wait=5.0):
+                    self._cursor = event["seq"]
+                    if matches(event, fault.on_event):
+                        return
 
     async def _triggered(self, fault: Fault, progress: Progress, t0: float) -> bool:
         """Wait for the fault's trigger; False when the workload ended first."""

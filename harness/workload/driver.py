@@ -20,17 +20,18 @@ from harness.workload.client import IngressClient, Outcome, Request, sleep_backo
 class DriverStats:
     requests: int = 0
     attempts: int = 0
-    ok: int = 0
+    ok: int = 0  # attempts by outcome; ok attempts = acknowledged requests
     fail: int = 0
     info: int = 0
-    gave_up: int = 0
+    failed: int = 0  # requests that ended in a definite failure (a terminal answer)
+    gave_up: int = 0  # requests whose retries ran out without a definite outcome
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
     def done(self) -> int:
-        """Requests finished (acknowledged, or given up)."""
-        return self.ok + self.gave_up
+        """Requests finished: acknowledged, failed for good, or given up."""
+        return self.ok + self.failed + self.gave_up  # a request stops at its first ok
 
 
 class Driver:
@@ -78,7 +79,8 @@ class Driver:
             retryable = req.idem is not None and not out.definite
             if not retryable or attempt >= self.max_attempts or time.monotonic() > deadline:
                 if out.type != "ok":
-                    self.stats.gave_up += 1
+                    self.stats.failed += out.definite
+                    self.stats.gave_up += not out.definite
                 return out
             await sleep_backoff(attempt)
 

@@ -1,0 +1,159 @@
+"""Checkers of external effects, read off the world's ledger (the ground truth)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import operations
+
+Ledger = dict[str, list[dict[str, Any]]]
+
+
+def _by_key(rows: list[dict[str, Any]], op: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["op"] == op:
+            out[r["key"]].append(r)
+    return out
+
+
+def check_exactly_once(
+    records: list[dict[str, Any]],
+    ledger: Ledger,
+    op: str,
+    handler: str,
+    applied: Callable[[Any], bool],
+    name: str | None = None,
+) -> Verdict:
+    """Per business key (the object key of `handler` requests), effective `op` effects:
+    at most 1 always; exactly 1 when an `ok` response says it was applied (`applied(resp)`);
+    0 when an `ok` response says it was not; at most 1 when the outcome is unknown."""
+    name = name or f"exactly-once {op}"
+    effects, calls = _by_key(ledger["effects"], op), _by_key(ledger["calls"], op)
+    expect: dict[str, bool | None] = {}  # True applied, False not applied, None unknown
+    op_ids: dict[str, list[int]] = defaultdict(list)
+    for o in operations(records):
+        if o.invoke.get("handler") != handler or o.key is None:
+            continue
+        op_ids[o.key].append(o.op)
+        if o.outcome == "ok":
+            expect[o.key] = bool(applied(o.result["resp"]))  # type: ignore[index]
+        else:
+            expect.setdefault(o.key, None)
+    bad = []
+    for key in sorted(set(expect) | set(effects)):
+        n, want = len(effects.get(key, [])), expect.get(key)
+        if n > 1:
+            problem = f"{n} effective {op}s"
+        elif want is True and n == 0:
+            problem = f"acknowledged as applied but no {op} in the ledger"
+        elif want is False and n == 1:
+            problem = f"acknowledged as not applied but the ledger has a {op}"
+        else:
+            continue
+        bad.append(
+            {
+                "key": key,
+                "problem": problem,
+                "ops": op_ids.get(key, [])[:50],
+                "effects": effects.get(key, []),
+                "calls": calls.get(key, [])[:20],
+            }
+        )
+    n_calls = sum(len(v) for v in calls.values())
+    n_effects = sum(len(v) for v in effects.values())
+    deduped = sum(1 for v in calls.values() for c in v if c["outcome"] == "duplicate")
+    stats = {
+        "keys": len(expect),
+        f"{op}_calls": n_calls,
+        f"effective_{op}s": n_effects,
+        "deduplicated_calls": deduped,
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(
+            name,
+            False,
+            f"{len(bad)} of {len(expect)} keys violate exactly-once "
+            f"{op} ({n_calls} {op} calls, {n_effects} effective)",
+            stats,
+            bad,
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(expect)} keys, {n_calls} {op} calls to the world "
+        f"({deduped} retries deduplicated), {n_effects} effective {op}s, "
+        f"0 duplicate {op}s",
+        stats,
+    )
+
+
+def check_idempotent_response(records: list[dict[str, Any]], handler: str) -> Verdict:
+    """All `ok` responses for one idempotency key are equal."""
+    name = f"idempotent response ({handler})"
+    seen: dict[str, list[tuple[int, Any]]] = defaultdict(list)
+    for o in operations(records):
+        if o.invoke.get("handler") == handler and o.idem and o.outcome == "ok":
+            seen[o.idem].append((o.op, o.result["resp"]))  # type: ignore[index]
+    bad = []
+    for idem, answers in sorted(seen.items()):
+        distinct = {json.dumps(r, sort_keys=True) for _, r in answers}
+        if len(distinct) > 1:
+            bad.append(
+                {
+                    "idem": idem,
+                    "ops": [o for o, _ in answers],
+                    "responses": [r for _, r in answers][:10],
+                }
+            )
+    repeated = sum(1 for a in seen.values() if len(a) > 1)
+    stats = {"keys": len(seen), "keys_answered_more_than_once": repeated, "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name, False, f"{len(bad)} idempotency keys got different answers", stats, bad
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(seen)} idempotency keys, {repeated} answered more than "
+        "once, always with the same answer",
+        stats,
+    )
+
+
+def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
+    """Money conservation: every account's balance is what the model says."""
+    name = "money conserved"
+    actual = {r["account"]: r["balance"] for r in ledger["balances"]}
+    bad = [
+        {"account": a, "expected": e, "actual": actual.get(a), "diff": (actual.get(a) or 0) - e}
+        for a, e in sorted(expected.items())
+        if actual.get(a) != e
+    ]
+    stats = {
+        "accounts": len(expected),
+        "expected_total": sum(expected.values()),
+        "actual_total": sum(actual.get(a, 0) for a in expected),
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(
+            name,
+            False,
+            f"{len(bad)} of {len(expected)} account balances differ "
+            f"from the model (total off by "
+            f"{stats['actual_total'] - stats['expected_total']})",
+            stats,
+            bad,
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(expected)} account balances match the model (total {stats['actual_total']})",
+        stats,
+    )

@@ -1,0 +1,122 @@
+"""The simulated external world as one ASGI app: gateway, accounts, reservations, email.
+
+Served as its own process (`harness.runtime.serve harness.world.app:app PORT`), configured
+by CHAOS_WORLD_DB (ledger path) and CHAOS_WORLD_SEED (drives injected failures). It outlives
+service kills: it is the ground truth a run is checked against.
+
+HTTP API (what a user's own service implementation calls):
+  POST /call/{op}   op in OPS; JSON {key, idem, amount?, account?, resource?, ...}
+                    200 effect (a repeat of an idempotency key returns the first effect),
+                    402 declined (terminal), 503 transient failure (nothing applied)
+  POST /knobs       {op, key='*', latency_ms, error_rate, decline}
+  POST /accounts    {account, balance}
+  GET  /events?after=SEQ&wait=SECONDS   calls after SEQ (long-poll)
+  GET  /ledger      the whole ledger
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from harness.world.ledger import Ledger
+
+OPS = ("charge", "refund", "withdraw", "deposit", "reserve", "confirm", "cancel", "email")
+
+
+class World:
+    def __init__(self, ledger: Ledger, seed: int):
+        self.ledger = ledger
+        self.rng = random.Random(seed)
+        self.changed = asyncio.Condition()
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def call(self, request: Request) -> JSONResponse:
+        op = request.path_params["op"]
+        if op not in OPS:
+            return JSONResponse({"error": f"unknown operation {op!r}; one of {OPS}"}, 404)
+        body: dict[str, Any] = await request.json()
+        knob = self.ledger.knob(op, body.get("key"))
+        if knob["decline"]:
+            self.ledger.record(op, body, "declined")
+            await self._notify()
+            return JSONResponse({"declined": True, "op": op, "key": body.get("key")}, 402)
+        if knob["error_rate"] and self.rng.random() < knob["error_rate"]:
+            self.ledger.record(op, body, "failed")
+            await self._notify()
+            return JSONResponse({"error": "injected transient failure"}, 503)
+        effect = self.ledger.existing(op, body.get("idem"))
+        if effect is not None:
+            self.ledger.record(op, body, "duplicate")
+        else:
+            effect = {
+                "id": f"{op}_{self.ledger.next_effect_id()}",
+                "op": op,
+                **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
+            }
+            self.ledger.record(op, body, "applied", effect)
+        await self._notify()
+        if knob["latency_ms"]:  # the effect is applied; the answer is slow (or lost)
+            await asyncio.sleep(knob["latency_ms"] / 1000)
+        return JSONResponse(effect)
+
+    async def knobs(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.ledger.set_knob(**body)
+        return JSONResponse({"ok": True})
+
+    async def accounts(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.ledger.open_account(body["account"], int(body["balance"]))
+        return JSONResponse({"ok": True})
+
+    async def events(self, request: Request) -> JSONResponse:
+        after = int(request.query_params.get("after", 0))
+        wait = min(float(request.query_params.get("wait", 0)), 30.0)
+        rows = self.ledger.events_after(after)
+        if not rows and wait > 0:
+            async with self.changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), wait)
+            rows = self.ledger.events_after(after)
+        return JSONResponse(rows)
+
+    async def dump(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.ledger.dump())
+
+    async def health(self, request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+
+def make_app(db: Path, seed: int) -> Starlette:
+    world = World(Ledger(db), seed)
+    return Starlette(
+        routes=[
+            Route("/call/{op}", world.call, methods=["POST"]),
+            Route("/knobs", world.knobs, methods=["POST"]),
+            Route("/accounts", world.accounts, methods=["POST"]),
+            Route("/events", world.events),
+            Route("/ledger", world.dump),
+            Route("/health", world.health),
+        ]
+    )
+
+
+def __getattr__(name: str) -> Any:  # `harness.world.app:app`, built from the environment
+    if name == "app":
+        return make_app(
+            Path(os.environ["CHAOS_WORLD_DB"]), int(os.environ.get("CHAOS_WORLD_SEED", "0"))
+        )
+    raise AttributeError(name)

@@ -1,0 +1,105 @@
+"""Typed client of the world, for services (inside ctx.run) and for the harness."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import aiohttp
+
+ENV_URL = "CHAOS_WORLD_URL"
+
+
+class WorldUnavailable(Exception):
+    """Transient: nothing was applied (503) or the answer was lost. Safe to retry with the
+    same idempotency key; inside ctx.run, raising it makes Restate retry."""
+
+
+class Declined(Exception):
+    """Terminal: the world declined the operation (e.g. a card decline)."""
+
+
+class WorldClient:
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0):
+        url = base_url or os.environ.get(ENV_URL)
+        if not url:
+            raise RuntimeError(f"no world URL: pass base_url or set ${ENV_URL}")
+        self.base_url = url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        """One operation: `key` is the business key, `idem` the idempotency key."""
+        try:
+            async with self.session.post(f"{self.base_url}/call/{op}", json=fields) as r:
+                body = await r.json(content_type=None)
+                status = r.status
+        except (TimeoutError, aiohttp.ClientError) as e:
+            raise WorldUnavailable(f"{op}: {type(e).__name__}: {e}") from e
+        if status == 402:
+            raise Declined(f"{op} declined for {fields.get('key')}")
+        if status != 200:
+            raise WorldUnavailable(f"{op}: HTTP {status}: {body}")
+        return body
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        async with self.session.post(self.base_url + path, json=body) as r:
+            r.raise_for_status()
+            return await r.json()
+
+    async def set_knob(
+        self,
+        op: str,
+        key: str = "*",
+        latency_ms: int = 0,
+        error_rate: float = 0.0,
+        decline: bool = False,
+    ) -> None:
+        await self._post(
+            "/knobs",
+            {
+                "op": op,
+                "key": key,
+                "latency_ms": latency_ms,
+                "error_rate": error_rate,
+                "decline": decline,
+            },
+        )
+
+    async def open_account(self, account: str, balance: int) -> None:
+        await self._post("/accounts", {"account": account, "balance": balance})
+
+    async def events(self, after: int, wait: float = 0.0) -> list[dict[str, Any]]:
+        async with self.session.get(
+            f"{self.base_url}/events",
+            params={"after": after, "wait": wait},
+            timeout=aiohttp.ClientTimeout(total=wait + 10),
+        ) as r:
+            r.raise_for_status()
+            return await r.json()
+
+    async def ledger(self) -> dict[str, list[dict[str, Any]]]:
+        async with self.session.get(f"{self.base_url}/ledger") as r:
+            r.raise_for_status()
+            return await r.json()
+
+
+_shared: WorldClient | None = None
+
+
+def world() -> WorldClient:
+    """The process-wide client a service uses (URL from $CHAOS_WORLD_URL)."""
+    global _shared
+    if _shared is None:
+        _shared = WorldClient()
+    return _shared
