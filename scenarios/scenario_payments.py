@@ -13,13 +13,14 @@ Checks:   at most one effective charge per payment and exactly one when acknowle
 
 import random
 
-from harness import Fault, Request, Run, kill
+from harness import Request, Run
 from harness.checkers.effects import (
     check_balances,
     check_exactly_once,
     check_idempotent_response,
 )
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import effect_window_plan
 
 PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
 DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
@@ -41,27 +42,6 @@ def workload(rng: random.Random) -> list[Request]:
     return requests
 
 
-def fault_plan(rng: random.Random, requests: list[Request], victims: list[str]) -> list[Fault]:
-    """Event-triggered kills at the victims' charges, seeded kills in between, in time order."""
-    position = {r.key: i for i, r in reversed(list(enumerate(requests)))}
-    timed = [
-        (
-            position[v],
-            Fault(
-                "kill",
-                "payments",
-                on_event={"op": "charge", "outcome": "applied", "key": v},
-                downtime=0.3,
-            ),
-        )
-        for v in victims
-    ]
-    for target in ("payments", "server"):
-        at = rng.randrange(len(requests) // 5, len(requests) * 4 // 5)
-        timed.append((at, kill(target, after_ops=at, downtime=0.3)))
-    return [f for _, f in sorted(timed, key=lambda x: x[0])]
-
-
 async def test_no_double_charge(chaos: Run) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
@@ -79,7 +59,10 @@ async def test_no_double_charge(chaos: Run) -> None:
     for key in victims:  # the charge is applied, its answer held back: the dangerous window
         await world.set_knob("charge", key, latency_ms=300)
 
-    await chaos.drive(requests, fault_plan(rng, requests, victims), retry_for=20)
+    plan = effect_window_plan(
+        rng, requests, "payments", "charge", victims, seeded_targets=("payments", "server")
+    )
+    await chaos.drive(requests, plan, retry_for=20)
 
     await chaos.heal()
     await chaos.quiesce(["Payments"], timeout=20)

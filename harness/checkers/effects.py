@@ -31,19 +31,25 @@ def check_exactly_once(
 ) -> Verdict:
     """Per business key (the object key of `handler` requests), effective `op` effects:
     at most 1 always; exactly 1 when an `ok` response says it was applied (`applied(resp)`);
-    0 when an `ok` response says it was not; at most 1 when the outcome is unknown."""
+    0 when every answer says it was not; at most 1 when some outcome is unknown. Definite
+    failures (`fail`) say nothing either way about other requests of the key."""
     name = name or f"exactly-once {op}"
     effects, calls = _by_key(ledger["effects"], op), _by_key(ledger["calls"], op)
-    expect: dict[str, bool | None] = {}  # True applied, False not applied, None unknown
+    # per key: True = an ok response says applied; False = every op of the key is ok and
+    # none says applied; None = unknown (some outcome unknown): at most one effect
+    said: dict[str, list[bool | None]] = defaultdict(list)
     op_ids: dict[str, list[int]] = defaultdict(list)
     for o in operations(records):
         if o.invoke.get("handler") != handler or o.key is None:
             continue
         op_ids[o.key].append(o.op)
         if o.outcome == "ok":
-            expect[o.key] = bool(applied(o.result["resp"]))  # type: ignore[index]
-        else:
-            expect.setdefault(o.key, None)
+            said[o.key].append(bool(applied(o.result["resp"])))  # type: ignore[index]
+        elif o.outcome == "info":
+            said[o.key].append(None)
+    expect: dict[str, bool | None] = {
+        k: True if True in v else (None if None in v else False) for k, v in said.items()
+    }
     bad = []
     for key in sorted(set(expect) | set(effects)):
         n, want = len(effects.get(key, [])), expect.get(key)
@@ -156,4 +162,28 @@ def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
         True,
         f"{len(expected)} account balances match the model (total {stats['actual_total']})",
         stats,
+    )
+
+
+def check_single_winner(
+    records: list[dict[str, Any]], handler: str, won: Callable[[Any], bool], name: str
+) -> Verdict:
+    """Per object key, at most one idempotency key is acknowledged as the winner."""
+    winners: dict[str, dict[str, int]] = defaultdict(dict)
+    for o in operations(records):
+        ok = o.invoke.get("handler") == handler and o.outcome == "ok" and o.idem
+        if ok and won(o.result["resp"]):  # type: ignore[index]
+            winners[o.key or ""].setdefault(o.idem, o.op)  # type: ignore[arg-type]
+    bad = [
+        {"key": k, "winners": sorted(w), "ops": sorted(w.values())}
+        for k, w in sorted(winners.items())
+        if len(w) > 1
+    ]
+    stats = {"keys_won": len(winners), "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name, False, f"{len(bad)} keys have more than one acknowledged winner", stats, bad
+        )
+    return Verdict(
+        name, True, f"{len(winners)} keys, each with exactly one acknowledged winner", stats
     )

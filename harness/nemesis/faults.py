@@ -85,6 +85,38 @@ def random_plan(
     ]
 
 
+def effect_window_plan(
+    rng: random.Random,
+    requests: list[Any],
+    target: str,
+    op: str,
+    victims: list[str],
+    seeded_targets: tuple[str, ...] = (),
+    downtime: float = 0.3,
+) -> list[Fault]:
+    """Kill `target` right after the world applies `op` for each victim key (the window
+    between a side effect and its journal entry: hold the victims' answers back with a
+    latency knob), plus one kill of each of `seeded_targets` at a seeded point; all in the
+    order the workload will reach them."""
+    first = {r.key: i for i, r in reversed(list(enumerate(requests)))}
+    timed = [
+        (
+            first[v],
+            Fault(
+                "kill",
+                target,
+                downtime=downtime,
+                on_event={"op": op, "outcome": "applied", "key": v},
+            ),
+        )
+        for v in victims
+    ]
+    for name in seeded_targets:
+        at = rng.randrange(len(requests) // 5, len(requests) * 4 // 5)
+        timed.append((at, Fault("kill", name, after_ops=at, downtime=downtime)))
+    return [f for _, f in sorted(timed, key=lambda x: x[0])]
+
+
 class Target(Protocol):
     name: str
 

@@ -1,0 +1,82 @@
+"""Durable RPC: each product is reserved at most once, and a repeated request gets the first
+answer, while the product service and the server are killed.
+
+Services: the Products virtual object (services/products.py); the world's inventory.
+Workload: 400 reservations of 60 products (many collide on one product), 32 at a time; the
+          reservation id is the idempotency key; a quarter are sent again, at once or later.
+Faults:   kill -9 of the product service right after the inventory records a reservation
+          (its answer held back) x3; kill -9 of the service and of the server at seeded points.
+Checks:   at most one reservation per product in the inventory, exactly one when acknowledged;
+          at most one acknowledged winner per product; one answer per reservation id; every
+          invocation completed; the faults landed while requests were in flight.
+"""
+
+import random
+
+from harness import Request, Run
+from harness.checkers.effects import (
+    check_exactly_once,
+    check_idempotent_response,
+    check_single_winner,
+)
+from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import effect_window_plan
+
+RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
+
+
+def workload(rng: random.Random) -> list[Request]:
+    requests: list[Request] = []
+    for i in range(RESERVATIONS):
+        req = Request(
+            "Products",
+            "reserve",
+            key=f"prod{rng.randrange(PRODUCTS)}",
+            body={"reservation": f"r{i}"},
+            idem=f"r{i}",
+        )
+        requests.append(req)
+        if rng.random() < DUPLICATE:  # again: right away, or a little later
+            requests.insert(rng.randrange(len(requests), len(requests) + 30), req)
+    return requests
+
+
+async def test_each_product_reserved_once(chaos: Run) -> None:
+    world = await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.products:app", name="products")
+
+    rng = chaos.rng
+    requests = workload(rng)
+    products = sorted({r.key for r in requests})
+    victims = rng.sample(products[PRODUCTS // 10 :], 3)
+    for key in victims:  # the reservation is applied, its answer held back
+        await world.set_knob("reserve", key, latency_ms=300)
+    plan = effect_window_plan(
+        rng, requests, "products", "reserve", victims, seeded_targets=("products", "server")
+    )
+    await chaos.drive(requests, plan, retry_for=20)
+
+    await chaos.heal()
+    await chaos.quiesce(["Products"], timeout=20)
+    ledger = await chaos.ledger()
+    records = chaos.records()
+    chaos.check(
+        check_exactly_once(
+            records,
+            ledger,
+            "reserve",
+            "reserve",
+            name="each product reserved at most once",
+            applied=lambda r: r["reserved"],
+        ),
+        check_single_winner(
+            records,
+            "reserve",
+            won=lambda r: r["reserved"],
+            name="one acknowledged winner per product",
+        ),
+        check_idempotent_response(records, "reserve"),
+        check_vacuity(records, min_ok=RESERVATIONS, min_faults=4),
+    )
+    chaos.assert_held()
