@@ -21,6 +21,7 @@ from harness.checkers.liveness import check_liveness
 from harness.checkers.verdict import Verdict, combine
 from harness.errors import HarnessError, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, plan_digest
+from harness.report.render import render
 from harness.runtime import binary
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.ports import PortAllocator
@@ -284,6 +285,7 @@ class Run:
             status=status, finished=time.time(), duration=round(time.time() - self.started, 3)
         )
         self._write_manifest()
+        render(self.dir)
         if status == "passed" and not self.options.keep_data:
             shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
 
