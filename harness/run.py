@@ -149,11 +149,13 @@ class Run:
         concurrency: int = 32,
         timeout: float = 10.0,
         retry_for: float = 30.0,
+        duration: float | None = None,
     ) -> list[Outcome]:
         """Send `requests` while the nemesis executes `faults`; returns final outcomes.
 
         `timeout` bounds one attempt; a request with an idempotency key is retried with
-        the same key for up to `retry_for` seconds before the client gives up on it."""
+        the same key for up to `retry_for` seconds before the client gives up on it; after
+        `duration` seconds (if given) no new request is started."""
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
@@ -166,7 +168,7 @@ class Run:
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
             chaos = asyncio.create_task(nemesis.run(driver))
             try:
-                outcomes = await driver.run(requests)
+                outcomes = await driver.run(requests, duration)
             finally:
                 nemesis.workload_done.set()
                 await chaos

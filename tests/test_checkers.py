@@ -90,3 +90,109 @@ def test_combine_false_beats_unknown_beats_true():
     assert combine([t, u]) == "unknown"
     assert combine([u, f, t]) is False
     assert combine([]) == "unknown"
+
+
+# -- effects: hand-written histories and ledgers ------------------------------------------
+
+
+def call(op, key, outcome="applied", idem=None):
+    return {"op": op, "key": key, "idem": idem, "outcome": outcome, "attempt": 1}
+
+
+def effect(op, key, idem=None):
+    return {"op": op, "key": key, "idem": idem}
+
+
+def ledger(effects=(), calls=(), balances=()):
+    return {"effects": list(effects), "calls": list(calls), "balances": list(balances)}
+
+
+def create(i, outcome, key, status="completed"):
+    return op(i, outcome, key=key, idem=f"create-{key}", handler="create", resp={"status": status})
+
+
+def completed(r):
+    return r["status"] == "completed"
+
+
+def test_exactly_once_passes_one_charge_per_acknowledged_payment():
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(create(1, "ok", "p1"), create(2, "ok", "p1"), create(3, "info", "p2"))
+    led = ledger(
+        [effect("charge", "p1", "k1")], [call("charge", "p1"), call("charge", "p1", "duplicate")]
+    )
+    v = check_exactly_once(h, led, "charge", "create", completed)
+    assert v.valid is True
+    assert v.stats["charge_calls"] == 2 and v.stats["deduplicated_calls"] == 1
+
+
+def test_exactly_once_flags_double_lost_and_phantom_charges():
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(
+        create(1, "ok", "double"),
+        create(2, "ok", "lost"),
+        create(3, "ok", "phantom", status="declined"),
+    )
+    led = ledger(
+        [
+            effect("charge", "double", "a"),
+            effect("charge", "double", "b"),
+            effect("charge", "phantom", "c"),
+        ]
+    )
+    v = check_exactly_once(h, led, "charge", "create", completed)
+    assert v.valid is False
+    problems = {c["key"]: c["problem"] for c in v.counterexamples}
+    assert problems == {
+        "double": "2 effective charges",
+        "lost": "acknowledged as applied but no charge in the ledger",
+        "phantom": "acknowledged as not applied but the ledger has a charge",
+    }
+    assert next(c for c in v.counterexamples if c["key"] == "double")["ops"] == [1]
+
+
+def test_exactly_once_unknown_outcome_allows_zero_or_one():
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(create(1, "info", "p"))
+    assert check_exactly_once(h, ledger(), "charge", "create", completed).valid is True
+    one = ledger([effect("charge", "p")])
+    assert check_exactly_once(h, one, "charge", "create", completed).valid is True
+
+
+def test_idempotent_response():
+    from harness.checkers.effects import check_idempotent_response
+
+    same = history(op(1, "ok", idem="k", resp={"v": 1}), op(2, "ok", idem="k", resp={"v": 1}))
+    assert check_idempotent_response(same, "add").valid is True
+    diff = history(op(1, "ok", idem="k", resp={"v": 1}), op(2, "ok", idem="k", resp={"v": 2}))
+    v = check_idempotent_response(diff, "add")
+    assert v.valid is False and v.counterexamples[0]["ops"] == [1, 2]
+
+
+def test_single_winner():
+    from harness.checkers.effects import check_single_winner
+
+    def reserve(i, key, idem, won):
+        return op(i, "ok", key=key, idem=idem, handler="reserve", resp={"reserved": won})
+
+    ok = history(
+        reserve(1, "x", "r1", True), reserve(2, "x", "r2", False), reserve(3, "x", "r1", True)
+    )
+    assert check_single_winner(ok, "reserve", lambda r: r["reserved"], "w").valid is True
+    bad = history(reserve(1, "x", "r1", True), reserve(2, "x", "r2", True))
+    v = check_single_winner(bad, "reserve", lambda r: r["reserved"], "w")
+    assert v.valid is False and v.counterexamples[0]["winners"] == ["r1", "r2"]
+
+
+def test_balances():
+    from harness.checkers.effects import check_balances
+
+    led = ledger(balances=[{"account": "a", "balance": 90}, {"account": "b", "balance": 5}])
+    assert check_balances(led, {"a": 90, "b": 5}).valid is True
+    v = check_balances(led, {"a": 100, "b": 5})
+    assert v.valid is False and v.counterexamples == [
+        {"account": "a", "expected": 100, "actual": 90, "diff": -10}
+    ]

@@ -81,3 +81,52 @@ async def test_faults_recorded_in_order_and_untriggered_ones_skipped(tmp_path):
     assert types == ["fault-start", "fault-end", "fault-skipped"]
     assert target.calls == ["kill", "start"]
     assert read(tmp_path / "f.jsonl")[0]["in_flight"] == 5
+
+
+class FakeEvents:
+    def __init__(self, events):
+        self._events = events
+
+    async def events(self, after, wait=0.0):
+        out = [e for e in self._events if e["seq"] > after]
+        if not out:
+            await asyncio.sleep(0.01)
+        return out
+
+
+async def test_event_trigger_fires_on_the_first_matching_event(tmp_path):
+    from harness.nemesis.faults import matches
+
+    assert matches({"op": "charge", "key": "p2"}, {"op": "charge", "key": ["p1", "p2"]})
+    assert not matches({"op": "charge", "key": "p3"}, {"op": "charge", "key": ["p1", "p2"]})
+    h = History(tmp_path / "h.jsonl")
+    target = FakeTarget()
+    events = FakeEvents(
+        [
+            {"seq": 1, "op": "charge", "outcome": "applied", "key": "p1"},
+            {"seq": 2, "op": "charge", "outcome": "duplicate", "key": "p2"},
+            {"seq": 3, "op": "charge", "outcome": "applied", "key": "p2"},
+        ]
+    )
+    plan = [
+        Fault(
+            "kill", "svc", on_event={"op": "charge", "outcome": "applied", "key": "p2"}, downtime=0
+        )
+    ]
+    nem = Nemesis(plan, {"svc": target}, h, tmp_path / "f.jsonl", events=events)
+    await asyncio.wait_for(nem.run(Progress()), 5)
+    h.close()
+    start = read(tmp_path / "f.jsonl")[0]
+    assert start["type"] == "fault-start" and start["world_seq"] == 3
+    assert target.calls == ["kill", "start"]
+
+
+def test_event_faults_need_the_world(tmp_path):
+    h = History(tmp_path / "h.jsonl")
+    with pytest.raises(ValueError, match="start_world"):
+        Nemesis(
+            [Fault("kill", "svc", on_event={"op": "charge"})],
+            {"svc": FakeTarget()},
+            h,
+            tmp_path / "f.jsonl",
+        )

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import random
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -161,6 +162,7 @@ class Nemesis:
             raise ValueError("event-triggered faults need the world: start_world() first")
         self.events = events
         self._cursor = 0  # world events up to this seq have been seen
+        self._matched: dict[str, Any] | None = None  # the event that fired the last fault
         self.faults_path = faults_path
         self.workload_done = asyncio.Event()  # set by the caller: no trigger fires after it
 
@@ -180,6 +182,7 @@ class Nemesis:
                 for event in await self.events.events(self._cursor, wait=5.0):
                     self._cursor = event["seq"]
                     if matches(event, fault.on_event):
+                        self._matched = event
                         return
 
     async def _triggered(self, fault: Fault, progress: Progress, t0: float) -> bool:
@@ -190,6 +193,14 @@ class Nemesis:
         for task in (trigger, done):
             task.cancel()
         return trigger.done() and not trigger.cancelled()
+
+    def _trigger_evidence(self, fault: Fault) -> dict[str, Any]:
+        """For an event-triggered fault: which world event fired it, and how long after."""
+        if fault.on_event is None or self._matched is None:
+            return {}
+        event = self._matched
+        lag = round((time.time() - event["wall"]) * 1000, 1) if "wall" in event else None
+        return {"world_seq": event["seq"], "world_key": event.get("key"), "event_lag_ms": lag}
 
     async def run(self, progress: Progress) -> None:
         """Execute the plan; a fault whose trigger had not fired when the workload ended is
@@ -206,6 +217,7 @@ class Nemesis:
                 kind=fault.kind,
                 target=fault.target,
                 in_flight=progress.in_flight,
+                **self._trigger_evidence(fault),
             )
             if fault.kind == "kill":
                 await target.kill()

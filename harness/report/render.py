@@ -15,8 +15,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.workload.history import read
 
-_env = Environment(loader=PackageLoader("harness.report", "templates"),
-                   autoescape=select_autoescape(["html"]))
+_env = Environment(
+    loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["html"])
+)
 
 
 def _load(path: Path, default: Any) -> Any:

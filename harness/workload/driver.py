@@ -84,20 +84,24 @@ class Driver:
                 return out
             await sleep_backoff(attempt)
 
-    async def run(self, requests: Sequence[Request]) -> list[Outcome]:
-        """Send all requests; returns each request's final outcome, in request order."""
-        self.stats.requests += len(requests)
+    async def run(
+        self, requests: Sequence[Request], duration: float | None = None
+    ) -> list[Outcome]:
+        """Send the requests, in order; after `duration` seconds no new request starts (those
+        under way finish). Returns the final outcome of each request sent, in order."""
+        stop_at = None if duration is None else time.monotonic() + duration
         results: list[Outcome | None] = [None] * len(requests)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(len(requests)):
             queue.put_nowait(i)
 
         async def worker(wid: int) -> None:
-            while True:
+            while stop_at is None or time.monotonic() < stop_at:
                 try:
                     i = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                self.stats.requests += 1
                 results[i] = await self._one(requests[i], wid)
                 await self._finish()
 

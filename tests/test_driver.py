@@ -1,0 +1,40 @@
+"""The driver's bookkeeping against a port where nothing listens (every call refused)."""
+
+from harness.runtime.ports import PortAllocator
+from harness.workload.client import IngressClient, Request
+from harness.workload.driver import Driver
+from harness.workload.history import History, operations, read
+
+
+async def drive(tmp_path, requests, **kw):
+    alloc = PortAllocator()
+    port = alloc.allocate()  # reserved and free: connections are refused
+    history = History(tmp_path / "h.jsonl")
+    try:
+        async with IngressClient(f"http://127.0.0.1:{port}", history, timeout=2) as client:
+            driver = Driver(client, concurrency=4, retry_for=0.3)
+            outcomes = await driver.run(requests, **kw)
+    finally:
+        history.close()
+        alloc.release_all()
+    return driver.stats, outcomes, read(tmp_path / "h.jsonl")
+
+
+async def test_refused_requests_are_fail_and_retried_only_with_an_idempotency_key(tmp_path):
+    reqs = [Request("S", "h", body=1), Request("S", "h", body=2, idem="k")]
+    stats, outcomes, records = await drive(tmp_path, reqs)
+    assert [o.type for o in outcomes] == ["fail", "fail"]
+    assert not any(o.sent for o in outcomes)
+    ops = list(operations(records))
+    assert sum(1 for o in ops if o.idem is None) == 1  # no key: never retried
+    assert sum(1 for o in ops if o.idem == "k") > 1  # key: retried with the same key
+    assert stats.requests == 2 and stats.gave_up == 2 and stats.ok == 0
+    assert all(o.outcome == "fail" for o in ops)
+
+
+async def test_duration_bounds_the_workload(tmp_path):
+    reqs = [Request("S", "h", body=i) for i in range(50)]
+    stats, outcomes, _ = await drive(tmp_path, reqs, duration=0)
+    assert stats.requests == 0 and outcomes == []
+    stats, outcomes, _ = await drive(tmp_path, reqs)
+    assert stats.requests == 50 and len(outcomes) == 50

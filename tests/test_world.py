@@ -1,0 +1,104 @@
+"""The world process: ledger semantics, knobs, events, durability across a kill."""
+
+import asyncio
+import json
+
+import pytest
+
+from harness.runtime.ports import PortAllocator
+from harness.runtime.processes import ProcessRegistry
+from harness.runtime.service import ServiceProcess
+from harness.world.client import Declined, WorldClient, WorldUnavailable
+
+
+@pytest.fixture
+async def world(tmp_path):
+    reg, alloc = ProcessRegistry(), PortAllocator()
+    proc = ServiceProcess(
+        "harness.world.app:app",
+        alloc.allocate(),
+        tmp_path,
+        name="world",
+        registry=reg,
+        env={"CHAOS_WORLD_DB": str(tmp_path / "ledger.sqlite"), "CHAOS_WORLD_SEED": "1"},
+    )
+    await proc.start()
+    client = WorldClient(proc.uri)
+    yield client, proc
+    await client.close()
+    reg.kill_all()
+    alloc.release_all()
+
+
+async def test_charge_is_deduplicated_by_idempotency_key(world):
+    w, _ = world
+    first = await w.call("charge", key="p1", idem="k1", amount=10, account="a")
+    again = await w.call("charge", key="p1", idem="k1", amount=10, account="a")
+    other = await w.call("charge", key="p1", idem="k2", amount=10, account="a")
+    assert first == again and first["id"] != other["id"]
+    ledger = await w.ledger()
+    assert [(c["idem"], c["attempt"], c["outcome"]) for c in ledger["calls"]] == [
+        ("k1", 1, "applied"),
+        ("k1", 2, "duplicate"),
+        ("k2", 1, "applied"),
+    ]
+    assert len(ledger["effects"]) == 2
+    assert ledger["balances"] == [{"account": "a", "balance": -20}]
+
+
+async def test_money_moves_with_effects_only(world):
+    w, _ = world
+    await w.open_account("a", 100)
+    await w.call("charge", key="p", idem="c", amount=30, account="a")
+    await w.call("charge", key="p", idem="c", amount=30, account="a")  # duplicate: no move
+    await w.call("refund", key="p", idem="r", amount=30, account="a")
+    await w.call("withdraw", key="x", idem="w", amount=5, account="a")
+    assert (await w.ledger())["balances"] == [{"account": "a", "balance": 95}]
+
+
+async def test_knobs_decline_fail_and_delay(world):
+    w, _ = world
+    await w.set_knob("charge", "bad", decline=True)
+    with pytest.raises(Declined):
+        await w.call("charge", key="bad", idem="d1", amount=1)
+    await w.set_knob("email", error_rate=1.0)
+    with pytest.raises(WorldUnavailable, match="503"):
+        await w.call("email", key="u", idem="e1")
+    await w.set_knob("reserve", "slow", latency_ms=400)
+    task = asyncio.create_task(w.call("reserve", key="slow", idem="s1"))
+    await asyncio.sleep(0.2)
+    events = await w.events(0)
+    assert not task.done()  # the answer is held back ...
+    assert events[-1]["op"] == "reserve" and events[-1]["outcome"] == "applied"  # ... applied
+    await task
+    outcomes = [(e["op"], e["outcome"]) for e in events]
+    assert outcomes == [("charge", "declined"), ("email", "failed"), ("reserve", "applied")]
+    assert [e["op"] for e in (await w.ledger())["effects"]] == ["reserve"]
+
+
+async def test_events_long_poll_wakes_on_a_new_call(world):
+    w, _ = world
+    waiter = asyncio.create_task(w.events(0, wait=10))
+    await asyncio.sleep(0.2)
+    assert not waiter.done()
+    await w.call("email", key="u1", idem="m1")
+    events = await asyncio.wait_for(waiter, 5)
+    assert [e["key"] for e in events] == ["u1"]
+
+
+async def test_unknown_operation_is_rejected(world):
+    w, _ = world
+    with pytest.raises(WorldUnavailable, match="404"):
+        await w.call("teleport", key="x")
+
+
+async def test_ledger_survives_a_kill_of_the_world(world):
+    w, proc = world
+    await w.call("charge", key="p", idem="k", amount=1, account="a")
+    await proc.kill()
+    await proc.start()
+    await w.close()
+    again = await w.call("charge", key="p", idem="k", amount=1, account="a")
+    ledger = await w.ledger()
+    assert again == json.loads(ledger["effects"][0]["response"])
+    assert [c["outcome"] for c in ledger["calls"]] == ["applied", "duplicate"]
