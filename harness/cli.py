@@ -20,6 +20,7 @@ Chaos and fault-injection harness for Restate applications.
 commands:
   list                    the scenarios, with what each one checks
   run SCENARIO|all        run scenarios (pytest underneath); reports go to reports/<run-id>/
+  report RUN_DIR...        re-run the stored runs' checks and rewrite their reports
   provision               install the pinned restate-server from npm into the cache
 
 examples:
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
+    rep = sub.add_parser("report", help="re-analyse stored runs")
+    rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     sub.add_parser("provision", help="install restate-server from npm now")
     args, extra = parser.parse_known_args(argv)
 
@@ -70,6 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in scenarios().items():
             print(f"{name:24} {describe(path)}")
         return 0
+    if args.command == "report":
+        from harness.report.analyze import reanalyze
+
+        worst = 0
+        for run_dir in args.run_dirs:
+            try:
+                res = reanalyze(run_dir)
+            except HarnessError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
+            worst = max(worst, 0 if res.get("status") == "passed" else 1)
+        return worst
     if args.command == "provision":
         from harness.runtime import binary
 

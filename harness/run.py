@@ -11,16 +11,17 @@ import asyncio
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import manifest
-from harness.checkers.liveness import check_liveness
+from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine
 from harness.errors import HarnessError, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, plan_digest
+from harness.report.analyze import status_of
 from harness.report.render import render
 from harness.runtime import binary
 from harness.runtime.config import RetryPolicy, ServerConfig
@@ -192,20 +193,19 @@ class Run:
             if not comp.running():
                 await comp.start()
 
-    async def quiesce(self, services: list[str], timeout: float = 30.0) -> Verdict:
-        """Wait until none of `services`' invocations is non-completed; records liveness."""
+    async def quiesce(self, services: list[str], timeout: float = 30.0) -> None:
+        """Wait (bounded) until none of `services`' invocations is non-completed, then dump
+        their sys_invocation rows to invocations.json. Stuck invocations are not an error
+        here: the liveness check reports them."""
         assert self.server is not None
         admin = self.server.admin
         try:
-            waited: float | None = await admin.wait_quiescent(services, timeout)
-            stuck: list[dict[str, Any]] = []
+            self.timings["quiesce"] = await admin.wait_quiescent(services, timeout)
         except NotQuiescent:
-            waited = None
-            stuck = await admin.invocations(services, "status != 'completed'")
-        verdict = check_liveness(stuck, await admin.status_counts(services), waited)
-        self.verdicts.append(verdict)
-        await self._dump_invocations(services)
-        return verdict
+            self.timings["quiesce"] = timeout
+        self.manifest["checked_services"] = services
+        rows = await admin.invocations(services)
+        manifest.write_json(self.dir / "invocations.json", {"rows": rows})
 
     async def ledger(self) -> dict[str, list[dict[str, Any]]]:
         """The world's ledger after heal, also written to ledger.json in the run dir."""
@@ -214,17 +214,16 @@ class Run:
         manifest.write_json(self.dir / "ledger.json", dump)
         return dump
 
-    async def _dump_invocations(self, services: list[str]) -> None:
-        assert self.server is not None
-        rows = await self.server.admin.invocations(services)
-        manifest.write_json(self.dir / "invocations.json", {"rows": rows})
-
     # -- verdicts ------------------------------------------------------------------------
-    def records(self) -> list[dict[str, Any]]:
-        return hist.read(self.history.path)
-
-    def check(self, *verdicts: Verdict) -> None:
-        self.verdicts.extend(verdicts)
+    async def check(self, checks: Callable[[RunData], list[Verdict]]) -> list[Verdict]:
+        """Run the scenario's checks, a pure function of the run directory's data. After
+        heal and quiesce, and after the check-phase reads (they are part of the history)."""
+        if self.world is not None:
+            await self.ledger()
+        self.manifest["checks"] = f"{checks.__module__}:{checks.__qualname__}"
+        self._write_manifest()
+        self.verdicts = checks(RunData.load(self.dir))
+        return self.verdicts
 
     @property
     def valid(self) -> bool | str:
@@ -262,13 +261,13 @@ class Run:
             if comp is not None and comp.proc is not None:
                 comp.registry.kill(comp.proc)
         self.ports.release_all()
-        self.history.close()
+        self.history.close()  # the check-phase reads are in; nothing more is appended
         if interrupted:
             status = "interrupted"
         elif error is not None:
             status = "crashed"
         else:
-            status = {True: "passed", False: "failed"}.get(self.valid, "unknown")  # type: ignore[call-overload]
+            status = status_of(self.valid)
         manifest.write_json(
             self.dir / "results.json",
             {

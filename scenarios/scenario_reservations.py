@@ -13,14 +13,15 @@ Checks:   at most one reservation per product in the inventory, exactly one when
 
 import random
 
-from harness import Request, Run
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.effects import (
     check_exactly_once,
     check_idempotent_response,
     check_single_winner,
 )
+from harness.checkers.liveness import check_liveness
 from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import effect_window_plan
+from harness.nemesis.faults import effect_window_plan, spread_keys
 
 RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
 
@@ -48,8 +49,7 @@ async def test_each_product_reserved_once(chaos: Run) -> None:
 
     rng = chaos.rng
     requests = workload(rng)
-    products = sorted({r.key for r in requests})
-    victims = rng.sample(products[PRODUCTS // 10 :], 3)
+    victims = spread_keys(requests, 3)
     for key in victims:  # the reservation is applied, its answer held back
         await world.set_knob("reserve", key, latency_ms=300)
     plan = effect_window_plan(
@@ -59,24 +59,27 @@ async def test_each_product_reserved_once(chaos: Run) -> None:
 
     await chaos.heal()
     await chaos.quiesce(["Products"], timeout=20)
-    ledger = await chaos.ledger()
-    records = chaos.records()
-    chaos.check(
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def checks(run: RunData) -> list[Verdict]:
+    return [
         check_exactly_once(
-            records,
-            ledger,
+            run.records,
+            run.ledger,
             "reserve",
             "reserve",
             name="each product reserved at most once",
             applied=lambda r: r["reserved"],
         ),
         check_single_winner(
-            records,
+            run.records,
             "reserve",
             won=lambda r: r["reserved"],
             name="one acknowledged winner per product",
         ),
-        check_idempotent_response(records, "reserve"),
-        check_vacuity(records, min_ok=RESERVATIONS, min_faults=4),
-    )
-    chaos.assert_held()
+        check_idempotent_response(run.records, "reserve"),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=RESERVATIONS, min_faults=4),
+    ]

@@ -11,8 +11,9 @@ Checks:   every counter equals its distinct acknowledged increments; every invoc
 
 import random
 
-from harness import Request, Run, kill
+from harness import Request, Run, RunData, Verdict, kill
 from harness.checkers.counter import check_counters
+from harness.checkers.liveness import check_liveness
 from harness.checkers.vacuity import check_vacuity
 
 OPS, KEYS, DUPLICATES = 500, 20, 0.15
@@ -45,11 +46,16 @@ async def test_counter_survives_kills(chaos: Run) -> None:
 
     await chaos.heal()
     await chaos.quiesce(["Counter"], timeout=15)
-    counters = {
-        f"c{k}": await chaos.read(Request("Counter", "get", key=f"c{k}")) for k in range(KEYS)
-    }
-    records = chaos.records()
-    chaos.check(
-        check_counters(records, counters), check_vacuity(records, min_ok=OPS // 2, min_faults=2)
-    )
+    for k in range(KEYS):  # final state, read through the ingress into the history
+        await chaos.read(Request("Counter", "get", key=f"c{k}"))
+    await chaos.check(checks)
     chaos.assert_held()
+
+
+def checks(run: RunData) -> list[Verdict]:
+    counters = run.final_reads("Counter", "get")
+    return [
+        check_counters(run.records, counters),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=OPS // 2, min_faults=2),
+    ]

@@ -66,10 +66,12 @@ def test_counter_failed_ops_must_not_have_applied():
 
 
 def test_liveness():
-    assert check_liveness([], {"completed": 5}, 0.1).valid is True
-    stuck = [{"id": "inv_1", "status": "backing-off"}]
-    v = check_liveness(stuck, {"completed": 4, "backing-off": 1}, None)
-    assert v.valid is False and v.counterexamples == stuck
+    done = [{"id": f"inv_{i}", "status": "completed"} for i in range(4)]
+    assert check_liveness(done).valid is True
+    stuck = {"id": "inv_9", "status": "backing-off"}
+    v = check_liveness([*done, stuck])
+    assert v.valid is False and v.counterexamples == [stuck]
+    assert v.stats["by_status"] == {"completed": 4, "backing-off": 1}
 
 
 def fault(in_flight):

@@ -130,3 +130,34 @@ def test_event_faults_need_the_world(tmp_path):
             h,
             tmp_path / "f.jsonl",
         )
+
+
+async def test_events_in_any_order_fire_every_armed_fault(tmp_path):
+    """Parallel requests reorder: the event for a later planned fault can come first."""
+    h = History(tmp_path / "h.jsonl")
+    target = FakeTarget()
+    events = FakeEvents(
+        [
+            {"seq": 1, "op": "charge", "outcome": "applied", "key": "late"},
+            {"seq": 2, "op": "charge", "outcome": "applied", "key": "early"},
+        ]
+    )
+    plan = [
+        Fault("kill", "svc", on_event={"op": "charge", "key": k}, downtime=0)
+        for k in ("early", "late")
+    ]
+    nem = Nemesis(plan, {"svc": target}, h, tmp_path / "f.jsonl", events=events)
+    await asyncio.wait_for(nem.run(Progress()), 5)
+    h.close()
+    starts = [r for r in read(tmp_path / "f.jsonl") if r["type"] == "fault-start"]
+    assert sorted(s["world_key"] for s in starts) == ["early", "late"]
+    assert target.calls == ["kill", "start", "kill", "start"]  # one at a time
+
+
+def test_spread_keys_picks_keys_first_seen_across_the_workload():
+    from harness.nemesis.faults import spread_keys
+    from harness.workload.client import Request
+
+    reqs = [Request("S", "h", key=f"k{i}") for i in range(100)]
+    assert spread_keys(reqs, 3) == ["k20", "k50", "k80"]
+    assert spread_keys(reqs, 3, exclude={"k50"}) == ["k20", "k49", "k80"]

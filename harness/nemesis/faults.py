@@ -86,6 +86,23 @@ def random_plan(
     ]
 
 
+def spread_keys(requests: list[Any], n: int, exclude: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    """n object keys whose first request comes at evenly spread points of the workload
+    (about 20% .. 80%), so that faults aimed at them do not queue behind each other."""
+    first: dict[str, int] = {}
+    for i, r in enumerate(requests):
+        first.setdefault(r.key, i)
+    candidates = sorted((i, k) for k, i in first.items() if k not in exclude)
+    picked: list[str] = []
+    for j in range(n):
+        target = len(requests) * (0.2 + 0.6 * j / max(1, n - 1))
+        _, key = min(
+            (c for c in candidates if c[1] not in picked), key=lambda c: abs(c[0] - target)
+        )
+        picked.append(key)
+    return picked
+
+
 def effect_window_plan(
     rng: random.Random,
     requests: list[Any],
@@ -97,25 +114,17 @@ def effect_window_plan(
 ) -> list[Fault]:
     """Kill `target` right after the world applies `op` for each victim key (the window
     between a side effect and its journal entry: hold the victims' answers back with a
-    latency knob), plus one kill of each of `seeded_targets` at a seeded point; all in the
-    order the workload will reach them."""
-    first = {r.key: i for i, r in reversed(list(enumerate(requests)))}
-    timed = [
-        (
-            first[v],
-            Fault(
-                "kill",
-                target,
-                downtime=downtime,
-                on_event={"op": op, "outcome": "applied", "key": v},
-            ),
+    latency knob), plus one kill of each of `seeded_targets` at a seeded point."""
+    plan = [
+        Fault(
+            "kill", target, downtime=downtime, on_event={"op": op, "outcome": "applied", "key": v}
         )
         for v in victims
     ]
     for name in seeded_targets:
         at = rng.randrange(len(requests) // 5, len(requests) * 4 // 5)
-        timed.append((at, Fault("kill", name, after_ops=at, downtime=downtime)))
-    return [f for _, f in sorted(timed, key=lambda x: x[0])]
+        plan.append(Fault("kill", name, after_ops=at, downtime=downtime))
+    return plan
 
 
 class Target(Protocol):
@@ -140,7 +149,14 @@ class Events(Protocol):
 
 
 class Nemesis:
-    """Executes a plan, one fault at a time, in plan order."""
+    """Arms every fault of the plan at once; executes them one at a time.
+
+    Each fault waits for its own trigger, so a trigger that comes early (parallel requests
+    reorder) is not missed behind an earlier fault. One follower reads the world's events and
+    hands each event to at most one waiting fault, the first in plan order that it matches.
+    Execution is serialized: two faults never overlap, so every fault is undone (restart /
+    resume) before the next begins.
+    """
 
     def __init__(
         self,
@@ -155,86 +171,106 @@ class Nemesis:
             raise ValueError(
                 f"fault plan names unknown target(s) {sorted(unknown)}; known: {sorted(targets)}"
             )
+        if events is None and any(f.on_event for f in plan):
+            raise ValueError("event-triggered faults need the world: start_world() first")
         self.plan = plan
         self.targets = targets
         self.history = history
-        if events is None and any(f.on_event for f in plan):
-            raise ValueError("event-triggered faults need the world: start_world() first")
         self.events = events
-        self._cursor = 0  # world events up to this seq have been seen
-        self._matched: dict[str, Any] | None = None  # the event that fired the last fault
         self.faults_path = faults_path
         self.workload_done = asyncio.Event()  # set by the caller: no trigger fires after it
+        # event-triggered faults waiting: plan index -> future resolved with the event
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._one_at_a_time = asyncio.Lock()
 
     def _record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
         with open(self.faults_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
 
-    async def _trigger(self, fault: Fault, progress: Progress, t0: float) -> None:
+    async def _follow_events(self) -> None:
+        assert self.events is not None
+        cursor = 0
+        while True:
+            for event in await self.events.events(cursor, wait=5.0):
+                cursor = event["seq"]
+                for i, fut in sorted(self._waiting.items()):
+                    on_event = self.plan[i].on_event
+                    if not fut.done() and on_event is not None and matches(event, on_event):
+                        fut.set_result(event)
+                        break
+
+    async def _trigger(
+        self, i: int, fault: Fault, progress: Progress, t0: float
+    ) -> dict[str, Any] | None:
+        """Wait for the fault's trigger; returns the world event for an event trigger."""
         if fault.after_ops is not None:
             await progress.wait_done(fault.after_ops)
         elif fault.at is not None:
             await asyncio.sleep(max(0.0, t0 + fault.at - self.history.now()))
         else:
-            assert fault.on_event is not None and self.events is not None
-            while True:
-                for event in await self.events.events(self._cursor, wait=5.0):
-                    self._cursor = event["seq"]
-                    if matches(event, fault.on_event):
-                        self._matched = event
-                        return
+            return await self._waiting[i]
+        return None
 
-    async def _triggered(self, fault: Fault, progress: Progress, t0: float) -> bool:
-        """Wait for the fault's trigger; False when the workload ended first."""
-        trigger = asyncio.ensure_future(self._trigger(fault, progress, t0))
+    async def _one(self, i: int, fault: Fault, progress: Progress, t0: float) -> None:
+        trigger = asyncio.ensure_future(self._trigger(i, fault, progress, t0))
         done = asyncio.ensure_future(self.workload_done.wait())
         await asyncio.wait({trigger, done}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (trigger, done):
-            task.cancel()
-        return trigger.done() and not trigger.cancelled()
+        done.cancel()
+        if not trigger.done() or trigger.cancelled():
+            trigger.cancel()
+            self._record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
+            return
+        event = trigger.result()
+        async with self._one_at_a_time:
+            await self._execute(i, fault, progress, event)
 
-    def _trigger_evidence(self, fault: Fault) -> dict[str, Any]:
-        """For an event-triggered fault: which world event fired it, and how long after."""
-        if fault.on_event is None or self._matched is None:
-            return {}
-        event = self._matched
-        lag = round((time.time() - event["wall"]) * 1000, 1) if "wall" in event else None
-        return {"world_seq": event["seq"], "world_key": event.get("key"), "event_lag_ms": lag}
+    async def _execute(
+        self, i: int, fault: Fault, progress: Progress, event: dict[str, Any] | None
+    ) -> None:
+        target = self.targets[fault.target]
+        evidence = {}
+        if event is not None:  # which world event fired it, and how long ago
+            evidence = {
+                "world_seq": event["seq"],
+                "world_key": event.get("key"),
+                "event_lag_ms": round((time.time() - event["wall"]) * 1000, 1)
+                if "wall" in event
+                else None,
+            }
+        self._record(
+            "fault-start",
+            fault=i,
+            kind=fault.kind,
+            target=fault.target,
+            in_flight=progress.in_flight,
+            **evidence,
+        )
+        if fault.kind == "kill":
+            await target.kill()
+        elif fault.kind == "stop":
+            await target.stop()
+        else:
+            target.pause()
+        await asyncio.sleep(fault.downtime)
+        if fault.kind == "pause":
+            target.resume()
+            ready = 0.0
+        else:
+            ready = await target.start()
+        self._record(
+            "fault-end", fault=i, kind=fault.kind, target=fault.target, ready_after=round(ready, 3)
+        )
 
     async def run(self, progress: Progress) -> None:
         """Execute the plan; a fault whose trigger had not fired when the workload ended is
         recorded as `fault-skipped`. A fault under way is always completed (undone)."""
         t0 = self.history.now()
-        for i, fault in enumerate(self.plan):
-            if not await self._triggered(fault, progress, t0):
-                self._record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
-                continue
-            target = self.targets[fault.target]
-            self._record(
-                "fault-start",
-                fault=i,
-                kind=fault.kind,
-                target=fault.target,
-                in_flight=progress.in_flight,
-                **self._trigger_evidence(fault),
-            )
-            if fault.kind == "kill":
-                await target.kill()
-            elif fault.kind == "stop":
-                await target.stop()
-            else:
-                target.pause()
-            await asyncio.sleep(fault.downtime)
-            if fault.kind == "pause":
-                target.resume()
-                ready = 0.0
-            else:
-                ready = await target.start()
-            self._record(
-                "fault-end",
-                fault=i,
-                kind=fault.kind,
-                target=fault.target,
-                ready_after=round(ready, 3),
-            )
+        loop = asyncio.get_running_loop()
+        self._waiting = {i: loop.create_future() for i, f in enumerate(self.plan) if f.on_event}
+        follower = asyncio.create_task(self._follow_events()) if self._waiting else None
+        try:
+            await asyncio.gather(*(self._one(i, f, progress, t0) for i, f in enumerate(self.plan)))
+        finally:
+            if follower is not None:
+                follower.cancel()
