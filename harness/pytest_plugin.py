@@ -139,6 +139,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             keep_data=cfg.getoption("--keep-data"),
             apps=apps,
             reproduce=reproduce,
+            description=(getattr(node.module, "__doc__", None) or "").strip(),
         ),
     )
     node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])

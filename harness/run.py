@@ -44,6 +44,7 @@ class RunOptions:
     keep_data: bool = False
     apps: dict[str, str] = field(default_factory=dict)  # service name -> module:app override
     reproduce: str = ""
+    description: str = ""  # the scenario's spec in words (its module docstring)
 
 
 class Run:
@@ -70,7 +71,9 @@ class Run:
         self._finished = False
         self.asserted = False  # assert_held() ran: a failing test is a verdict, not a crash
         self.manifest = manifest.base_manifest(scenario, self.seed, options.reproduce)
-        self.manifest.update(run_id=self.id, status="running", started=self.started)
+        self.manifest.update(
+            run_id=self.id, status="running", started=self.started, description=options.description
+        )
         self._write_manifest()
 
     # -- topology --------------------------------------------------------------------------
@@ -175,6 +178,7 @@ class Run:
                 await chaos
         self.timings["chaos"] = time.monotonic() - t0
         self.stats["driver"] = {k: v for k, v in driver.stats.__dict__.items() if k != "started"}
+        self.stats["driver"]["concurrency"] = concurrency
         return outcomes
 
     async def read(self, req: Request) -> Any:

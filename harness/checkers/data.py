@@ -22,11 +22,18 @@ class RunData:
     ledger: dict[str, list[dict[str, Any]]]
     invocations: list[dict[str, Any]]
 
+    @staticmethod
+    def load_json(path: Path, default: Any = None) -> Any:
+        """A JSON side file; `default` when it is missing or torn (the run died writing)."""
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return default
+
     @classmethod
     def load(cls, run_dir: Path) -> RunData:
         def load_json(name: str, default: Any) -> Any:
-            path = run_dir / name
-            return json.loads(path.read_text()) if path.exists() else default
+            return cls.load_json(run_dir / name, default)
 
         history = run_dir / "history.jsonl"
         return cls(

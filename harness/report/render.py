@@ -1,38 +1,138 @@
-"""The run report: a pure function of the run directory (run.json, results.json, faults).
+"""The run report: a pure function of the run directory.
 
-`render(run_dir)` reads the side files and writes index.html next to them, so a report can
-be rebuilt at any time from what the run recorded.
+`render(run_dir)` reads run.json, results.json, history.jsonl, faults, ledger.json and
+invocations.json, and writes one self-contained index.html next to them (inline CSS and
+SVG, no script, nothing fetched), so a report can be rebuilt at any time.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.workload.history import read
+from harness.checkers.data import RunData
+from harness.report import charts
+from harness.workload.history import operations
 
 _env = Environment(
-    loader=PackageLoader("harness.report", "templates"), autoescape=select_autoescape(["html"])
+    loader=PackageLoader("harness.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
 )
 
 
-def _load(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return default
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def what_was_done(data: RunData, results: dict[str, Any]) -> list[str]:
+    """Plain sentences: the workload, the faults, the world's view."""
+    lines = []
+    d = (results.get("stats") or {}).get("driver") or {}
+    if d:
+        chaos = (results.get("timings") or {}).get("chaos")
+        lines.append(
+            f"{_plural(d.get('requests', 0), 'request')} from "
+            f"{_plural(d.get('concurrency', 1), 'concurrent client')}"
+            f" ({_plural(d.get('attempts', 0), 'attempt')} with retries: {d.get('ok', 0):,} "
+            f"acknowledged, {d.get('fail', 0):,} failed, {d.get('info', 0):,} with unknown "
+            f"outcome)" + (f" in {chaos:.1f} s." if chaos else ".")
+        )
+    starts = [r for r in data.records if r["type"] == "fault-start"]
+    if starts:
+        kinds = Counter(
+            f"{r['kind']} -9 of {r['target']}"
+            if r["kind"] == "kill"
+            else f"{r['kind']} of {r['target']}"
+            for r in starts
+        )
+        triggered = sum(1 for r in starts if r.get("world_seq"))
+        lines.append(
+            f"{_plural(len(starts), 'fault')} injected: "
+            + ", ".join(f"{n} x {k}" for k, n in kinds.most_common())
+            + (
+                f"; {triggered} of them fired by the world recording a side effect (median "
+                f"{sorted(r['event_lag_ms'] for r in starts if r.get('world_seq'))[triggered // 2]}"
+                " ms later)"
+                if triggered
+                else ""
+            )
+            + "."
+        )
+    skipped = sum(1 for r in data.records if r["type"] == "fault-skipped")
+    if skipped:
+        lines.append(f"{_plural(skipped, 'planned fault')} never triggered.")
+    calls = Counter(c["op"] for c in data.ledger.get("calls", []))
+    effects = Counter(e["op"] for e in data.ledger.get("effects", []))
+    for op, n in calls.most_common():
+        lines.append(f"The world saw {_plural(n, op + ' call')}, {effects.get(op, 0):,} effective.")
+    return lines
+
+
+def restate_view(invocations: list[dict[str, Any]]) -> dict[str, Any]:
+    retries = [r.get("retry_count") or 0 for r in invocations]
+    sizes = [r.get("journal_size") or 0 for r in invocations]
+    return {
+        "total": len(invocations),
+        "by_status": dict(Counter(r.get("status", "?") for r in invocations)),
+        "retried": sum(1 for x in retries if x),
+        "retries": sum(retries),
+        "max_retries": max(retries, default=0),
+        "journal_mean": round(sum(sizes) / len(sizes), 1) if sizes else 0,
+        "journal_max": max(sizes, default=0),
+    }
+
+
+def headline(results: dict[str, Any]) -> str:
+    verdicts = results.get("verdicts") or []
+    bad = [v for v in verdicts if v["valid"] is False]
+    unknown = [v for v in verdicts if v["valid"] not in (True, False)]
+    status = results.get("status")
+    if status in ("crashed", "interrupted"):
+        return f"The run {status} before it could be judged; what was recorded is below."
+    if not verdicts:
+        return "No verdict was reached."
+    if bad:
+        return f"{len(bad)} of {len(verdicts)} guarantees were VIOLATED."
+    if unknown:
+        return (
+            f"Inconclusive: {len(unknown)} of {len(verdicts)} checks could not decide "
+            "(see why below); none was violated."
+        )
+    return f"All {len(verdicts)} guarantees held."
+
+
+def counterexample_ops(data: RunData, verdicts: list[dict[str, Any]]) -> dict[int, Any]:
+    """The operations named by counterexamples, joined with their outcomes."""
+    wanted = {
+        op for v in verdicts for cx in v.get("counterexamples", []) for op in cx.get("ops", [])[:20]
+    }
+    return {o.op: o for o in operations(data.records) if o.op in wanted}
 
 
 def context(run_dir: Path) -> dict[str, Any]:
-    faults_path = run_dir / "faults.jsonl"
+    data = RunData.load(run_dir)
+    results_path = run_dir / "results.json"
+    results = (
+        RunData.load_json(results_path)
+        if results_path.exists()
+        else {"status": "unknown", "verdicts": []}
+    )
+    ops = list(operations(data.records))
+    bands = charts.fault_bands(data.records)
     return {
-        "manifest": _load(run_dir / "run.json", {}),
-        "results": _load(run_dir / "results.json", {"status": "unknown", "verdicts": []}),
-        "faults": read(faults_path) if faults_path.exists() else [],
+        "manifest": data.manifest,
+        "results": results,
+        "headline": headline(results),
+        "done": what_was_done(data, results),
+        "restate": restate_view(data.invocations),
+        "faults": [r for r in data.records if r["type"].startswith("fault-")],
+        "timeline_svg": charts.timeline(ops, bands) if ops else "",
+        "throughput_svg": charts.throughput(ops, bands) if ops else "",
+        "cx_ops": counterexample_ops(data, results.get("verdicts") or []),
     }
 
 

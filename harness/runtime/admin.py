@@ -80,7 +80,7 @@ class AdminClient:
     async def invocations(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
         return await self.query(
             "SELECT id, target, status, retry_count, last_failure, idempotency_key, created_at,"
-            " completed_at FROM sys_invocation"
+            " completed_at, journal_size FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 

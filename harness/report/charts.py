@@ -1,0 +1,121 @@
+"""Charts of a run, drawn with matplotlib into inline SVG (self-contained, works offline).
+
+Large runs stay light: scatter points are sampled to a fixed budget and rasterized inside
+the SVG; throughput is aggregated into time bins. The raw data stays in history.jsonl.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt
+
+from harness.workload.history import Completed
+
+COLORS = {"ok": "#1a7f37", "fail": "#c62828", "info": "#d68a00"}
+MAX_POINTS = 4000  # per outcome
+
+
+def _sample(items: list[Any], budget: int) -> list[Any]:
+    if len(items) <= budget:
+        return items
+    step = len(items) / budget
+    return [items[int(i * step)] for i in range(budget)]
+
+
+def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """[{start, end, label}] from fault-start / fault-end pairs."""
+    open_: dict[int, dict[str, Any]] = {}
+    bands = []
+    for r in records:
+        if r["type"] == "fault-start":
+            open_[r["fault"]] = r
+        elif r["type"] == "fault-end" and r["fault"] in open_:
+            s = open_.pop(r["fault"])
+            bands.append({"start": s["t"], "end": r["t"], "label": f"{s['kind']} {s['target']}"})
+    end = max((r["t"] for r in records), default=0.0)
+    bands += [
+        {"start": s["t"], "end": end, "label": f"{s['kind']} {s['target']}"} for s in open_.values()
+    ]
+    return bands
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]  # drop the XML prolog: the SVG is inlined in HTML
+
+
+def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
+    targets = sorted({b["label"] for b in bands})
+    palette = plt.get_cmap("tab10")
+    for b in bands:
+        ax.axvspan(
+            b["start"], b["end"], alpha=0.18, lw=0, color=palette(targets.index(b["label"]) % 10)
+        )
+    for i, label in enumerate(targets):
+        ax.axvspan(0, 0, alpha=0.3, color=palette(i % 10), label=label)  # legend entry
+
+
+def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:
+    """Latency of every operation over time, by outcome, with fault periods as bands."""
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    _bands(ax, bands)
+    end = max((o.result["t"] for o in ops if o.result), default=1.0)
+    for outcome in ("ok", "fail", "info"):
+        pts = [
+            (o.invoke["t"], (o.result["t"] if o.result else end) - o.invoke["t"])
+            for o in ops
+            if o.outcome == outcome
+        ]
+        pts = _sample(pts, MAX_POINTS)
+        if pts:
+            ax.scatter(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                s=5,
+                c=COLORS[outcome],
+                label=f"{outcome} ({sum(1 for o in ops if o.outcome == outcome)})",
+                rasterized=True,
+                linewidths=0,
+            )
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel("seconds since the run started")
+    ax.set_ylabel("latency (s)")
+    ax.legend(loc="upper left", fontsize=8, ncol=4)
+    ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
+def throughput(ops: list[Completed], bands: list[dict[str, Any]], bins: int = 120) -> str:
+    """Completed operations per second over time, by outcome, with the fault bands."""
+    fig, ax = plt.subplots(figsize=(11, 2.6))
+    _bands(ax, bands)
+    done = [o for o in ops if o.result]
+    if done:
+        t_end = max(o.result["t"] for o in done) or 1.0  # type: ignore[index]
+        width = t_end / bins
+        for outcome in ("ok", "fail", "info"):
+            counts = [0] * (bins + 1)
+            for o in done:
+                if o.outcome == outcome:
+                    counts[int(o.result["t"] / width)] += 1  # type: ignore[index]
+            if any(counts):
+                ax.plot(
+                    [i * width for i in range(bins + 1)],
+                    [c / width for c in counts],
+                    color=COLORS[outcome],
+                    lw=1.2,
+                    label=outcome,
+                )
+    ax.set_xlabel("seconds since the run started")
+    ax.set_ylabel("operations / s")
+    ax.legend(loc="upper left", fontsize=8, ncol=6)
+    ax.grid(alpha=0.3)
+    return _svg(fig)
