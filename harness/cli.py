@@ -7,12 +7,33 @@ same way from the CLI, from `pytest scenarios/` and in CI.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from harness.errors import HarnessError
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+# exit codes of `run` and `report`: what went wrong, for CI
+EXIT_CODES = {"passed": 0, "failed": 1, "crashed": 3, "interrupted": 3, "unknown": 4, "running": 3}
+PRIORITY = [1, 3, 4, 0]  # a violation outranks a crash, which outranks an inconclusive run
+
+
+def worst(codes: list[int]) -> int:
+    return min(codes, key=PRIORITY.index, default=0)
+
+
+def run_statuses(report_dir: Path, before: set[str]) -> list[str]:
+    """Statuses of the runs created under report_dir since `before` was listed."""
+    out = []
+    for manifest in report_dir.glob("*/run.json"):
+        if manifest.parent.name not in before:
+            results = manifest.parent / "results.json"
+            out.append(json.loads(results.read_text())["status"] if results.exists() else "crashed")
+    return out
+
 
 DESCRIPTION = """\
 Chaos and fault-injection harness for Restate applications.
@@ -21,7 +42,12 @@ commands:
   list                    the scenarios, with what each one checks
   run SCENARIO|all        run scenarios (pytest underneath); reports go to reports/<run-id>/
   report RUN_DIR...        re-run the stored runs' checks and rewrite their reports
+  dashboard [REPORT_DIR]   rebuild REPORT_DIR/index.html (default reports/) from its runs
   provision               install the pinned restate-server from npm into the cache
+
+exit codes (run, report):
+  0 every guarantee held     1 a guarantee was violated     2 bad input
+  3 the harness crashed or was interrupted                  4 inconclusive (unknown)
 
 examples:
   python -m harness run all
@@ -66,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
     rep = sub.add_parser("report", help="re-analyse stored runs")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    dash = sub.add_parser("dashboard", help="rebuild the dashboard of a report folder")
+    dash.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"))
     sub.add_parser("provision", help="install restate-server from npm now")
     args, extra = parser.parse_known_args(argv)
 
@@ -75,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "report":
         from harness.report.analyze import reanalyze
+        from harness.report.dashboard import render_dashboard
 
-        worst = 0
+        codes: list[int] = []
         for run_dir in args.run_dirs:
             try:
                 res = reanalyze(run_dir)
@@ -84,8 +113,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
             print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
-            worst = max(worst, 0 if res.get("status") == "passed" else 1)
-        return worst
+            codes.append(EXIT_CODES.get(res.get("status", "unknown"), 3))
+        for root in {d.resolve().parent for d in args.run_dirs}:
+            print(f"dashboard   {render_dashboard(root)}")
+        return worst(codes)
+    if args.command == "dashboard":
+        from harness.report.dashboard import render_dashboard
+
+        if not args.report_dir.is_dir():
+            print(f"error: {args.report_dir} is not a folder", file=sys.stderr)
+            return 2
+        print(render_dashboard(args.report_dir))
+        return 0
     if args.command == "provision":
         from harness.runtime import binary
 
@@ -120,22 +159,36 @@ def main(argv: list[str] | None = None) -> int:
             # this process imported harness before pytest could rewrite it: fine
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            "--rootdir",
-            str(SCENARIO_DIR.parent),
-            "--chaos-report-dir",
-            args.report_dir,
-            "--chaos-sweep",
-            str(args.sweep),
+            # explicit: pytest would otherwise guess its config from path-like arguments
+            f"--rootdir={SCENARIO_DIR.parent}",
+            "-c",
+            str(SCENARIO_DIR.parent / "pyproject.toml"),
+            f"--chaos-report-dir={args.report_dir}",
+            f"--chaos-sweep={args.sweep}",
             *extra,
         ]
         if args.seed is not None:
-            pytest_args += ["--chaos-seed", str(args.seed)]
+            pytest_args.append(f"--chaos-seed={args.seed}")
         if args.restate_bin:
-            pytest_args += ["--restate-bin", args.restate_bin]
+            pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:
             pytest_args.append("--keep-data")
         for app in args.app:
-            pytest_args += ["--chaos-app", app]
-        return int(pytest.main(pytest_args))
+            pytest_args.append(f"--chaos-app={app}")
+        report_dir = Path(args.report_dir)
+        before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
+        code = int(pytest.main(pytest_args))
+        statuses = run_statuses(report_dir, before) if report_dir.is_dir() else []
+        if code == pytest.ExitCode.USAGE_ERROR:
+            return 2
+        if not statuses:  # nothing ran: collection error, internal error, interrupt
+            return 0 if code == 0 else 3
+        dashboard = report_dir / "index.html"
+        print(
+            f"\n{len(statuses)} run(s): "
+            + ", ".join(f"{n} {s}" for s, n in sorted(Counter(statuses).items()))
+            + f"; dashboard: {dashboard}"
+        )
+        return worst([EXIT_CODES.get(s, 3) for s in statuses])
     parser.print_help()
     return 2

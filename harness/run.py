@@ -22,6 +22,7 @@ from harness.checkers.verdict import Verdict, combine
 from harness.errors import HarnessError, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, plan_digest
 from harness.report.analyze import status_of
+from harness.report.dashboard import render_dashboard
 from harness.report.render import render
 from harness.runtime import binary
 from harness.runtime.config import RetryPolicy, ServerConfig
@@ -291,6 +292,7 @@ class Run:
         )
         self._write_manifest()
         render(self.dir)
+        render_dashboard(self.options.report_dir)
         if status == "passed" and not self.options.keep_data:
             shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
 

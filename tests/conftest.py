@@ -41,8 +41,7 @@ class PytestRun:
                 "-p",
                 "no:cacheprovider",
                 "-q",
-                "--chaos-report-dir",
-                str(report_dir),
+                f"--chaos-report-dir={report_dir}",  # one token: never taken for a test path
                 *args,
             ],
             cwd=REPO,

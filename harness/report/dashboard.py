@@ -1,0 +1,66 @@
+"""reports/index.html: every run under a report folder, grouped by scenario, rebuilt from the
+run directories themselves (so it is always consistent with them)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.checkers.data import RunData
+
+_env = Environment(
+    loader=PackageLoader("harness.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+)
+
+
+def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
+    """Runs by scenario, oldest first; a folder without run.json is not a run."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for manifest_path in sorted(root.glob("*/run.json")):
+        run_dir = manifest_path.parent
+        manifest = RunData.load_json(manifest_path, {})
+        results = RunData.load_json(run_dir / "results.json", {})
+        faults_path = run_dir / "faults.jsonl"
+        n_faults = (
+            sum(1 for line in faults_path.open() if '"fault-start"' in line)
+            if faults_path.exists()
+            else 0
+        )
+        verdicts = results.get("verdicts") or []
+        runs.setdefault(manifest.get("scenario", "?"), []).append(
+            {
+                "id": run_dir.name,
+                "link": f"{run_dir.name}/index.html",
+                "seed": manifest.get("seed"),
+                "status": results.get("status") or manifest.get("status", "running"),
+                "started": time.strftime(
+                    "%Y-%m-%d %H:%M:%S", time.localtime(manifest.get("started", 0))
+                ),
+                "duration": manifest.get("duration"),
+                "faults": n_faults,
+                "held": sum(1 for v in verdicts if v["valid"] is True),
+                "verdicts": len(verdicts),
+                "violated": [v["name"] for v in verdicts if v["valid"] is False],
+                "apps": ", ".join(s["app"] for s in (manifest.get("services") or {}).values()),
+            }
+        )
+    return dict(sorted(runs.items()))
+
+
+def render_dashboard(root: Path) -> Path:
+    runs = collect(root)
+    html = _env.get_template("dashboard.html.j2").render(
+        runs=runs,
+        total=sum(len(v) for v in runs.values()),
+        generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    out = root / "index.html"
+    tmp = root / f".index.html.{os.getpid()}.tmp"  # parallel runs each write their own tmp
+    tmp.write_text(html)
+    os.replace(tmp, out)
+    return out
