@@ -9,6 +9,7 @@ import os
 import random
 import re
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -120,6 +121,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     return report
 
 
+def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
+    """One updating line on a terminal; a plain line every 5 s otherwise (CI logs)."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if tr is None or capman is None:
+        return None
+    last = [0.0]
+
+    def write(line: str, final: bool) -> None:
+        with capman.global_and_fixture_disabled():  # the test's output is captured
+            if tr.isatty():
+                tr.write("\r" + line.ljust(79), flush=True)
+                if final:
+                    tr.write("\n")
+            elif final or time.monotonic() - last[0] >= 5:
+                last[0] = time.monotonic()
+                tr.write_line(line)
+
+    return write
+
+
 @pytest.fixture
 async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterator[Run]:
     """A scenario run: start a server and services, drive, check. See harness/run.py."""
@@ -140,6 +162,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             apps=apps,
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
+            progress=_progress_writer(cfg),
         ),
     )
     node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])

@@ -46,6 +46,8 @@ class RunOptions:
     apps: dict[str, str] = field(default_factory=dict)  # service name -> module:app override
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
+    # live progress during the chaos phase: called with a status line (final=True at the end)
+    progress: Callable[[str, bool], None] | None = None
 
 
 class Run:
@@ -172,15 +174,35 @@ class Run:
         async with self.client(timeout) as client:
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
             chaos = asyncio.create_task(nemesis.run(driver))
+            ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))
             try:
                 outcomes = await driver.run(requests, duration)
             finally:
                 nemesis.workload_done.set()
                 await chaos
+                ticker.cancel()
+                self._report_progress(driver, nemesis, len(requests), t0, final=True)
         self.timings["chaos"] = time.monotonic() - t0
         self.stats["driver"] = {k: v for k, v in driver.stats.__dict__.items() if k != "started"}
         self.stats["driver"]["concurrency"] = concurrency
         return outcomes
+
+    def _report_progress(
+        self, driver: Driver, nemesis: Nemesis, total: int, t0: float, final: bool = False
+    ) -> None:
+        if self.options.progress is not None:
+            st = driver.stats
+            self.options.progress(
+                f"{self.scenario} seed {self.seed}: {st.done}/{total} requests, "
+                f"{st.in_flight} in flight, {nemesis.injected} faults, "
+                f"{time.monotonic() - t0:.1f}s",
+                final,
+            )
+
+    async def _progress(self, driver: Driver, nemesis: Nemesis, total: int, t0: float) -> None:
+        while True:
+            self._report_progress(driver, nemesis, total, t0)
+            await asyncio.sleep(0.5)
 
     async def read(self, req: Request) -> Any:
         """A check-phase call that must succeed (after heal): returns its response value."""

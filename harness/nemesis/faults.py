@@ -182,6 +182,7 @@ class Nemesis:
         # event-triggered faults waiting: plan index -> future resolved with the event
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._one_at_a_time = asyncio.Lock()
+        self.injected = 0  # faults started so far (live progress)
 
     def _record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
@@ -246,6 +247,8 @@ class Nemesis:
             in_flight=progress.in_flight,
             **evidence,
         )
+        self.injected += 1
+
         if fault.kind == "kill":
             await target.kill()
         elif fault.kind == "stop":
