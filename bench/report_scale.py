@@ -25,9 +25,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def make_run(tmp: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "harness", "run", "smoke", "--seed", "1",
-                    "--report-dir", str(tmp / "src")], cwd=REPO, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "smoke",
+            "--seed",
+            "1",
+            "--report-dir",
+            str(tmp / "src"),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     return next(p for p in (tmp / "src").iterdir() if p.is_dir())
 
 
@@ -64,8 +77,10 @@ def browser_load(path: Path) -> float | None:
     if chromium is None:
         return None
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = b.new_page()
         t0 = time.perf_counter()
         page.goto(path.as_uri(), wait_until="load")
@@ -75,8 +90,9 @@ def browser_load(path: Path) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run_dir", nargs="?", type=Path)
     parser.add_argument("--ops", type=int, default=100_000)
     args = parser.parse_args()
@@ -90,11 +106,15 @@ def main() -> None:
         small_t, small_size = timed_render(base)
         big_t, big_size = timed_render(big)
         history_mb = (big / "history.jsonl").stat().st_size / 1e6
-        print(f"original run: {sum(1 for _ in (base / 'history.jsonl').open())} history lines,"
-              f" report {small_size / 1e3:.0f} kB rendered in {small_t:.2f} s")
-        print(f"scaled run:   {n:,} operations ({history_mb:.0f} MB history), report "
-              f"{big_size / 1e3:.0f} kB rendered in {big_t:.2f} s "
-              f"({big_t / small_t:.1f}x the original's time)")
+        print(
+            f"original run: {sum(1 for _ in (base / 'history.jsonl').open())} history lines,"
+            f" report {small_size / 1e3:.0f} kB rendered in {small_t:.2f} s"
+        )
+        print(
+            f"scaled run:   {n:,} operations ({history_mb:.0f} MB history), report "
+            f"{big_size / 1e3:.0f} kB rendered in {big_t:.2f} s "
+            f"({big_t / small_t:.1f}x the original's time)"
+        )
         for name, d in (("original", base), ("scaled", big)):
             took = browser_load(d / "index.html")
             if took is not None:

@@ -47,7 +47,9 @@ commands:
 
 exit codes (run, report):
   0 every guarantee held     1 a guarantee was violated     2 bad input
-  3 the harness crashed or was interrupted                  4 inconclusive (unknown)
+  3 the harness crashed, could not run (e.g. no binary) or was interrupted
+  4 inconclusive (unknown: the run exercised too little to decide)
+
 
 examples:
   python -m harness run all

@@ -38,10 +38,15 @@ class WorldClient:
         if self._session is not None:
             await self._session.close()
 
-    async def call(self, op: str, **fields: Any) -> dict[str, Any]:
-        """One operation: `key` is the business key, `idem` the idempotency key."""
+    async def call(self, op: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """One operation: `key` is the business key, `idem` the idempotency key. A call
+        that takes longer than `timeout` seconds raises WorldUnavailable (it may have been
+        applied: the answer was lost)."""
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout else None
         try:
-            async with self.session.post(f"{self.base_url}/call/{op}", json=fields) as r:
+            async with self.session.post(
+                f"{self.base_url}/call/{op}", json=fields, timeout=limit
+            ) as r:
                 body = await r.json(content_type=None)
                 status = r.status
         except (TimeoutError, aiohttp.ClientError) as e:

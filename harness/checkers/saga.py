@@ -1,0 +1,112 @@
+"""Saga compensation, read off the world's ledger against the planned failures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import operations
+
+NAME = "compensations ran in reverse, once each, nothing left half-done"
+UNDO = {"reserve": "cancel", "charge": "refund"}  # forward operation -> its compensation
+
+
+def check_saga(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    plan: dict[str, tuple[list[str], int | None]],
+    handler: str,
+) -> Verdict:
+    """`plan`: saga id -> (its steps in order, index of the step planned to fail or None).
+    World keys are "<saga id>:<step>"; a step is a forward operation (reserve, charge), its
+    compensation the matching undo (cancel, refund).
+
+    A successful saga applied every step once and ran no compensation. A failed one: no
+    step after the failing one ran; every step that took effect was compensated; each step
+    and each compensation took effect at most once; compensations took effect in the reverse
+    order of the steps; and the client never saw success."""
+    done: dict[str, list[str]] = defaultdict(list)
+    undone: dict[str, list[str]] = defaultdict(list)
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    undo_ops = set(UNDO.values())
+    for e in sorted(ledger["effects"], key=lambda e: e["id"]):
+        saga, _, step = (e.get("key") or "").rpartition(":")
+        if e["op"] in UNDO:
+            done[saga].append(step)
+        elif e["op"] in undo_ops:
+            undone[saga].append(step)
+        else:
+            continue
+        rows[saga].append(e)
+    answers: dict[str, set[str]] = defaultdict(set)
+    op_ids: dict[str, list[int]] = defaultdict(list)
+    for o in operations(records):
+        if o.invoke.get("handler") == handler and o.idem:
+            op_ids[o.idem].append(o.op)
+            sent = o.result is not None and "connect" not in str(o.result.get("error"))
+            if o.outcome == "ok" or (o.outcome == "fail" and sent):
+                answers[o.idem].add(o.outcome)
+    bad = []
+    failed = 0
+    for saga, (steps, k) in sorted(plan.items()):
+        problems = []
+        twice = sorted({s for s in done[saga] if done[saga].count(s) > 1})
+        if twice:
+            problems.append(f"applied more than once: {twice}")
+        if k is None:
+            if set(done[saga]) != set(steps):
+                problems.append(f"succeeded but applied only {sorted(set(done[saga]))}")
+            if undone[saga]:
+                problems.append(f"succeeded but compensated {undone[saga]}")
+            if "fail" in answers[saga]:
+                problems.append("the client saw a failure of a saga that succeeded")
+        else:
+            failed += 1
+            later = set(done[saga]) & set(steps[k + 1 :])
+            if later:
+                problems.append(f"steps after the failed {steps[k]} ran: {sorted(later)}")
+            dangling = set(done[saga]) - set(undone[saga])
+            if dangling:
+                problems.append(f"left applied: {sorted(dangling)}")
+            again = sorted({s for s in undone[saga] if undone[saga].count(s) > 1})
+            if again:
+                problems.append(f"compensated more than once: {again}")
+            order = [steps.index(s) for s in dict.fromkeys(undone[saga]) if s in steps]
+            if order != sorted(order, reverse=True):
+                problems.append(
+                    f"compensations ran in the order "
+                    f"{list(dict.fromkeys(undone[saga]))}, not the reverse of "
+                    "the steps"
+                )
+            if "ok" in answers[saga]:
+                problems.append("the client saw success of a saga that failed")
+        if problems:
+            bad.append(
+                {
+                    "key": saga,
+                    "problem": "; ".join(problems),
+                    "planned_failure": None if k is None else steps[k],
+                    "ops": op_ids[saga][:20],
+                    "effects": rows[saga],
+                }
+            )
+    n_undo = sum(len(v) for v in undone.values())
+    stats = {
+        "sagas": len(plan),
+        "failed_as_planned": failed,
+        "compensations": n_undo,
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(
+            NAME, False, f"{len(bad)} of {len(plan)} sagas broke the saga guarantee", stats, bad
+        )
+    return Verdict(
+        NAME,
+        True,
+        f"{len(plan)} sagas: {len(plan) - failed} applied every step "
+        f"once with no compensation; {failed} failed and ran {n_undo} "
+        "compensations, in reverse, once each, nothing left half-done",
+        stats,
+    )

@@ -1,0 +1,135 @@
+"""Virtual-object state: no lost update, and shared reads that neither block nor corrupt."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import Completed, operations
+
+
+def _by_key(records: list[dict[str, Any]], handler: str) -> dict[str, list[Completed]]:
+    out: dict[str, list[Completed]] = defaultdict(list)
+    for o in operations(records):
+        if o.invoke.get("handler") == handler and o.key is not None:
+            out[o.key].append(o)
+    return out
+
+
+def check_set_members(
+    records: list[dict[str, Any]],
+    finals: dict[str, list[Any]],
+    handler: str,
+    member: Callable[[Any], Any],
+) -> Verdict:
+    """Per key, the final list holds every acknowledged member once, and nothing that was
+    never sent (members whose outcome is unknown may or may not be there)."""
+    name = "no lost update"
+    bad = []
+    adds = _by_key(records, handler)
+    total = 0
+    for key in sorted(set(adds) | set(finals)):
+        acked = {member(o.invoke["req"]) for o in adds.get(key, []) if o.outcome == "ok"}
+        maybe = {member(o.invoke["req"]) for o in adds.get(key, []) if o.outcome == "info"}
+        final = finals.get(key) or []
+        total += len(acked)
+        problems = []
+        if len(final) != len(set(final)):
+            problems.append(f"duplicates {sorted({m for m in final if final.count(m) > 1})}")
+        if acked - set(final):
+            problems.append(f"lost {sorted(acked - set(final))}")
+        if set(final) - acked - maybe:
+            problems.append(f"never sent {sorted(set(final) - acked - maybe)}")
+        if problems:
+            bad.append(
+                {
+                    "key": key,
+                    "problem": "; ".join(problems),
+                    "final": final,
+                    "ops": [o.op for o in adds.get(key, [])][:30],
+                }
+            )
+    stats = {"keys": len(finals), "acknowledged": total, "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name, False, f"{len(bad)} of {len(finals)} keys lost or invented updates", stats, bad
+        )
+    return Verdict(
+        name, True, f"{len(finals)} keys hold all {total} acknowledged updates, each once", stats
+    )
+
+
+def check_shared_reads(
+    records: list[dict[str, Any]],
+    finals: dict[str, list[Any]],
+    exclusive: str,
+    shared: str,
+    member: Callable[[Any], Any],
+) -> Verdict:
+    """Shared reads do not queue behind exclusive handlers: a read sent while an exclusive
+    call on the same key was in flight finishes before it (impossible if reads queued: the
+    per-key queue is FIFO). And they do not corrupt: every read returns a subset of the
+    final state that includes every update acknowledged before the read was sent."""
+    name = "shared reads neither block nor corrupt"
+    writes, reads = _by_key(records, exclusive), _by_key(records, shared)
+    contended = overtook = 0
+    bad = []
+    for key, rs in reads.items():
+        ws = [w for w in writes.get(key, []) if w.result is not None]
+        final = set(finals.get(key) or [])
+        for r in rs:
+            if r.outcome != "ok" or r.result is None:
+                continue
+            t0, t1 = r.invoke["t"], r.result["t"]
+            busy = [w for w in ws if w.invoke["t"] < t0 < w.result["t"]]
+            if busy:
+                contended += 1
+                overtook += any(t1 < w.result["t"] for w in busy)
+            seen = set(r.result["resp"] or [])
+            before = {
+                member(w.invoke["req"]) for w in ws if w.outcome == "ok" and w.result["t"] < t0
+            }
+            if not seen <= final or not before <= seen:
+                bad.append(
+                    {
+                        "key": key,
+                        "problem": "read outside [acknowledged, final]",
+                        "read": sorted(seen),
+                        "missing": sorted(before - seen),
+                        "unknown": sorted(seen - final),
+                        "ops": [r.op],
+                    }
+                )
+    stats = {
+        "reads_during_a_write": contended,
+        "finished_before_that_write": overtook,
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(
+            name,
+            False,
+            f"{len(bad)} reads saw state outside what was acknowledged and final",
+            stats,
+            bad[:50],
+        )
+    if contended == 0:
+        return Verdict(name, "unknown", "no read was sent while a write was in flight", stats)
+    if overtook == 0:
+        return Verdict(
+            name,
+            False,
+            f"all {contended} reads sent during a write waited for "
+            "it: reads queue behind exclusive handlers",
+            stats,
+            [{"problem": "reads never overtook a running write"}],
+        )
+    return Verdict(
+        name,
+        True,
+        f"{overtook} of {contended} reads sent during a write "
+        "finished before it; every read saw all acknowledged updates",
+        stats,
+    )

@@ -1,0 +1,98 @@
+"""Saga: a trip booking (flight, car, hotel) compensates in reverse, once each, when a step
+fails, while the booking service and the server are killed, also mid-compensation.
+
+Services: the Trips service (services/trips.py); the world's reservations.
+Workload: 120 bookings, 32 at a time, each with its booking id as idempotency key, a fifth
+          sent twice. Planned failures: a quarter are declined at a seeded step (nothing
+          reserved), a fifth have a seeded step take effect whose answer is lost (the step
+          fails after bounded retries although the reservation exists).
+Faults:   kill -9 of the service right after the world records the first compensations
+          (x2) and a reservation; kill -9 of the service and of the server at seeded points.
+Checks:   successful bookings hold all three reservations and ran no compensation; failed
+          ones ran no later step, compensated every step that took effect, in reverse order,
+          each once, and nothing is left reserved; one answer per booking id; every
+          invocation completed; the faults landed while requests were in flight.
+"""
+
+import random
+
+from harness import Fault, Request, Run, RunData, Verdict
+from harness.checkers.effects import check_idempotent_response
+from harness.checkers.liveness import check_liveness
+from harness.checkers.saga import check_saga
+from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import effect_window_plan, spread_keys
+from services.trips import STEPS
+
+BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
+
+
+def failure_plan(rng: random.Random) -> dict[str, tuple[str, int] | None]:
+    """booking -> (how, step index) of its planned failure, or None."""
+    plan: dict[str, tuple[str, int] | None] = {}
+    for i in range(BOOKINGS):
+        roll = rng.random()
+        how = "decline" if roll < DECLINE else "lost" if roll < DECLINE + LOST_ANSWER else None
+        plan[f"b{i}"] = (how, rng.randrange(len(STEPS))) if how else None
+    return plan
+
+
+def workload(rng: random.Random) -> list[Request]:
+    requests = []
+    for i in range(BOOKINGS):
+        req = Request("Trips", "book", body={"booking": f"b{i}"}, idem=f"b{i}")
+        requests.append(req)
+        if rng.random() < DUPLICATE:
+            requests.append(req)
+    return requests
+
+
+async def test_saga_compensates_in_reverse(chaos: Run) -> None:
+    world = await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.trips:app", name="trips")
+
+    rng = chaos.rng
+    plan = failure_plan(rng)
+    chaos.manifest["saga_plan"] = plan  # what checks() compares the ledger against
+    for booking, failure in plan.items():
+        if failure:
+            how, step = failure
+            key = f"{booking}:{STEPS[step]}"
+            await world.set_knob(
+                "reserve", key, decline=how == "decline", latency_ms=2000 if how == "lost" else 0
+            )
+    requests = workload(rng)
+    ok_bookings = {b for b, f in plan.items() if f is None}
+    victim = spread_keys(
+        [
+            Request("Trips", "book", key=r.body["booking"])
+            for r in requests
+            if r.body["booking"] in ok_bookings
+        ],
+        1,
+    )[0]
+    await world.set_knob("reserve", f"{victim}:car", latency_ms=300)
+    faults = effect_window_plan(
+        rng, requests, "trips", "reserve", [f"{victim}:car"], seeded_targets=("trips", "server")
+    )
+    faults += [
+        Fault("kill", "trips", on_event={"op": "cancel", "outcome": "applied"}, downtime=0.3)
+        for _ in range(2)
+    ]
+    await chaos.drive(requests, faults, retry_for=30)
+
+    await chaos.heal()
+    await chaos.quiesce(["Trips"], timeout=30)
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def checks(run: RunData) -> list[Verdict]:
+    plan = {b: (list(STEPS), f[1] if f else None) for b, f in run.manifest["saga_plan"].items()}
+    return [
+        check_saga(run.records, run.ledger, plan, handler="book"),
+        check_idempotent_response(run.records, "book"),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=BOOKINGS // 3, min_faults=4),
+    ]

@@ -1,0 +1,85 @@
+"""Durable execution with retries and a saga: subscriptions are created once despite a
+flaky provider, and a provider that fails for good ends in a terminal error with
+nothing half-done, while the service and the server are killed.
+
+Services: SubscriptionService (services/subscription_saga.py); the world's gateway and
+          providers.
+Workload: 100 users subscribe to 1-3 of 4 services (user id as idempotency key, a fifth
+          sent twice), 32 at a time. Providers fail transiently on 30% of calls; for a fifth
+          of the users one provider fails for good (the step exhausts its retries).
+Faults:   kill -9 of the service right after the world records a compensation (x2); kill -9
+          of the service and of the server at seeded points.
+Checks:   each payment and subscription took effect at most once; users whose provider works
+          are subscribed to everything with no compensation; the others got a terminal
+          error, and their payment and earlier subscriptions were undone in reverse, once
+          each; one answer per user; every invocation completed; faults landed in flight.
+"""
+
+import random
+
+from harness import Fault, Request, Run, RunData, Verdict, random_plan
+from harness.checkers.effects import check_idempotent_response
+from harness.checkers.liveness import check_liveness
+from harness.checkers.saga import check_saga
+from harness.checkers.vacuity import check_vacuity
+
+USERS, DUPLICATE, BROKEN_PROVIDER, FLAKY = 100, 0.2, 0.2, 0.3
+CATALOG = ("netflix", "hulu", "prime", "disney")
+
+
+def workload(rng: random.Random) -> tuple[list[Request], dict[str, tuple[list[str], int | None]]]:
+    """The requests, and per user its saga steps and the index of the step that fails."""
+    requests, plan = [], {}
+    for i in range(USERS):
+        user, subs = f"u{i}", rng.sample(CATALOG, rng.randint(1, 3))
+        fails = rng.randrange(len(subs)) + 1 if rng.random() < BROKEN_PROVIDER else None
+        plan[user] = (["pay", *subs], fails)
+        req = Request(
+            "SubscriptionService",
+            "add",
+            idem=user,
+            body={"user": user, "subscriptions": subs, "amount": rng.randint(5, 20)},
+        )
+        requests.append(req)
+        if rng.random() < DUPLICATE:
+            requests.append(req)
+    return requests, plan
+
+
+async def test_retries_and_saga(chaos: Run) -> None:
+    world = await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.subscription_saga:app", name="subscriptions")
+
+    requests, plan = workload(chaos.rng)
+    chaos.manifest["saga_plan"] = plan
+    await world.set_knob("reserve", error_rate=FLAKY)
+    for user, (steps, k) in plan.items():
+        if k is not None:
+            await world.set_knob("reserve", f"{user}:{steps[k]}", error_rate=1.0)
+    faults = random_plan(chaos.rng, ["subscriptions", "server"], len(requests), 2)
+    faults += [
+        Fault(
+            "kill",
+            "subscriptions",
+            downtime=0.3,
+            on_event={"op": ["cancel", "refund"], "outcome": "applied"},
+        )
+        for _ in range(2)
+    ]
+    await chaos.drive(requests, faults, retry_for=30)
+
+    await chaos.heal()
+    await chaos.quiesce(["SubscriptionService"], timeout=30)
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def checks(run: RunData) -> list[Verdict]:
+    plan = {u: (steps, k) for u, (steps, k) in run.manifest["saga_plan"].items()}
+    return [
+        check_saga(run.records, run.ledger, plan, handler="add"),
+        check_idempotent_response(run.records, "add"),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=USERS // 2, min_faults=3),
+    ]
