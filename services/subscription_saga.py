@@ -22,7 +22,7 @@ from restate.exceptions import TerminalError
 
 from harness.world.client import world
 
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 4  # > the transient failures the scenario injects
 RETRIES = restate.RunOptions(
     max_attempts=MAX_ATTEMPTS,
     initial_retry_interval=timedelta(milliseconds=20),

@@ -198,3 +198,130 @@ def test_balances():
     assert v.valid is False and v.counterexamples == [
         {"account": "a", "expected": 100, "actual": 90, "diff": -10}
     ]
+
+
+# -- sagas -----------------------------------------------------------------------------
+
+
+def saga_ledger(*effects):
+    return ledger([{"id": i, "op": op, "key": key} for i, (op, key) in enumerate(effects)])
+
+
+def book(i, saga, outcome):
+    return op(i, outcome, idem=saga, handler="book", resp={"status": "booked"})
+
+
+STEPS = ["flight", "car", "hotel"]
+
+
+def test_saga_success_and_reverse_compensation_pass():
+    from harness.checkers.saga import check_saga
+
+    led = saga_ledger(
+        ("reserve", "a:flight"),
+        ("reserve", "a:car"),
+        ("reserve", "a:hotel"),
+        ("reserve", "b:flight"),
+        ("reserve", "b:car"),
+        ("cancel", "b:car"),
+        ("cancel", "b:flight"),
+    )
+    h = history(book(1, "a", "ok"), book(2, "b", "fail"))
+    plan = {"a": (STEPS, None), "b": (STEPS, 2)}
+    v = check_saga(h, led, plan, handler="book")
+    assert v.valid is True and v.stats["failed"] == 1
+
+
+def test_saga_flags_order_dangling_double_and_wrong_answers():
+    from harness.checkers.saga import check_saga
+
+    led = saga_ledger(
+        ("reserve", "fwd:flight"),
+        ("reserve", "fwd:car"),
+        ("cancel", "fwd:flight"),
+        ("cancel", "fwd:car"),  # forward order
+        ("reserve", "dang:flight"),
+        ("reserve", "dang:car"),
+        ("cancel", "dang:flight"),
+        ("reserve", "dbl:flight"),
+        ("reserve", "dbl:flight"),  # applied twice
+        ("reserve", "dbl:car"),
+        ("reserve", "dbl:hotel"),
+        ("reserve", "never:flight"),
+        ("reserve", "never:car"),
+        ("reserve", "never:hotel"),
+    )
+    plan = {"fwd": (STEPS, 2), "dang": (STEPS, 2), "dbl": (STEPS, None), "never": (STEPS, 1)}
+    v = check_saga(history(book(1, "fwd", "ok")), led, plan, handler="book")
+    problems = {c["key"]: c["problem"] for c in v.counterexamples}
+    assert v.valid is False and set(problems) == {"fwd", "dang", "dbl", "never"}
+    assert "not the reverse" in problems["fwd"] and "client saw success" in problems["fwd"]
+    assert "left applied: ['car']" in problems["dang"]
+    assert "applied more than once: ['flight']" in problems["dbl"]
+    assert "can never succeed" in problems["never"]
+
+
+def test_saga_unplanned_clean_failure_is_allowed_but_counted():
+    from harness.checkers.saga import check_saga
+
+    led = saga_ledger(("reserve", "a:flight"), ("cancel", "a:flight"))
+    v = check_saga(history(book(1, "a", "fail")), led, {"a": (STEPS, None)}, handler="book")
+    assert v.valid is True and v.stats["failed_unplanned"] == 1
+
+
+# -- object state ----------------------------------------------------------------------
+
+
+def add(i, key, member, outcome="ok", t=None, done=None):
+    inv = {
+        "type": "invoke",
+        "op": i,
+        "t": t if t is not None else i,
+        "handler": "add",
+        "key": key,
+        "idem": f"i{i}",
+        "req": {"m": member},
+    }
+    if outcome is None:
+        return [inv]
+    return [
+        inv,
+        {"type": outcome, "op": i, "t": done if done is not None else inv["t"] + 0.5, "resp": []},
+    ]
+
+
+def read(i, key, seen, t, done):
+    return [
+        {"type": "invoke", "op": i, "t": t, "handler": "list", "key": key},
+        {"type": "ok", "op": i, "t": done, "resp": seen},
+    ]
+
+
+def member(req):
+    return req["m"]
+
+
+def test_set_members():
+    from harness.checkers.state import check_set_members
+
+    h = history(add(1, "u", "a"), add(2, "u", "b"), add(3, "u", "c", "info"))
+    assert check_set_members(h, {"u": ["a", "b"]}, "add", member).valid is True
+    assert check_set_members(h, {"u": ["a", "b", "c"]}, "add", member).valid is True
+    v = check_set_members(h, {"u": ["a", "a", "x"]}, "add", member)
+    assert v.valid is False
+    assert v.counterexamples[0]["problem"] == "duplicates ['a']; lost ['b']; never sent ['x']"
+
+
+def test_shared_reads_overtake_and_see_acknowledged_state():
+    from harness.checkers.state import check_shared_reads
+
+    write = add(1, "u", "a", t=0.0, done=1.0)
+    final = {"u": ["a"]}
+    overtaking = history(write, read(2, "u", [], t=0.1, done=0.2))
+    assert check_shared_reads(overtaking, final, "add", "list", member).valid is True
+    queued = history(write, read(2, "u", ["a"], t=0.1, done=1.1))
+    assert check_shared_reads(queued, final, "add", "list", member).valid is False
+    stale = history(write, read(2, "u", [], t=1.5, done=1.6))  # misses an acknowledged add
+    v = check_shared_reads(stale, final, "add", "list", member)
+    assert v.valid is False and v.counterexamples[0]["missing"] == ["a"]
+    assert check_shared_reads(history(write), final, "add", "list", member).valid == "unknown"

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+SAGA = "compensations ran in reverse, once each, nothing left half-done"
 SWEEP_SEEDS = 5
 CONTROL_SEEDS = 3
 
@@ -12,6 +13,9 @@ SCENARIOS = {
     "smoke": "scenarios/scenario_smoke.py",
     "payments": "scenarios/scenario_payments.py",
     "reservations": "scenarios/scenario_reservations.py",
+    "sagas": "scenarios/scenario_sagas.py",
+    "subscription_retries": "scenarios/scenario_subscription_retries.py",
+    "object_state": "scenarios/scenario_object_state.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -24,6 +28,26 @@ NEGATIVE_CONTROLS = [
         "products",
         "services.broken.products_in_memory:app",
         "each product reserved at most once",
+    ),
+    ("sagas", "trips", "services.broken.trips_forward_compensation:app", SAGA),
+    ("sagas", "trips", "services.broken.trips_register_after:app", SAGA),
+    (
+        "subscription_retries",
+        "subscriptions",
+        "services.broken.subscription_saga_no_undo:app",
+        SAGA,
+    ),
+    (
+        "object_state",
+        "subscriptions",
+        "services.broken.subscriptions_in_memory:app",
+        "no lost update",
+    ),
+    (
+        "object_state",
+        "subscriptions",
+        "services.broken.subscriptions_exclusive_reads:app",
+        "shared reads neither block nor corrupt",
     ),
 ]
 

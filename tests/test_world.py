@@ -102,3 +102,14 @@ async def test_ledger_survives_a_kill_of_the_world(world):
     ledger = await w.ledger()
     assert again == json.loads(ledger["effects"][0]["response"])
     assert [c["outcome"] for c in ledger["calls"]] == ["applied", "duplicate"]
+
+
+async def test_fail_attempts_knob_fails_the_first_attempts_of_each_call(world):
+    w, _ = world
+    await w.set_knob("reserve", fail_attempts=2)
+    for _ in range(2):
+        with pytest.raises(WorldUnavailable, match="503"):
+            await w.call("reserve", key="r", idem="x")
+    assert (await w.call("reserve", key="r", idem="x"))["op"] == "reserve"
+    with pytest.raises(WorldUnavailable):  # another call starts counting afresh
+        await w.call("reserve", key="r2", idem="y")

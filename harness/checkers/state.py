@@ -68,10 +68,11 @@ def check_shared_reads(
     shared: str,
     member: Callable[[Any], Any],
 ) -> Verdict:
-    """Shared reads do not queue behind exclusive handlers: a read sent while an exclusive
-    call on the same key was in flight finishes before it (impossible if reads queued: the
-    per-key queue is FIFO). And they do not corrupt: every read returns a subset of the
-    final state that includes every update acknowledged before the read was sent."""
+    """Shared reads do not queue behind exclusive handlers: most reads sent while an
+    exclusive call on the same key was in flight finish before it (reads that queue can
+    not: the per-key queue is FIFO; a few stragglers, whose write's answer was late at the
+    client, do). And they do not corrupt: every read returns a subset of the final state
+    that includes every update acknowledged before the read was sent."""
     name = "shared reads neither block nor corrupt"
     writes, reads = _by_key(records, exclusive), _by_key(records, shared)
     contended = overtook = 0
@@ -117,11 +118,11 @@ def check_shared_reads(
         )
     if contended == 0:
         return Verdict(name, "unknown", "no read was sent while a write was in flight", stats)
-    if overtook == 0:
+    if overtook < contended / 2:  # shared reads overtake nearly always (>90% seen here)
         return Verdict(
             name,
             False,
-            f"all {contended} reads sent during a write waited for "
+            f"{contended - overtook} of {contended} reads sent during a write waited for "
             "it: reads queue behind exclusive handlers",
             stats,
             [{"problem": "reads never overtook a running write"}],

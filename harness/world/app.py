@@ -8,7 +8,7 @@ HTTP API (what a user's own service implementation calls):
   POST /call/{op}   op in OPS; JSON {key, idem, amount?, account?, resource?, ...}
                     200 effect (a repeat of an idempotency key returns the first effect),
                     402 declined (terminal), 503 transient failure (nothing applied)
-  POST /knobs       {op, key='*', latency_ms, error_rate, decline}
+  POST /knobs       {op, key='*', latency_ms, error_rate, decline, fail_attempts}
   POST /accounts    {account, balance}
   GET  /events?after=SEQ&wait=SECONDS   calls after SEQ (long-poll)
   GET  /ledger      the whole ledger
@@ -53,7 +53,12 @@ class World:
             self.ledger.record(op, body, "declined")
             await self._notify()
             return JSONResponse({"declined": True, "op": op, "key": body.get("key")}, 402)
-        if knob["error_rate"] and self.rng.random() < knob["error_rate"]:
+        flaky = knob["error_rate"] and self.rng.random() < knob["error_rate"]
+        if (
+            flaky
+            or self.ledger.next_attempt(op, body.get("key"), body.get("idem"))
+            <= knob["fail_attempts"]
+        ):
             self.ledger.record(op, body, "failed")
             await self._notify()
             return JSONResponse({"error": "injected transient failure"}, 503)

@@ -69,7 +69,11 @@ class WorldClient:
         latency_ms: int = 0,
         error_rate: float = 0.0,
         decline: bool = False,
+        fail_attempts: int = 0,
     ) -> None:
+        """Failure knobs for `op` on business key `key` ('*': every key): hold the answer
+        back `latency_ms` after applying; fail a fraction `error_rate` of calls (503, nothing
+        applied); decline for good (402); fail the first `fail_attempts` attempts (503)."""
         await self._post(
             "/knobs",
             {
@@ -78,6 +82,7 @@ class WorldClient:
                 "latency_ms": latency_ms,
                 "error_rate": error_rate,
                 "decline": decline,
+                "fail_attempts": fail_attempts,
             },
         )
 

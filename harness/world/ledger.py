@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS knobs (
     latency_ms INTEGER NOT NULL DEFAULT 0,   -- held AFTER the effect is recorded
     error_rate REAL NOT NULL DEFAULT 0,      -- transient 503, nothing applied
     decline INTEGER NOT NULL DEFAULT 0,      -- terminal 402 decline, nothing applied
+    fail_attempts INTEGER NOT NULL DEFAULT 0, -- the first N attempts of a call get a 503
     PRIMARY KEY (op, key)
 );
 """
@@ -70,7 +71,9 @@ class Ledger:
             op,
             key or "*",
         )
-        return rows[0] if rows else {"latency_ms": 0, "error_rate": 0.0, "decline": 0}
+        if rows:
+            return rows[0]
+        return {"latency_ms": 0, "error_rate": 0.0, "decline": 0, "fail_attempts": 0}
 
     def set_knob(
         self,
@@ -79,14 +82,19 @@ class Ledger:
         latency_ms: int = 0,
         error_rate: float = 0.0,
         decline: bool = False,
+        fail_attempts: int = 0,
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO knobs VALUES (?, ?, ?, ?, ?)",
-            (op, key, latency_ms, error_rate, int(decline)),
+            "INSERT OR REPLACE INTO knobs VALUES (?, ?, ?, ?, ?, ?)",
+            (op, key, latency_ms, error_rate, int(decline), fail_attempts),
         )
 
     def open_account(self, account: str, balance: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO balances VALUES (?, ?)", (account, balance))
+
+    def next_attempt(self, op: str, key: str | None, idem: str | None) -> int:
+        """Which attempt a call with this idempotency key (or business key) would be."""
+        return self._attempt(op, key, idem)
 
     def _attempt(self, op: str, key: str | None, idem: str | None) -> int:
         col, val = ("idem", idem) if idem is not None else ("key", key)
