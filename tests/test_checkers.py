@@ -325,3 +325,47 @@ def test_shared_reads_overtake_and_see_acknowledged_state():
     v = check_shared_reads(stale, final, "add", "list", member)
     assert v.valid is False and v.counterexamples[0]["missing"] == ["a"]
     assert check_shared_reads(history(write), final, "add", "list", member).valid == "unknown"
+
+
+# -- timers ----------------------------------------------------------------------------
+
+
+def buy(i, ticket, outcome, sent, answered, delay=2.0):
+    inv = {
+        "type": "invoke",
+        "op": i,
+        "t": sent,
+        "wall": 1000 + sent,
+        "handler": "buy",
+        "req": {"ticket": ticket, "delay": delay},
+    }
+    if outcome is None:
+        return [inv]
+    return [inv, {"type": outcome, "op": i, "t": answered, "wall": 1000 + answered}]
+
+
+def fired(key, at):
+    return {"op": "email", "key": key, "wall": 1000 + at}
+
+
+def timer_of(o):
+    return f"{o.invoke['req']['ticket']}:r", o.invoke["req"]["delay"]
+
+
+def test_timers_fire_once_not_early_not_late():
+    from harness.checkers.timers import check_timers
+
+    h = history(buy(1, "a", "ok", 0.0, 0.5), buy(2, "b", "info", 1.0, None))
+    on_time = ledger([fired("a:r", 2.3)])  # due between 2.0 and 2.5
+    v = check_timers(h, on_time, "buy", timer_of, late_bound=5)
+    assert v.valid is True and v.stats["fired"] == 1
+    early = ledger([fired("a:r", 1.9)])
+    assert check_timers(h, early, "buy", timer_of, late_bound=5).valid is False
+    late = ledger([fired("a:r", 8.0)])
+    assert check_timers(h, late, "buy", timer_of, late_bound=5).valid is False
+    twice = ledger([fired("a:r", 2.2), fired("a:r", 2.4)])
+    v = check_timers(h, twice, "buy", timer_of, late_bound=5)
+    assert v.valid is False and "fired 2 times" in v.counterexamples[0]["problem"]
+    never = ledger([])
+    v = check_timers(h, never, "buy", timer_of, late_bound=5)
+    assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.verdict import Verdict
-from harness.workload.history import operations
+from harness.workload.history import Completed, operations
 
 Ledger = dict[str, list[dict[str, Any]]]
 
@@ -28,25 +28,30 @@ def check_exactly_once(
     handler: str,
     applied: Callable[[Any], bool],
     name: str | None = None,
+    key_of: Callable[[Completed], str | None] = lambda o: o.key,
+    scope: Callable[[str], bool] = lambda key: True,
 ) -> Verdict:
-    """Per business key (the object key of `handler` requests), effective `op` effects:
-    at most 1 always; exactly 1 when an `ok` response says it was applied (`applied(resp)`);
-    0 when every answer says it was not; at most 1 when some outcome is unknown. Definite
-    failures (`fail`) say nothing either way about other requests of the key."""
+    """Per business key, effective `op` effects: at most 1 always; exactly 1 when an `ok`
+    response says it was applied (`applied(resp)`); 0 when every answer says it was not; at
+    most 1 when some outcome is unknown. Definite failures (`fail`) say nothing either way
+    about other requests of the key. The business key of a request is its object key, or
+    `key_of(op)`. Only world keys for which `scope(key)` holds are checked."""
     name = name or f"exactly-once {op}"
-    effects, calls = _by_key(ledger["effects"], op), _by_key(ledger["calls"], op)
+    effects = {k: v for k, v in _by_key(ledger["effects"], op).items() if scope(k)}
+    calls = {k: v for k, v in _by_key(ledger["calls"], op).items() if scope(k)}
     # per key: True = an ok response says applied; False = every op of the key is ok and
     # none says applied; None = unknown (some outcome unknown): at most one effect
     said: dict[str, list[bool | None]] = defaultdict(list)
     op_ids: dict[str, list[int]] = defaultdict(list)
     for o in operations(records):
-        if o.invoke.get("handler") != handler or o.key is None:
+        key = key_of(o) if o.invoke.get("handler") == handler else None
+        if key is None:
             continue
-        op_ids[o.key].append(o.op)
+        op_ids[key].append(o.op)
         if o.outcome == "ok":
-            said[o.key].append(bool(applied(o.result["resp"])))  # type: ignore[index]
+            said[key].append(bool(applied(o.result["resp"])))  # type: ignore[index]
         elif o.outcome == "info":
-            said[o.key].append(None)
+            said[key].append(None)
     expect: dict[str, bool | None] = {
         k: True if True in v else (None if None in v else False) for k, v in said.items()
     }

@@ -1,0 +1,88 @@
+"""Durable timers: each fires once, not before it is due, and within a bound after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import Completed, operations
+
+
+def check_timers(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    handler: str,
+    timer_of: Callable[[Completed], tuple[str, float]],
+    late_bound: float,
+    name: str = "timers fired once, on time",
+) -> Verdict:
+    """`timer_of(op)` -> (world key the timer's effect lands on, its delay in seconds).
+
+    The timer is set by the request, so it is due no earlier than the first attempt's send
+    time + delay, and no later than the last answer's time + delay. It must take effect
+    once for an acknowledged request (at most once when the outcome is unknown), never
+    before its earliest due time, and at most `late_bound` seconds (restarts included)
+    after its latest due time."""
+    fired: dict[str, list[float]] = {}
+    for e in ledger["effects"]:
+        fired.setdefault(e.get("key") or "", []).append(e["wall"])
+    window: dict[str, list[float]] = {}  # key -> [earliest due, latest due]
+    acked: set[str] = set()
+    ops: dict[str, list[int]] = {}
+    for o in operations(records):
+        if o.invoke.get("handler") != handler:
+            continue
+        key, delay = timer_of(o)
+        ops.setdefault(key, []).append(o.op)
+        sent = o.invoke["wall"] + delay
+        # the timer was set before the answer; without an answer, no upper bound is known
+        last = o.result["wall"] + delay if o.outcome == "ok" and o.result else float("inf")
+        w = window.setdefault(key, [sent, last])
+        w[0], w[1] = min(w[0], sent), max(w[1], last)
+        if o.outcome == "ok":
+            acked.add(key)
+    bad = []
+    margins, lateness = [], []
+    for key, (earliest, latest) in sorted(window.items()):
+        times = sorted(fired.get(key, []))
+        problems = []
+        if len(times) > 1:
+            problems.append(f"fired {len(times)} times")
+        if key in acked and not times:
+            problems.append("never fired")
+        for t in times:
+            margins.append(t - earliest)
+            lateness.append(t - latest)
+            if t < earliest:
+                problems.append(f"fired {earliest - t:.3f}s before it was due")
+            elif t > latest + late_bound:
+                problems.append(f"fired {t - latest:.1f}s after it was due (bound {late_bound}s)")
+        if problems:
+            bad.append(
+                {
+                    "key": key,
+                    "problem": "; ".join(problems),
+                    "ops": ops[key][:20],
+                    "due_from": earliest,
+                    "due_until": latest,
+                    "fired_at": times,
+                }
+            )
+    stats = {
+        "timers": len(window),
+        "acknowledged": len(acked),
+        "fired": sum(len(fired.get(k, [])) for k in window),
+        "min_margin_s": round(min(margins), 3) if margins else None,
+        "max_late_s": round(max(lateness), 3) if lateness else None,
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(name, False, f"{len(bad)} of {len(window)} timers misfired", stats, bad)
+    return Verdict(
+        name,
+        True,
+        f"{stats['fired']} of {len(window)} timers fired once, none "
+        f"early, at most {stats['max_late_s']}s after due",
+        stats,
+    )

@@ -1,0 +1,111 @@
+"""Resilient communication: a ticket purchase charges once (request-response), emails the
+ticket once (one-way message) and sends one reminder (delayed message, a durable timer)
+not before it is due, while the service and the server are killed, timers pending.
+
+Services: ConcertTicketing, TicketPayments, TicketEmails (services/tickets.py); the world's
+          gateway and email.
+Workload: 150 purchases, 32 at a time, the ticket id as idempotency key (a fifth sent twice);
+          each reminder is due 1-4 s after the purchase.
+Faults:   kill -9 of the service right after the world records a charge (x2); kill -9 of
+          the server twice and of the service once at seeded points, while reminders wait.
+Checks:   one charge, one ticket email and one reminder per purchase; no reminder before it
+          was due nor more than 15 s after; one answer per idempotency key; every invocation
+          (the delayed ones too) completed; the faults landed while requests were in flight.
+"""
+
+import random
+
+from harness import Fault, Request, Run, RunData, Verdict, random_plan
+from harness.checkers.effects import check_exactly_once, check_idempotent_response
+from harness.checkers.liveness import check_liveness
+from harness.checkers.timers import check_timers
+from harness.checkers.vacuity import check_vacuity
+
+TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
+SERVICES = ["ConcertTicketing", "TicketPayments", "TicketEmails"]
+
+
+def workload(rng: random.Random) -> list[Request]:
+    requests = []
+    for i in range(TICKETS):
+        body = {
+            "ticket": f"t{i}",
+            "amount": rng.randint(20, 90),
+            "remind_in_ms": rng.randint(1000, 4000),
+        }
+        req = Request("ConcertTicketing", "buy", body=body, idem=f"t{i}")
+        requests.append(req)
+        if rng.random() < DUPLICATE:
+            requests.append(req)
+    return requests
+
+
+async def test_charge_email_reminder_once(chaos: Run) -> None:
+    world = await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.tickets:app", name="tickets")
+
+    requests = workload(chaos.rng)
+    victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]
+    for key in victims:  # the charge is applied, its answer held back
+        await world.set_knob("charge", key, latency_ms=300)
+    faults = [
+        Fault(
+            "kill",
+            "tickets",
+            on_event={"op": "charge", "outcome": "applied", "key": v},
+            downtime=0.3,
+        )
+        for v in victims
+    ]
+    faults += random_plan(
+        chaos.rng, ["server", "server", "tickets"], len(requests), 3, window=(0.3, 0.95)
+    )
+    await chaos.drive(requests, faults, retry_for=30)
+
+    await chaos.heal()
+    await chaos.quiesce(SERVICES, timeout=30)  # also waits for the pending reminders
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def ticket(o) -> str:
+    return o.invoke["req"]["ticket"]
+
+
+def checks(run: RunData) -> list[Verdict]:
+    def paid(r: str) -> bool:
+        return "paid" in r
+
+    return [
+        check_exactly_once(
+            run.records,
+            run.ledger,
+            "charge",
+            "buy",
+            paid,
+            name="charged once",
+            key_of=lambda o: f"{ticket(o)}:pay",
+        ),
+        check_exactly_once(
+            run.records,
+            run.ledger,
+            "email",
+            "buy",
+            paid,
+            name="ticket emailed once",
+            key_of=lambda o: f"{ticket(o)}:ticket",
+            scope=lambda key: key.endswith(":ticket"),
+        ),
+        check_timers(
+            run.records,
+            run.ledger,
+            "buy",
+            late_bound=LATE_BOUND,
+            name="one reminder, on time",
+            timer_of=lambda o: (f"{ticket(o)}:reminder", o.invoke["req"]["remind_in_ms"] / 1000),
+        ),
+        check_idempotent_response(run.records, "buy"),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=TICKETS // 2, min_faults=3),
+    ]
