@@ -355,7 +355,7 @@ def timer_of(o):
 def test_timers_fire_once_not_early_not_late():
     from harness.checkers.timers import check_timers
 
-    h = history(buy(1, "a", "ok", 0.0, 0.5), buy(2, "b", "info", 1.0, None))
+    h = history(buy(1, "a", "ok", 0.0, 0.5), buy(2, "b", "info", 1.0, 1.5))
     on_time = ledger([fired("a:r", 2.3)])  # due between 2.0 and 2.5
     v = check_timers(h, on_time, "buy", timer_of, late_bound=5)
     assert v.valid is True and v.stats["fired"] == 1

@@ -49,6 +49,13 @@ NEGATIVE_CONTROLS = [
         "services.broken.subscriptions_exclusive_reads:app",
         "shared reads neither block nor corrupt",
     ),
+    ("tickets", "tickets", "services.broken.tickets_early_reminder:app", "one reminder, on time"),
+    (
+        "tickets",
+        "tickets",
+        "services.broken.tickets_email_outside_journal:app",
+        "ticket emailed once",
+    ),
 ]
 
 
