@@ -1,5 +1,7 @@
 """Checkers on hand-written histories: each one must pass good runs and flag bad ones."""
 
+import json
+
 from harness.checkers.counter import check_counters
 from harness.checkers.liveness import check_liveness
 from harness.checkers.vacuity import check_vacuity
@@ -369,3 +371,63 @@ def test_timers_fire_once_not_early_not_late():
     never = ledger([])
     v = check_timers(h, never, "buy", timer_of, late_bound=5)
     assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
+
+
+# -- state machine transitions -----------------------------------------------------------
+
+
+def tcall(seq, op, key, inv, to, wall):
+    return {
+        "seq": seq,
+        "op": op,
+        "key": key,
+        "idem": f"{op}-{inv}",
+        "outcome": "applied",
+        "wall": wall,
+        "request": json.dumps({"to": to}),
+    }
+
+
+def setup(i, key, answer, outcome="ok"):
+    inv = {"type": "invoke", "op": i, "t": i, "handler": "setUp", "key": key, "idem": f"i{i}"}
+    return [inv, {"type": outcome, "op": i, "t": i + 0.1, "resp": answer}]
+
+
+def test_transitions_valid_sequential_path_passes_and_overlap_fails():
+    from harness.checkers.transitions import check_not_held_up, check_transitions
+
+    states = {"setUp": "UP", "tearDown": "DOWN"}
+    good = ledger(
+        calls=[
+            tcall(1, "begin", "m", "a", "UP", 1.0),
+            tcall(2, "end", "m", "a", "UP", 2.0),
+            tcall(3, "begin", "m", "b", "DOWN", 2.5),
+            tcall(4, "end", "m", "b", "DOWN", 3.0),
+        ]
+    )
+    h = history(setup(1, "m", "m is now up"), setup(2, "m", "m is now up"))  # a duplicate ack
+    h[2]["idem"] = "i1"
+    v = check_transitions(h, good, {"m": "DOWN"}, states, "DOWN")
+    assert v.valid is True, v.counterexamples
+    bad = ledger(
+        calls=[
+            tcall(1, "begin", "m", "a", "UP", 1.0),
+            tcall(2, "begin", "m", "b", "UP", 1.5),
+            tcall(3, "end", "m", "a", "UP", 2.0),
+            tcall(4, "end", "m", "b", "UP", 3.0),
+        ]
+    )
+    v = check_transitions([], bad, {"m": "UP"}, states, "DOWN")
+    assert v.valid is False
+    assert "overlap" in v.counterexamples[0]["problem"]
+    assert "invalid path DOWN -> UP -> UP" in v.counterexamples[0]["problem"]
+    slow = ledger(
+        calls=[
+            tcall(1, "begin", "s", "x", "UP", 1.0),
+            tcall(2, "begin", "m", "a", "UP", 1.2),
+            tcall(3, "end", "m", "a", "UP", 1.4),
+            tcall(4, "end", "s", "x", "UP", 3.0),
+        ]
+    )
+    assert check_not_held_up(slow, {"s"}).valid is True
+    assert check_not_held_up(good, {"s"}).valid == "unknown"

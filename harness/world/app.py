@@ -30,7 +30,18 @@ from starlette.routing import Route
 
 from harness.world.ledger import Ledger
 
-OPS = ("charge", "refund", "withdraw", "deposit", "reserve", "confirm", "cancel", "email")
+OPS = (
+    "charge",
+    "refund",
+    "withdraw",
+    "deposit",
+    "reserve",
+    "confirm",
+    "cancel",
+    "email",
+    "begin",
+    "end",
+)  # begin / end: an operation's interval on a resource (overlap checks)
 
 
 class World:

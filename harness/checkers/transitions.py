@@ -1,0 +1,124 @@
+"""State machines: one transition per key at a time, along valid paths, none lost; a slow
+key does not hold up the others. Read off the world's begin / end calls."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import defaultdict
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import operations
+
+
+def transitions(ledger: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Per key, the transitions in begin order: {invocation, to, begin, end (None if never)}.
+    A retried transition repeats its calls with the same idempotency key; the first applied
+    begin and end count."""
+    by_inv: dict[str, dict[str, Any]] = {}
+    for c in sorted(ledger["calls"], key=lambda c: c["seq"]):
+        if c["op"] not in ("begin", "end") or c["outcome"] != "applied":
+            continue
+        inv = (c.get("idem") or "").partition("-")[2]
+        t = by_inv.setdefault(
+            inv, {"invocation": inv, "key": c["key"], "to": None, "begin": None, "end": None}
+        )
+        t[c["op"]] = t[c["op"]] or c["wall"]
+        t["to"] = t["to"] or json.loads(c["request"]).get("to")
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in by_inv.values():
+        if t["begin"] is not None:
+            out[t["key"]].append(t)
+    for ts in out.values():
+        ts.sort(key=lambda t: t["begin"])
+    return out
+
+
+def check_transitions(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    finals: dict[str, str],
+    states: dict[str, str],
+    initial: str,
+) -> Verdict:
+    """`states`: handler -> the state it moves to; `finals`: key -> state read at the end.
+    Per key: transitions never overlap; each moves to a different state than the one
+    before (starting from `initial`); every acknowledged "now" answer is one transition
+    (unknown outcomes may or may not be); the final state is the last transition's."""
+    name = "one transition per key at a time, along valid paths, none lost"
+    per_key = transitions(ledger)
+    acked: dict[str, set[str]] = defaultdict(set)  # distinct idempotency keys
+    maybe: dict[str, set[str]] = defaultdict(set)
+    op_ids: dict[str, list[int]] = defaultdict(list)
+    for o in operations(records):
+        if o.invoke.get("handler") in states and o.key:
+            op_ids[o.key].append(o.op)
+            if o.outcome == "ok" and "now" in str(o.result["resp"]):  # type: ignore[index]
+                acked[o.key].add(o.idem or str(o.op))
+            elif o.outcome == "info":
+                maybe[o.key].add(o.idem or str(o.op))
+    bad = []
+    n = 0
+    for key in sorted(set(per_key) | set(acked) | set(finals)):
+        ts = per_key.get(key, [])
+        n += len(ts)
+        problems = []
+        for a, b in itertools.pairwise(ts):
+            if a["end"] is None or b["begin"] < a["end"]:
+                problems.append(f"transitions to {a['to']} and {b['to']} overlap")
+        path = [initial] + [t["to"] for t in ts]
+        if any(x == y for x, y in itertools.pairwise(path)):
+            problems.append(f"invalid path {' -> '.join(path)}")
+        lo = len(acked[key])
+        if not lo <= len(ts) <= lo + len(maybe[key] - acked[key]):
+            problems.append(f"{lo} acknowledged transitions, {len(ts)} happened")
+        if key in finals and finals[key] != path[-1]:
+            problems.append(f"final state {finals[key]}, last transition to {path[-1]}")
+        if problems:
+            bad.append(
+                {
+                    "key": key,
+                    "problem": "; ".join(problems),
+                    "ops": op_ids[key][:30],
+                    "transitions": ts[:20],
+                }
+            )
+    stats = {"keys": len(finals), "transitions": n, "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name, False, f"{len(bad)} of {len(finals)} machines broke the state machine", stats, bad
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(finals)} machines, {n} transitions, none overlapping, every path valid, none lost",
+        stats,
+    )
+
+
+def check_not_held_up(ledger: dict[str, list[dict[str, Any]]], slow: set[str]) -> Verdict:
+    """Transitions of other keys complete while a slow key's transition is in progress."""
+    name = "a slow key does not hold up the others"
+    per_key = transitions(ledger)
+    spans = [(t["begin"], t["end"]) for k in slow for t in per_key.get(k, []) if t["end"]]
+    others = [t for k, ts in per_key.items() if k not in slow for t in ts if t["end"]]
+    during = sum(1 for t in others if any(b < t["begin"] and t["end"] < e for b, e in spans))
+    stats = {"slow_transitions": len(spans), "others_completed_during_them": during}
+    if not spans:
+        return Verdict(name, "unknown", "no slow transition happened", stats)
+    if during == 0:
+        return Verdict(
+            name,
+            False,
+            f"no transition of another key completed during the {len(spans)} slow transitions",
+            stats,
+            [{"problem": "serialized"}],
+        )
+    return Verdict(
+        name,
+        True,
+        f"{during} transitions of other machines completed while "
+        f"one of {len(spans)} slow transitions was in progress",
+        stats,
+    )

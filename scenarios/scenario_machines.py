@@ -1,0 +1,70 @@
+"""Stateful actors: machines go up and down one transition at a time, along valid paths,
+with none lost, while transitions fail transiently and the service and server are killed;
+a slow machine does not hold up the others.
+
+Services: the MachineOperator virtual object (services/machines.py), whose transitions
+          fail 30% of the time mid-way and are retried; the world records each transition's
+          begin and end.
+Workload: 400 setUp / tearDown requests over 12 machines (2 of them slow: 1 s per
+          transition), 32 at a time, each with an idempotency key, some sent twice.
+Faults:   kill -9 of the service twice and of the server once, at seeded points.
+Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN ..., every
+          acknowledged transition happened once and the final state is the last one's;
+          other machines' transitions complete while a slow one runs; one answer per
+          idempotency key; every invocation completed; faults landed in flight.
+"""
+
+import random
+
+from harness import Request, Run, RunData, Verdict, random_plan
+from harness.checkers.effects import check_idempotent_response
+from harness.checkers.liveness import check_liveness
+from harness.checkers.transitions import check_not_held_up, check_transitions
+from harness.checkers.vacuity import check_vacuity
+
+REQUESTS, DUPLICATE = 400, 0.15
+MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
+STATES = {"setUp": "UP", "tearDown": "DOWN"}
+
+
+def workload(rng: random.Random) -> list[Request]:
+    requests: list[Request] = []
+    for i in range(REQUESTS):
+        req = Request(
+            "MachineOperator", rng.choice(list(STATES)), key=rng.choice(MACHINES), idem=f"op{i}"
+        )
+        requests.append(req)
+        if rng.random() < DUPLICATE:
+            requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), req)
+    return requests
+
+
+async def test_one_transition_at_a_time(chaos: Run) -> None:
+    await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.machines:app", name="machines")
+
+    requests = workload(chaos.rng)
+    plan = random_plan(
+        chaos.rng, ["machines", "machines", "server"], len(requests), 3, downtime=(0.2, 0.5)
+    )
+    await chaos.drive(requests, plan, retry_for=40, timeout=20)
+
+    await chaos.heal()
+    await chaos.quiesce(["MachineOperator"], timeout=30)
+    for m in MACHINES:
+        await chaos.read(Request("MachineOperator", "status", key=m))
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def checks(run: RunData) -> list[Verdict]:
+    finals = run.final_reads("MachineOperator", "status")
+    return [
+        check_transitions(run.records, run.ledger, finals, STATES, initial="DOWN"),
+        check_not_held_up(run.ledger, slow={"slow0", "slow1"}),
+        check_idempotent_response(run.records, "setUp"),
+        check_idempotent_response(run.records, "tearDown"),
+        check_liveness(run.invocations),
+        check_vacuity(run.records, min_ok=REQUESTS // 2, min_faults=2),
+    ]
