@@ -405,8 +405,13 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
             tcall(4, "end", "m", "b", "DOWN", 3.0),
         ]
     )
-    h = history(setup(1, "m", "m is now up"), setup(2, "m", "m is now up"))  # a duplicate ack
+    h = history(
+        setup(1, "m", "m is now up"),
+        setup(2, "m", "m is now up"),  # a duplicate ack
+        setup(3, "m", "m is now down"),
+    )
     h[2]["idem"] = "i1"
+    h[4]["handler"] = "tearDown"
     v = check_transitions(h, good, {"m": "DOWN"}, states, "DOWN")
     assert v.valid is True, v.counterexamples
     bad = ledger(

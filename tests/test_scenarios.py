@@ -16,6 +16,8 @@ SCENARIOS = {
     "sagas": "scenarios/scenario_sagas.py",
     "subscription_retries": "scenarios/scenario_subscription_retries.py",
     "object_state": "scenarios/scenario_object_state.py",
+    "tickets": "scenarios/scenario_tickets.py",
+    "machines": "scenarios/scenario_machines.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -55,6 +57,12 @@ NEGATIVE_CONTROLS = [
         "tickets",
         "services.broken.tickets_email_outside_journal:app",
         "ticket emailed once",
+    ),
+    (
+        "machines",
+        "machines",
+        "services.broken.machines_shared_state:app",
+        "one transition per key at a time, along valid paths, none lost",
     ),
 ]
 
