@@ -6,6 +6,7 @@ import json
 import pytest
 
 SAGA = "compensations ran in reverse, once each, nothing left half-done"
+TOKENS = "each token paid once or cancelled to net zero"
 SWEEP_SEEDS = 5
 CONTROL_SEEDS = 3
 
@@ -18,6 +19,8 @@ SCENARIOS = {
     "object_state": "scenarios/scenario_object_state.py",
     "tickets": "scenarios/scenario_tickets.py",
     "machines": "scenarios/scenario_machines.py",
+    "payment_tokens": "scenarios/scenario_payment_tokens.py",
+    "stripe_api": "scenarios/scenario_stripe_api.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -64,6 +67,8 @@ NEGATIVE_CONTROLS = [
         "services.broken.machines_shared_state:app",
         "one transition per key at a time, along valid paths, none lost",
     ),
+    ("payment_tokens", "payments", "services.broken.payment_processor_in_memory:app", TOKENS),
+    ("stripe_api", "stripe", "services.broken.stripe_api_unkeyed:app", TOKENS),
 ]
 
 

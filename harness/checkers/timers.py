@@ -12,7 +12,7 @@ from harness.workload.history import Completed, operations
 def check_timers(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],
-    handler: str,
+    handler: str | tuple[str, ...],
     timer_of: Callable[[Completed], tuple[str, float]],
     late_bound: float,
     name: str = "timers fired once, on time",
@@ -31,7 +31,7 @@ def check_timers(
     acked: set[str] = set()
     ops: dict[str, list[int]] = {}
     for o in operations(records):
-        if o.invoke.get("handler") != handler:
+        if o.invoke.get("handler") not in ((handler,) if isinstance(handler, str) else handler):
             continue
         key, delay = timer_of(o)
         ops.setdefault(key, []).append(o.op)

@@ -39,9 +39,10 @@ OPS = (
     "confirm",
     "cancel",
     "email",
-    "begin",
+    "begin",  # begin / end: an operation's interval on a resource (overlap checks)
     "end",
-)  # begin / end: an operation's interval on a resource (overlap checks)
+    "event",  # something happened (a timer fired, a state was cleared): observed only
+)
 
 
 class World:

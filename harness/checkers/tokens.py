@@ -1,0 +1,97 @@
+"""Payment tokens (make / cancel / expire), read off the world's ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import Completed, operations
+
+
+def check_tokens(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    make: str,
+    cancel: str,
+    token_of: Callable[[Completed], str | None],
+    pay_op: str = "withdraw",
+    refund_op: str = "deposit",
+) -> Verdict:
+    """Per token: at most one payment and one refund, never a refund without a payment;
+    a token whose cancel was acknowledged nets to zero (never charged, or refunded once);
+    a payment acknowledged as COMPLETED whose token saw no cancel request was charged once;
+    one acknowledged as CANCELLED was never left charged."""
+    name = "each token paid once or cancelled to net zero"
+    pays: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in ledger["effects"]:
+        if e["op"] == pay_op:
+            pays[e["key"]].append(e)
+        elif e["op"] == refund_op:
+            refunds[e["key"]].append(e)
+    cancel_sent: set[str] = set()
+    cancel_acked: set[str] = set()
+    made: dict[str, set[str]] = defaultdict(set)  # token -> statuses acknowledged by makes
+    op_ids: dict[str, list[int]] = defaultdict(list)
+    for o in operations(records):
+        handler = o.invoke.get("handler")
+        token = token_of(o) if handler in (make, cancel) else None
+        if token is None:
+            continue
+        op_ids[token].append(o.op)
+        if handler == cancel:
+            cancel_sent.add(token)
+            if o.outcome == "ok":
+                cancel_acked.add(token)
+        elif o.outcome == "ok":
+            made[token].add((o.result or {}).get("resp", {}).get("status"))
+    bad = []
+    tokens = set(op_ids) | set(pays) | set(refunds)
+    counts = {"charged": 0, "refunded": 0, "cancelled_before": 0}
+    for t in sorted(tokens):
+        p, r = len(pays[t]), len(refunds[t])
+        net = sum(e["amount"] or 0 for e in refunds[t]) - sum(e["amount"] or 0 for e in pays[t])
+        problems = []
+        if p > 1:
+            problems.append(f"charged {p} times")
+        if r > 1:
+            problems.append(f"refunded {r} times")
+        if r > p:
+            problems.append("refunded without a payment")
+        if t in cancel_acked and net != 0:
+            problems.append(f"cancel acknowledged but the token nets {net}")
+        if "CANCELLED" in made[t] and net != 0:
+            problems.append(f"answered CANCELLED but the token nets {net}")
+        if "COMPLETED" in made[t] and t not in cancel_sent and (p, r) != (1, 0):
+            problems.append(f"answered COMPLETED (no cancel sent) but {p} payments, {r} refunds")
+        counts["charged"] += p and not r
+        counts["refunded"] += bool(r)
+        counts["cancelled_before"] += t in cancel_acked and not p
+        if problems:
+            bad.append(
+                {
+                    "key": t,
+                    "problem": "; ".join(problems),
+                    "ops": op_ids[t][:20],
+                    "effects": (pays[t] + refunds[t])[:10],
+                }
+            )
+    stats = {"tokens": len(tokens), **counts, "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name,
+            False,
+            f"{len(bad)} of {len(tokens)} tokens broke the payment state machine",
+            stats,
+            bad,
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(tokens)} tokens: {counts['charged']} charged once, "
+        f"{counts['refunded']} charged and refunded once, "
+        f"{counts['cancelled_before']} cancelled before any charge",
+        stats,
+    )
