@@ -5,7 +5,7 @@ a slow machine does not hold up the others.
 Services: the MachineOperator virtual object (services/machines.py), whose transitions
           fail 30% of the time mid-way and are retried; the world records each transition's
           begin and end.
-Workload: 400 setUp / tearDown requests over 12 machines (2 of them slow: 1 s per
+Workload: 250 setUp / tearDown requests over 12 machines (2 of them slow: 1 s per
           transition), 32 at a time, each with an idempotency key, some sent twice.
 Faults:   kill -9 of the service twice and of the server once, at seeded points.
 Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN ..., every
@@ -22,7 +22,7 @@ from harness.checkers.liveness import check_liveness
 from harness.checkers.transitions import check_not_held_up, check_transitions
 from harness.checkers.vacuity import check_vacuity
 
-REQUESTS, DUPLICATE = 400, 0.15
+REQUESTS, DUPLICATE = 250, 0.15
 MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
 STATES = {"setUp": "UP", "tearDown": "DOWN"}
 

@@ -41,11 +41,11 @@ async def test_counter_survives_kills(chaos: Run) -> None:
             kill("counter", after_ops=first, downtime=0.3),
             kill("server", after_ops=second, downtime=0.3),
         ],
-        retry_for=15,
+        retry_for=10,
     )
 
     await chaos.heal()
-    await chaos.quiesce(["Counter"], timeout=15)
+    await chaos.quiesce(["Counter"], timeout=10)
     for k in range(KEYS):  # final state, read through the ingress into the history
         await chaos.read(Request("Counter", "get", key=f"c{k}"))
     await chaos.check(checks)

@@ -7,8 +7,6 @@ import pytest
 
 SAGA = "compensations ran in reverse, once each, nothing left half-done"
 TOKENS = "each token paid once or cancelled to net zero"
-SWEEP_SEEDS = 5
-CONTROL_SEEDS = 3
 
 SCENARIOS = {
     "smoke": "scenarios/scenario_smoke.py",
@@ -77,13 +75,16 @@ def run_results(report_dir):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_passes_five_seeds_in_a_row(subpytest, scenario):
-    run = subpytest([SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(SWEEP_SEEDS)])
+def test_passes_seeds_in_a_row(subpytest, scenario, depth):
+    """5 seeds with --long, 3 by default."""
+    run = subpytest(
+        [SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(depth["sweep"])]
+    )
     code, out = run.wait(timeout=900)
     assert code == 0, out
-    assert f"{SWEEP_SEEDS} passed" in out
+    assert f"{depth['sweep']} passed" in out
     results = run_results(run.report_dir)
-    assert sorted(r["seed"] for r in results) == list(range(100, 100 + SWEEP_SEEDS))
+    assert sorted(r["seed"] for r in results) == list(range(100, 100 + depth["sweep"]))
     for r in results:
         assert r["status"] == "passed" and r["valid"] is True
         vacuity = next(v for v in r["verdicts"] if v["name"] == "the run exercised the system")
@@ -95,49 +96,30 @@ def test_passes_five_seeds_in_a_row(subpytest, scenario):
     NEGATIVE_CONTROLS,
     ids=[c[2].split(".")[-1].split(":")[0] for c in NEGATIVE_CONTROLS],
 )
-def test_negative_control_is_flagged_every_time(subpytest, scenario, service, app, guarantee):
+def test_negative_control_is_flagged_every_time(
+    subpytest, scenario, service, app, guarantee, depth
+):
     run = subpytest(
         [
             SCENARIOS[scenario],
             "--chaos-seed",
             "200",
             "--chaos-sweep",
-            str(CONTROL_SEEDS),
+            str(depth["controls"]),
             "--chaos-app",
             f"{service}={app}",
         ]
     )
     code, out = run.wait(timeout=900)
     assert code == 1, out
-    assert f"{CONTROL_SEEDS} failed" in out
+    assert f"{depth['controls']} failed" in out
     results = run_results(run.report_dir)
-    assert len(results) == CONTROL_SEEDS
+    assert len(results) == depth["controls"]
     for r in results:
         assert r["status"] == "failed" and r["valid"] is False, r.get("error")
         verdict = next(v for v in r["verdicts"] if v["name"] == guarantee)
         assert verdict["valid"] is False and verdict["counterexamples"]
-
-
-def test_in_memory_counter_counterexamples_name_the_problem(subpytest):
-    run = subpytest(
-        [
-            SCENARIOS["smoke"],
-            "--chaos-seed",
-            "7",
-            "--chaos-app",
-            "counter=services.broken.counter_in_memory:app",
-        ]
-    )
-    code, out = run.wait(timeout=600)
-    assert code == 1, out
-    (r,) = run_results(run.report_dir)
-    counter = next(v for v in r["verdicts"] if v["name"] == "no lost or doubled increment")
-    # a service kill loses the in-memory counts; a server restart replays in-flight
-    # invocations, which repeats the unjournaled mutation: either is a violation
-    assert {c["problem"] for c in counter["counterexamples"]} <= {
-        "lost increment",
-        "doubled increment",
-    }
+        assert all(c.get("problem") for c in verdict["counterexamples"])
 
 
 @pytest.mark.parametrize("scenario", ["smoke", "payments"])
