@@ -5,7 +5,7 @@ a slow machine does not hold up the others.
 Services: the MachineOperator virtual object (services/machines.py), whose transitions
           fail 30% of the time mid-way and are retried; the world records each transition's
           begin and end.
-Workload: 250 setUp / tearDown requests over 12 machines (2 of them slow: 1 s per
+Workload: 250 setUp / tearDown requests over 12 machines (2 of them slow: 0.5 s per
           transition), 32 at a time, each with an idempotency key, some sent twice.
 Faults:   kill -9 of the service twice and of the server once, at seeded points.
 Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN ..., every
@@ -48,10 +48,10 @@ async def test_one_transition_at_a_time(chaos: Run) -> None:
     plan = random_plan(
         chaos.rng, ["machines", "machines", "server"], len(requests), 3, downtime=(0.2, 0.5)
     )
-    await chaos.drive(requests, plan, retry_for=40, timeout=20)
+    await chaos.drive(requests, plan, retry_for=20, timeout=15)
 
     await chaos.heal()
-    await chaos.quiesce(["MachineOperator"], timeout=30)
+    await chaos.quiesce(["MachineOperator"], timeout=20)
     for m in MACHINES:
         await chaos.read(Request("MachineOperator", "status", key=m))
     await chaos.check(checks)

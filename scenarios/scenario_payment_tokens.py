@@ -6,7 +6,8 @@ Services: the PaymentProcessor virtual object keyed by token (services/payment_p
           the world's accounts.
 Workload: 150 tokens over 8 accounts, 32 requests at a time: every token gets a make, half
           also a cancel (before or after it, at random), a fifth of the requests sent twice,
-          each with its own idempotency key. Tokens expire 3 s after their first transition.
+          each with its own idempotency key. Tokens expire 12 s after their first transition;
+          a client stops retrying a request within 11 s, so none arrives after its expiry.
 Faults:   kill -9 of the service right after the world records a payment (x2), kill -9 of
           the server twice and of the service once at seeded points.
 Checks:   per token at most one payment and one refund, never a refund without a payment;
@@ -72,7 +73,9 @@ async def run_scenario(
     faults += random_plan(
         chaos.rng, ["server", "server", name], len(requests), 3, window=(0.3, 0.95)
     )
-    await chaos.drive(requests, faults, retry_for=30)
+    # a client gives up on a request within 6 + 5 s, before its token expires (12 s after
+    # its first transition): a retry after expiry would be a new payment, by design
+    await chaos.drive(requests, faults, retry_for=6, timeout=5)
     await chaos.heal()
     await chaos.quiesce(services, timeout=30)  # includes the pending expiry timers
     for i in range(TOKENS):

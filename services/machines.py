@@ -7,7 +7,7 @@ transitions fail transiently and are retried; a slow machine does not hold up th
 API: virtual object `MachineOperator`: setUp() / tearDown() -> str ("<m> is now up",
      "<m> is already up", ...), shared status() -> "UP" | "DOWN".
 World: each effective transition calls begin, then end, with key = machine id and idem
-       "<begin|end>-<invocation id>"; machines whose id starts with "slow" take 1 s.
+       "<begin|end>-<invocation id>"; machines whose id starts with "slow" take 0.5 s.
 """
 
 import random
@@ -36,7 +36,7 @@ async def transition(ctx: restate.ObjectContext, to: str) -> str:
     await ctx.run_typed("begin", world_call("begin", m, invocation, to))
     if random.random() < FAILURE_RATE:  # a simulated crash
         raise RuntimeError("a failure happened!")
-    await ctx.sleep(timedelta(seconds=1 if m.startswith("slow") else 0.05))
+    await ctx.sleep(timedelta(seconds=0.5 if m.startswith("slow") else 0.05))
     await ctx.run_typed("end", world_call("end", m, invocation, to))
     ctx.set("state", to)
     return f"{m} is now {to.lower()}"

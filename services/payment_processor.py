@@ -19,7 +19,7 @@ import restate
 
 from harness.world.client import world
 
-EXPIRY_MS = 3000
+EXPIRY_MS = 12_000  # longer than a client keeps retrying one request (see the scenario)
 processor = restate.VirtualObject("PaymentProcessor")
 
 

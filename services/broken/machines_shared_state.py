@@ -22,7 +22,7 @@ async def transition(ctx: restate.ObjectSharedContext, to: str) -> str:
     await ctx.run_typed("begin", world_call("begin", m, invocation, to))
     if random.random() < FAILURE_RATE:
         raise RuntimeError("a failure happened!")
-    await ctx.sleep(timedelta(seconds=1 if m.startswith("slow") else 0.05))
+    await ctx.sleep(timedelta(seconds=0.5 if m.startswith("slow") else 0.05))
     await ctx.run_typed("end", world_call("end", m, invocation, to))
     STATES[m] = to
     return f"{m} is now {to.lower()}"
