@@ -10,6 +10,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from harness.errors import HarnessError, NotQuiescent
+from harness.http import HttpClient
 
 NOT_DONE = "status != 'completed'"
 
@@ -22,22 +23,7 @@ def _sql_list(values: list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-class AdminClient:
-    def __init__(self, base_url: str, timeout: float = 10.0):
-        self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
+class AdminClient(HttpClient):
     async def _request(self, method: str, path: str, **kw: Any) -> Any:
         async with self.session.request(method, self.base_url + path, **kw) as resp:
             body = await resp.text()

@@ -7,6 +7,8 @@ from typing import Any
 
 import aiohttp
 
+from harness.http import HttpClient
+
 ENV_URL = "CHAOS_WORLD_URL"
 
 
@@ -19,24 +21,12 @@ class Declined(Exception):
     """Terminal: the world declined the operation (e.g. a card decline)."""
 
 
-class WorldClient:
+class WorldClient(HttpClient):
     def __init__(self, base_url: str | None = None, timeout: float = 10.0):
         url = base_url or os.environ.get(ENV_URL)
         if not url:
             raise RuntimeError(f"no world URL: pass base_url or set ${ENV_URL}")
-        self.base_url = url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        super().__init__(url, timeout)
 
     async def call(self, op: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """One operation: `key` is the business key, `idem` the idempotency key. A call
