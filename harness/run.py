@@ -233,6 +233,7 @@ class Run:
         self.manifest["checked_services"] = services
         rows = await admin.invocations(services)
         manifest.write_json(self.dir / "invocations.json", {"rows": rows})
+        manifest.write_json(self.dir / "journal.json", {"rows": await admin.journal(services)})
 
     async def ledger(self) -> dict[str, list[dict[str, Any]]]:
         """The world's ledger after heal, also written to ledger.json in the run dir."""

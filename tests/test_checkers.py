@@ -88,6 +88,14 @@ def test_vacuity_guard():
     assert check_vacuity(ok_ops, min_ok=1, min_faults=1).valid == "unknown"
 
 
+def test_vacuity_counts_faults_while_work_is_pending():
+    ok_ops = history(*(op(i, "ok") for i in range(10)))
+    idle = [{"type": "fault-start", "t": 1, "wall": 100.0, "in_flight": 0}]
+    assert check_vacuity(ok_ops + idle, min_ok=1, min_faults=1).valid == "unknown"
+    assert check_vacuity(ok_ops + idle, 1, 1, pending_until=101.0).valid is True
+    assert check_vacuity(ok_ops + idle, 1, 1, pending_until=99.0).valid == "unknown"
+
+
 def test_combine_false_beats_unknown_beats_true():
     t, f, u = (Verdict("x", v, "") for v in (True, False, "unknown"))
     assert combine([t, t]) is True

@@ -56,6 +56,7 @@ def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
     assert "no double charge" in good and "0 duplicate charges" in good
     assert "--chaos-seed 21" in good
     assert "failed" in bad and "effective charges" in bad and "counterexample" in bad
+    assert "Restate journal of invocation" in bad and "Command: Run" in bad
     import re
 
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", good)  # nothing to fetch

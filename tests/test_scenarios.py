@@ -19,6 +19,7 @@ SCENARIOS = {
     "machines": "scenarios/scenario_machines.py",
     "payment_tokens": "scenarios/scenario_payment_tokens.py",
     "stripe_api": "scenarios/scenario_stripe_api.py",
+    "task_queue": "scenarios/scenario_task_queue.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -67,6 +68,12 @@ NEGATIVE_CONTROLS = [
     ),
     ("payment_tokens", "payments", "services.broken.payment_processor_in_memory:app", TOKENS),
     ("stripe_api", "stripe", "services.broken.stripe_api_unkeyed:app", TOKENS),
+    (
+        "task_queue",
+        "worker",
+        "services.broken.task_queue_outside_run:app",
+        "each accepted task ran once",
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ class RunData:
     records: list[dict[str, Any]]
     ledger: dict[str, list[dict[str, Any]]]
     invocations: list[dict[str, Any]]
+    journal: list[dict[str, Any]]  # Restate's journal entries of those invocations
 
     @staticmethod
     def load_json(path: Path, default: Any = None) -> Any:
@@ -42,6 +43,7 @@ class RunData:
             records=read(history) if history.exists() else [],
             ledger=load_json("ledger.json", {"calls": [], "effects": [], "balances": []}),
             invocations=load_json("invocations.json", {"rows": []})["rows"],
+            journal=load_json("journal.json", {"rows": []})["rows"],
         )
 
     def final_reads(self, service: str, handler: str) -> dict[str, Any]:

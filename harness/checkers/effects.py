@@ -104,13 +104,16 @@ def check_exactly_once(
     )
 
 
-def check_idempotent_response(records: list[dict[str, Any]], handler: str) -> Verdict:
-    """All `ok` responses for one idempotency key are equal."""
+def check_idempotent_response(
+    records: list[dict[str, Any]], handler: str, project: Callable[[Any], Any] = lambda r: r
+) -> Verdict:
+    """All `ok` responses for one idempotency key are equal (compared through `project`,
+    e.g. the invocation id of a one-way send: "Accepted" then "PreviouslyAccepted")."""
     name = f"idempotent response ({handler})"
     seen: dict[str, list[tuple[int, Any]]] = defaultdict(list)
     for o in operations(records):
         if o.invoke.get("handler") == handler and o.idem and o.outcome == "ok":
-            seen[o.idem].append((o.op, o.result["resp"]))  # type: ignore[index]
+            seen[o.idem].append((o.op, project(o.result["resp"])))  # type: ignore[index]
     bad = []
     for idem, answers in sorted(seen.items()):
         distinct = {json.dumps(r, sort_keys=True) for _, r in answers}

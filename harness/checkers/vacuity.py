@@ -11,10 +11,19 @@ from harness.workload.history import faults, operations
 NAME = "the run exercised the system"
 
 
-def check_vacuity(records: list[dict[str, Any]], min_ok: int, min_faults: int) -> Verdict:
+def check_vacuity(
+    records: list[dict[str, Any]], min_ok: int, min_faults: int, pending_until: float | None = None
+) -> Verdict:
+    """A fault landed if client requests were in flight when it began, or, for work that
+    goes on after the client's request returned (one-way messages, timers), if it began
+    before `pending_until` (wall time, e.g. the world's last effect of the run)."""
     ok = sum(1 for op in operations(records) if op.outcome == "ok")
     starts = [f for f in faults(records) if f["type"] == "fault-start"]
-    landed = [f for f in starts if f.get("in_flight", 0) > 0]
+    landed = [
+        f
+        for f in starts
+        if f.get("in_flight", 0) > 0 or (pending_until is not None and f["wall"] < pending_until)
+    ]
     stats = {
         "ok_ops": ok,
         "faults": len(starts),

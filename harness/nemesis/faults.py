@@ -121,10 +121,22 @@ def effect_window_plan(
         )
         for v in victims
     ]
-    for name in seeded_targets:
-        at = rng.randrange(len(requests) // 5, len(requests) * 4 // 5)
-        plan.append(Fault("kill", name, after_ops=at, downtime=downtime))
-    return plan
+    return plan + seeded_kills(rng, len(requests), seeded_targets, downtime)
+
+
+def seeded_kills(
+    rng: random.Random,
+    requests: int,
+    targets: tuple[str, ...] | list[str],
+    downtime: float = 0.3,
+    window: tuple[float, float] = (0.2, 0.8),
+) -> list[Fault]:
+    """One kill of each listed target (a name listed twice is killed twice), each after a
+    seeded number of finished requests within `window` of the workload."""
+    lo, hi = int(requests * window[0]), int(requests * window[1])
+    return [
+        Fault("kill", name, after_ops=rng.randrange(lo, hi), downtime=downtime) for name in targets
+    ]
 
 
 class Target(Protocol):

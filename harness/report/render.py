@@ -113,6 +113,21 @@ def counterexample_ops(data: RunData, verdicts: list[dict[str, Any]]) -> dict[in
     return {o.op: o for o in operations(data.records) if o.op in wanted}
 
 
+def counterexample_journals(data: RunData, cx_ops: dict[int, Any]) -> dict[str, Any]:
+    """idempotency key -> (invocation id, its journal entries), for the counterexamples'
+    operations: what Restate recorded for the requests that show a violation."""
+    wanted = {o.idem for o in cx_ops.values() if o.idem}
+    ids = {
+        r["idempotency_key"]: r["id"]
+        for r in data.invocations
+        if r.get("idempotency_key") in wanted
+    }
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for row in data.journal:
+        entries.setdefault(row["id"], []).append(row)
+    return {idem: (inv, entries.get(inv, [])[:40]) for idem, inv in ids.items()}
+
+
 def context(run_dir: Path) -> dict[str, Any]:
     data = RunData.load(run_dir)
     results_path = run_dir / "results.json"
@@ -122,6 +137,7 @@ def context(run_dir: Path) -> dict[str, Any]:
         else {"status": "unknown", "verdicts": []}
     )
     ops = list(operations(data.records))
+    cx_ops = counterexample_ops(data, results.get("verdicts") or [])
     bands = charts.fault_bands(data.records)
     return {
         "manifest": data.manifest,
@@ -132,7 +148,8 @@ def context(run_dir: Path) -> dict[str, Any]:
         "faults": [r for r in data.records if r["type"].startswith("fault-")],
         "timeline_svg": charts.timeline(ops, bands) if ops else "",
         "throughput_svg": charts.throughput(ops, bands) if ops else "",
-        "cx_ops": counterexample_ops(data, results.get("verdicts") or []),
+        "cx_ops": cx_ops,
+        "cx_journal": counterexample_journals(data, cx_ops),
     }
 
 

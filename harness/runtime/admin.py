@@ -70,6 +70,15 @@ class AdminClient(HttpClient):
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
+    async def journal(self, services: list[str]) -> list[dict[str, Any]]:
+        """Journal entries of the services' invocations (kept after completion for the
+        server's journal retention), for the evidence behind a counterexample."""
+        return await self.query(
+            "SELECT j.id, j.index, j.entry_type, j.name, j.appended_at FROM sys_journal j"
+            " JOIN sys_invocation i ON j.id = i.id"
+            f" WHERE i.target_service_name IN ({_sql_list(services)}) ORDER BY j.id, j.index"
+        )
+
     async def status_counts(self, services: list[str]) -> dict[str, int]:
         rows = await self.query(
             "SELECT status, count(*) AS n FROM sys_invocation"

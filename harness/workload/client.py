@@ -23,7 +23,10 @@ UNKNOWN_STATUSES = {502, 503, 504}
 
 @dataclass(frozen=True)
 class Request:
-    """One logical client request; `idem` is sent as the `idempotency-key` header."""
+    """One logical client request; `idem` is sent as the `idempotency-key` header.
+
+    With `send`, it is a one-way message (Restate answers 202 with the invocation id once it
+    is durably queued), run after `delay_ms` if given: Restate as a (delayed) task queue."""
 
     service: str
     handler: str
@@ -31,12 +34,19 @@ class Request:
     body: Any = None
     idem: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    send: bool = False
+    delay_ms: int | None = None
 
     @property
     def path(self) -> str:
-        if self.key is None:
-            return f"/{self.service}/{self.handler}"
-        return f"/{self.service}/{quote(self.key, safe='')}/{self.handler}"
+        target = (
+            f"/{self.service}/{self.handler}"
+            if self.key is None
+            else f"/{self.service}/{quote(self.key, safe='')}/{self.handler}"
+        )
+        if not self.send:
+            return target
+        return f"{target}/send" + (f"?delay={self.delay_ms}ms" if self.delay_ms else "")
 
 
 @dataclass

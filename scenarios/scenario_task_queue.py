@@ -1,0 +1,93 @@
+"""(Delayed) message queue: tasks sent as one-way messages run once each, not before their
+delay, while the worker and the server are killed with timers pending.
+
+Services: AsyncTaskWorker (services/task_queue.py); the world records each task's work.
+Workload: 200 tasks sent to /AsyncTaskWorker/run/send, 32 at a time, the task id as
+          idempotency key; half delayed by 0.5-3 s; a quarter submitted again (Restate answers
+          "PreviouslyAccepted" with the same invocation id).
+Faults:   kill -9 of the server twice and of the worker once, at seeded points, while
+          timers are pending.
+Checks:   every accepted task did its work exactly once; none before its delay, none more than
+          15 s after; every submission of a task got the same invocation id; every invocation
+          completed; the faults landed while requests were in flight.
+"""
+
+import random
+
+from harness import Request, Run, RunData, Verdict
+from harness.checkers.effects import check_exactly_once, check_idempotent_response
+from harness.checkers.liveness import check_liveness
+from harness.checkers.timers import check_timers
+from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_kills
+
+TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
+
+
+def workload(rng: random.Random) -> list[Request]:
+    requests: list[Request] = []
+    for i in range(TASKS):
+        delay = rng.randint(500, 3000) if rng.random() < DELAYED else None
+        req = Request(
+            "AsyncTaskWorker",
+            "run",
+            body={"id": f"task{i}"},
+            idem=f"task{i}",
+            send=True,
+            delay_ms=delay,
+            meta={"delay_ms": delay or 0},
+        )
+        requests.append(req)
+        if rng.random() < RESUBMIT:
+            requests.insert(rng.randrange(len(requests), len(requests) + 40), req)
+    return requests
+
+
+async def test_tasks_run_once_on_time(chaos: Run) -> None:
+    await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.task_queue:app", name="worker")
+
+    requests = workload(chaos.rng)
+    plan = seeded_kills(chaos.rng, len(requests), ["server", "worker", "server"], window=(0.3, 0.9))
+    await chaos.drive(requests, plan, retry_for=20)
+
+    await chaos.heal()
+    await chaos.quiesce(["AsyncTaskWorker"], timeout=30)  # waits for the delayed tasks
+    await chaos.check(checks)
+    chaos.assert_held()
+
+
+def task(o) -> str:
+    return o.invoke["req"]["id"]
+
+
+def checks(run: RunData) -> list[Verdict]:
+    return [
+        check_exactly_once(
+            run.records,
+            run.ledger,
+            "event",
+            "run",
+            lambda r: True,
+            name="each accepted task ran once",
+            key_of=lambda o: f"{task(o)}:done",
+        ),
+        check_timers(
+            run.records,
+            run.ledger,
+            "run",
+            late_bound=15,
+            name="no task before its delay",
+            timer_of=lambda o: (f"{task(o)}:done", o.invoke["delay_ms"] / 1000),
+        ),
+        check_idempotent_response(run.records, "run", project=lambda r: r["invocationId"]),
+        check_liveness(run.invocations),
+        # the sends return at once: faults count while tasks were still pending
+        check_vacuity(
+            run.records,
+            min_ok=TASKS,
+            min_faults=2,
+            pending_until=max((e["wall"] for e in run.ledger["effects"]), default=0),
+        ),
+    ]
