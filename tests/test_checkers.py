@@ -444,3 +444,43 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
     )
     assert check_not_held_up(slow, {"s"}).valid is True
     assert check_not_held_up(good, {"s"}).valid == "unknown"
+
+
+# -- fan-out / fan-in --------------------------------------------------------------------
+
+
+def job(i, tid, n, total, outcome="ok"):
+    inv = {
+        "type": "invoke",
+        "op": i,
+        "t": i,
+        "handler": "run",
+        "idem": tid,
+        "req": {"id": tid, "subtasks": n},
+    }
+    return [inv, {"type": outcome, "op": i, "t": i + 1, "resp": {"total": total}}]
+
+
+def ev(key, amount):
+    return {"op": "event", "key": key, "amount": amount}
+
+
+def test_fanout_sum_and_once():
+    from harness.checkers.fanout import check_fanout
+
+    good = ledger([ev("j:0", 2), ev("j:1", 3), ev("j:aggregate", 5)])
+    assert check_fanout(history(job(1, "j", 2, 5)), good, "run").valid is True
+    doubled = ledger([ev("j:0", 2), ev("j:0", 2), ev("j:1", 3), ev("j:aggregate", 5)])
+    v = check_fanout(history(job(1, "j", 2, 5)), doubled, "run")
+    assert (
+        v.valid is False
+        and "subtasks done more than once: ['0']" in v.counterexamples[0]["problem"]
+    )
+    lost = ledger([ev("j:0", 2), ev("j:aggregate", 2)])
+    v = check_fanout(history(job(1, "j", 2, 2)), lost, "run")
+    assert v.valid is False and "1 of 2 subtasks" in v.counterexamples[0]["problem"]
+    wrong = ledger([ev("j:0", 2), ev("j:1", 3), ev("j:aggregate", 6)])
+    v = check_fanout(history(job(1, "j", 2, 6)), wrong, "run")
+    assert (
+        v.valid is False and "aggregate 6 != sum of subtasks 5" in v.counterexamples[0]["problem"]
+    )

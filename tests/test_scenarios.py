@@ -20,6 +20,7 @@ SCENARIOS = {
     "payment_tokens": "scenarios/scenario_payment_tokens.py",
     "stripe_api": "scenarios/scenario_stripe_api.py",
     "task_queue": "scenarios/scenario_task_queue.py",
+    "fanout": "scenarios/scenario_fanout.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -73,6 +74,12 @@ NEGATIVE_CONTROLS = [
         "worker",
         "services.broken.task_queue_outside_run:app",
         "each accepted task ran once",
+    ),
+    (
+        "fanout",
+        "worker",
+        "services.broken.fanout_outside_run:app",
+        "every subtask once, the aggregate is their sum",
     ),
 ]
 

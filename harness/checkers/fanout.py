@@ -1,0 +1,73 @@
+"""Fan-out / fan-in: every subtask once, and the aggregate is the sum of the subtasks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import operations
+
+
+def check_fanout(
+    records: list[dict[str, Any]], ledger: dict[str, list[dict[str, Any]]], handler: str
+) -> Verdict:
+    """Per task (request body {"id", "subtasks": n}), world events keyed "<id>:<index>" and
+    "<id>:aggregate": each subtask at most once, all n when the task was acknowledged; the
+    aggregate at most once, equal to the sum of the subtask amounts and to the total the
+    client was told."""
+    name = "every subtask once, the aggregate is their sum"
+    subs: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    agg: dict[str, list[int]] = defaultdict(list)
+    for e in ledger["effects"]:
+        task, _, part = (e.get("key") or "").rpartition(":")
+        if e["op"] != "event" or not task:
+            continue
+        (agg[task] if part == "aggregate" else subs[task][part]).append(e.get("amount") or 0)
+    tasks: dict[str, dict[str, Any]] = {}
+    for o in operations(records):
+        if o.invoke.get("handler") != handler:
+            continue
+        t = tasks.setdefault(
+            o.invoke["req"]["id"], {"n": o.invoke["req"]["subtasks"], "totals": set(), "ops": []}
+        )
+        t["ops"].append(o.op)
+        if o.outcome == "ok":
+            t["totals"].add(o.result["resp"]["total"])  # type: ignore[index]
+    bad = []
+    n_subs = 0
+    for tid, t in sorted(tasks.items()):
+        done = subs.get(tid, {})
+        n_subs += sum(len(v) for v in done.values())
+        problems = []
+        twice = sorted(i for i, v in done.items() if len(v) > 1)
+        if twice:
+            problems.append(f"subtasks done more than once: {twice}")
+        if len(agg[tid]) > 1:
+            problems.append(f"aggregate recorded {len(agg[tid])} times")
+        if t["totals"]:
+            if len(done) != t["n"]:
+                problems.append(f"acknowledged with {len(done)} of {t['n']} subtasks done")
+            expected = sum(v[0] for v in done.values())
+            if agg[tid] and agg[tid][0] != expected:
+                problems.append(f"aggregate {agg[tid][0]} != sum of subtasks {expected}")
+            if t["totals"] != {expected}:
+                problems.append(f"client told {sorted(t['totals'])}, subtasks sum to {expected}")
+        if problems:
+            bad.append({"key": tid, "problem": "; ".join(problems), "ops": t["ops"][:20]})
+    stats = {"tasks": len(tasks), "subtask_effects": n_subs, "violations": len(bad)}
+    if bad:
+        return Verdict(
+            name,
+            False,
+            f"{len(bad)} of {len(tasks)} tasks lost, repeated or mis-summed subtasks",
+            stats,
+            bad,
+        )
+    return Verdict(
+        name,
+        True,
+        f"{len(tasks)} tasks, {n_subs} subtasks each done once, every "
+        "aggregate equal to the sum of its subtasks",
+        stats,
+    )
