@@ -158,3 +158,8 @@ async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
     verdict = check_liveness(await server.admin.invocations(["Stuck"]))
     assert verdict.valid is False
     assert verdict.counterexamples[0]["idempotency_key"] == "st-1"
+    # the admin API ends it: killed, it completes (with a failure) and the run is quiet
+    await server.admin.kill(verdict.counterexamples[0]["id"])
+    assert await server.admin.wait_quiescent(["Stuck"], timeout=10, settle=0.5) < 10
+    (row,) = await server.admin.invocations(["Stuck"])
+    assert row["status"] == "completed"
