@@ -183,7 +183,7 @@ class Run:
                 ticker.cancel()
                 self._report_progress(driver, nemesis, len(requests), t0, final=True)
         self.timings["chaos"] = time.monotonic() - t0
-        self.stats["driver"] = {k: v for k, v in driver.stats.__dict__.items() if k != "started"}
+        self.stats["driver"] = dict(driver.stats.__dict__)
         self.stats["driver"]["concurrency"] = concurrency
         return outcomes
 

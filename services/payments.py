@@ -18,6 +18,26 @@ from harness.world.client import Declined, world
 payments = restate.VirtualObject("Payments")
 
 
+async def charge_at_gateway(payment_id: str, req: dict, idem: str) -> dict:
+    """The gateway charge; a decline is an answer ({"declined": True}), not an error."""
+    try:
+        return await world().call(
+            "charge", key=payment_id, idem=idem, amount=req["amount"], account=req["account"]
+        )
+    except Declined:
+        return {"declined": True}
+
+
+def payment_record(payment_id: str, req: dict, charged: dict) -> dict:
+    return {
+        "id": payment_id,
+        "amount": req["amount"],
+        "account": req["account"],
+        "status": "declined" if charged.get("declined") else "completed",
+        "charge_id": charged.get("id"),
+    }
+
+
 @payments.handler()
 async def create(ctx: restate.ObjectContext, req: dict) -> dict:
     existing = await ctx.get("payment", type_hint=dict)
@@ -28,25 +48,9 @@ async def create(ctx: restate.ObjectContext, req: dict) -> dict:
     payment_id = ctx.key()
 
     async def charge() -> dict:
-        try:
-            return await world().call(
-                "charge",
-                key=payment_id,
-                idem=f"charge-{payment_id}",
-                amount=req["amount"],
-                account=req["account"],
-            )
-        except Declined:
-            return {"declined": True}
+        return await charge_at_gateway(payment_id, req, idem=f"charge-{payment_id}")
 
-    result = await ctx.run_typed("charge", charge)
-    payment = {
-        "id": payment_id,
-        "amount": req["amount"],
-        "account": req["account"],
-        "status": "declined" if result.get("declined") else "completed",
-        "charge_id": result.get("id"),
-    }
+    payment = payment_record(payment_id, req, await ctx.run_typed("charge", charge))
     ctx.set("payment", payment)
     return payment
 

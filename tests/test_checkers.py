@@ -443,6 +443,15 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
         ]
     )
     assert check_not_held_up(slow, {"s"}).valid is True
+    serialized = ledger(
+        calls=[
+            tcall(1, "begin", "s", "x", "UP", 1.0),
+            tcall(2, "end", "s", "x", "UP", 3.0),
+            tcall(3, "begin", "m", "a", "UP", 3.1),
+            tcall(4, "end", "m", "a", "UP", 3.2),
+        ]
+    )
+    assert check_not_held_up(serialized, {"s"}).valid is False
     assert check_not_held_up(good, {"s"}).valid == "unknown"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.workload.client import IngressClient, Outcome, Request, sleep_backoff
 
@@ -26,7 +26,6 @@ class DriverStats:
     failed: int = 0  # requests that ended in a definite failure (a terminal answer)
     gave_up: int = 0  # requests whose retries ran out without a definite outcome
     in_flight: int = 0
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def done(self) -> int:

@@ -94,9 +94,6 @@ class Ledger:
 
     def next_attempt(self, op: str, key: str | None, idem: str | None) -> int:
         """Which attempt a call with this idempotency key (or business key) would be."""
-        return self._attempt(op, key, idem)
-
-    def _attempt(self, op: str, key: str | None, idem: str | None) -> int:
         col, val = ("idem", idem) if idem is not None else ("key", key)
         (n,) = self.db.execute(
             f"SELECT count(*) FROM calls WHERE op = ? AND {col} IS ?", (op, val)
@@ -141,7 +138,7 @@ class Ledger:
                         "UPDATE balances SET balance = balance + ? WHERE account = ?",
                         (MONEY[op] * int(request.get("amount") or 0), request["account"]),
                     )
-            attempt = self._attempt(op, key, idem)
+            attempt = self.next_attempt(op, key, idem)
             cur = self.db.execute(
                 "INSERT INTO calls (wall, op, key, idem, attempt, request, outcome, effect) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

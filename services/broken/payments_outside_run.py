@@ -8,8 +8,8 @@ import uuid
 
 import restate
 
-from harness.world.client import Declined, world
 from services import payments as good
+from services.payments import charge_at_gateway
 
 payments = restate.VirtualObject("Payments")
 
@@ -20,23 +20,9 @@ async def create(ctx: restate.ObjectContext, req: dict) -> dict:
     if existing is not None:
         return existing
     payment_id = ctx.key()
-    try:  # the bug: not journaled, so it runs again on every replay
-        result = await world().call(
-            "charge",
-            key=payment_id,
-            idem=str(uuid.uuid4()),
-            amount=req["amount"],
-            account=req["account"],
-        )
-    except Declined:
-        result = {"declined": True}
-    payment = {
-        "id": payment_id,
-        "amount": req["amount"],
-        "account": req["account"],
-        "status": "declined" if result.get("declined") else "completed",
-        "charge_id": result.get("id"),
-    }
+    # the bug: not journaled, so it runs again on every replay, with a fresh key
+    result = await charge_at_gateway(payment_id, req, idem=str(uuid.uuid4()))
+    payment = good.payment_record(payment_id, req, result)
     ctx.set("payment", payment)
     return payment
 

@@ -9,8 +9,8 @@ import uuid
 
 import restate
 
-from harness.world.client import Declined, world
 from services import payments as good
+from services.payments import charge_at_gateway
 
 payments = restate.VirtualObject("Payments")
 
@@ -22,26 +22,10 @@ async def create(ctx: restate.ObjectContext, req: dict) -> dict:
         return existing
     payment_id = ctx.key()
 
-    async def charge() -> dict:
-        try:  # the bug: a new key on every attempt
-            return await world().call(
-                "charge",
-                key=payment_id,
-                idem=str(uuid.uuid4()),
-                amount=req["amount"],
-                account=req["account"],
-            )
-        except Declined:
-            return {"declined": True}
+    async def charge() -> dict:  # the bug: a new key on every attempt
+        return await charge_at_gateway(payment_id, req, idem=str(uuid.uuid4()))
 
-    result = await ctx.run_typed("charge", charge)
-    payment = {
-        "id": payment_id,
-        "amount": req["amount"],
-        "account": req["account"],
-        "status": "declined" if result.get("declined") else "completed",
-        "charge_id": result.get("id"),
-    }
+    payment = good.payment_record(payment_id, req, await ctx.run_typed("charge", charge))
     ctx.set("payment", payment)
     return payment
 
