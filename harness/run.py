@@ -157,12 +157,14 @@ class Run:
         timeout: float = 10.0,
         retry_for: float = 30.0,
         duration: float | None = None,
+        rate: float | None = None,
     ) -> list[Outcome]:
         """Send `requests` while the nemesis executes `faults`; returns final outcomes.
 
         `timeout` bounds one attempt; a request with an idempotency key is retried with
         the same key for up to `retry_for` seconds before the client gives up on it; after
-        `duration` seconds (if given) no new request is started."""
+        `duration` seconds (if given) no new request is started; with `rate`, requests
+        start at most `rate` per second (an arrival schedule, not a burst)."""
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
@@ -176,7 +178,7 @@ class Run:
             chaos = asyncio.create_task(nemesis.run(driver))
             ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))
             try:
-                outcomes = await driver.run(requests, duration)
+                outcomes = await driver.run(requests, duration, rate)
             finally:
                 nemesis.workload_done.set()
                 await chaos

@@ -493,3 +493,48 @@ def test_fanout_sum_and_once():
     assert (
         v.valid is False and "aggregate 6 != sum of subtasks 5" in v.counterexamples[0]["problem"]
     )
+
+
+# -- schedules (reminders, escalation, stopped by a success) ------------------------------
+
+
+def failure(i, inv, sent, outcome="ok"):
+    inv_rec = {"type": "invoke", "op": i, "t": sent, "wall": 1000 + sent}
+    inv_rec.update(handler="onPaymentFailure", key=inv, idem=f"e{i}")
+    return [inv_rec, {"type": outcome, "op": i, "t": sent + 0.01, "wall": 1000.01 + sent}]
+
+
+def step(inv, kind, at, n=None):
+    return {"op": "email", "key": f"{inv}:{kind}", "wall": 1000 + at, "resource": n}
+
+
+def check_sched(effects):
+    from harness.checkers.schedule import check_schedule
+
+    h = history(failure(1, "a", 0.0))
+    return check_schedule(
+        h, ledger(effects), "onPaymentFailure", lambda o: o.key, 3, 1.0, late_bound=5
+    )
+
+
+def test_schedule_full_run_and_stopped_by_success_pass():
+    full = [step("a", "reminder", t, str(n)) for n, t in ((1, 0.1), (2, 1.2), (3, 2.3))]
+    v = check_sched([*full, step("a", "escalation", 3.4)])
+    assert v.valid is True and v.stats["timers_fired"] == 3 and v.stats["escalations"] == 1
+    v = check_sched([*full[:2], step("a", "paid", 1.9)])
+    assert v.valid is True and v.stats["stopped_by_success"] == 1
+
+
+def test_schedule_flags_after_success_early_late_twice_and_missing():
+    r1, r2 = step("a", "reminder", 0.1, "1"), step("a", "reminder", 1.2, "2")
+    cases = {
+        "after the payment succeeded": [r1, step("a", "paid", 0.5), r2],
+        "before it was due": [r1, step("a", "reminder", 0.6, "2"), step("a", "paid", 0.9)],
+        "late": [r1, step("a", "reminder", 7.0, "2"), step("a", "paid", 7.5)],
+        "not 1..2 once each": [r1, step("a", "reminder", 1.2, "1"), step("a", "paid", 1.5)],
+        "unpaid, but 2 of 3 reminders": [r1, r2],
+    }
+    for problem, effects in cases.items():
+        v = check_sched(effects)
+        assert v.valid is False, problem
+        assert problem in v.counterexamples[0]["problem"], v.counterexamples

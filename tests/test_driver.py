@@ -1,5 +1,7 @@
 """The driver's bookkeeping against a port where nothing listens (every call refused)."""
 
+import pytest
+
 from harness.runtime.ports import PortAllocator
 from harness.workload.client import IngressClient, Request
 from harness.workload.driver import Driver
@@ -38,3 +40,21 @@ async def test_duration_bounds_the_workload(tmp_path):
     assert stats.requests == 0 and outcomes == []
     stats, outcomes, _ = await drive(tmp_path, reqs)
     assert stats.requests == 50 and len(outcomes) == 50
+
+
+async def test_rate_spreads_arrivals_over_time(tmp_path):
+    reqs = [Request("S", "h", body=i) for i in range(9)]
+    (tmp_path / "paced").mkdir()
+    _, outcomes, records = await drive(tmp_path / "paced", reqs, rate=20)
+    assert len(outcomes) == 9
+    starts = sorted(r["wall"] for r in records if r["type"] == "invoke")
+    assert starts[-1] - starts[0] >= 8 / 20 - 0.02  # request i starts at i / rate
+    (tmp_path / "burst").mkdir()
+    _, _, records = await drive(tmp_path / "burst", reqs)
+    starts = sorted(r["wall"] for r in records if r["type"] == "invoke")
+    assert starts[-1] - starts[0] < 0.2  # without a rate: a burst
+
+
+async def test_rate_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="rate must be > 0"):
+        await drive(tmp_path, [Request("S", "h")], rate=0)

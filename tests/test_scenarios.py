@@ -21,6 +21,7 @@ SCENARIOS = {
     "stripe_api": "scenarios/scenario_stripe_api.py",
     "task_queue": "scenarios/scenario_task_queue.py",
     "fanout": "scenarios/scenario_fanout.py",
+    "scheduling": "scenarios/scenario_scheduling.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -80,6 +81,12 @@ NEGATIVE_CONTROLS = [
         "worker",
         "services.broken.fanout_outside_run:app",
         "every subtask once, the aggregate is their sum",
+    ),
+    (
+        "scheduling",
+        "tracker",
+        "services.broken.payment_tracker_in_memory:app",
+        "reminders on schedule, none after success, one escalation",
     ),
 ]
 

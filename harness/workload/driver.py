@@ -84,11 +84,19 @@ class Driver:
             await sleep_backoff(attempt)
 
     async def run(
-        self, requests: Sequence[Request], duration: float | None = None
+        self,
+        requests: Sequence[Request],
+        duration: float | None = None,
+        rate: float | None = None,
     ) -> list[Outcome]:
         """Send the requests, in order; after `duration` seconds no new request starts (those
-        under way finish). Returns the final outcome of each request sent, in order."""
-        stop_at = None if duration is None else time.monotonic() + duration
+        under way finish). With `rate`, request i starts no earlier than i / rate seconds
+        after the first (arrivals spread over time, as webhooks or events arrive).
+        Returns the final outcome of each request sent, in order."""
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate must be > 0 requests/s, got {rate}")
+        t0 = time.monotonic()
+        stop_at = None if duration is None else t0 + duration
         results: list[Outcome | None] = [None] * len(requests)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(len(requests)):
@@ -100,6 +108,8 @@ class Driver:
                     i = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                if rate is not None:
+                    await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
                 self.stats.requests += 1
                 results[i] = await self._one(requests[i], wid)
                 await self._finish()

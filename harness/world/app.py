@@ -85,8 +85,11 @@ class World:
             }
             self.ledger.record(op, body, "applied", effect)
         await self._notify()
-        if knob["latency_ms"]:  # the effect is applied; the answer is slow (or lost)
-            await asyncio.sleep(knob["latency_ms"] / 1000)
+        # the effect is applied; the answer is slow (or lost). A call may ask for its own
+        # duration (an upload's ETA), a knob sets one for a key or an operation.
+        latency_ms = max(knob["latency_ms"], int(body.get("latency_ms") or 0))
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
         return JSONResponse(effect)
 
     async def knobs(self, request: Request) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -103,3 +104,13 @@ def world() -> WorldClient:
     if _shared is None:
         _shared = WorldClient()
     return _shared
+
+
+def world_action(op: str, **fields: Any) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """One world call as a no-argument coroutine function, the shape `ctx.run_typed` takes:
+    `await ctx.run_typed("remind", world_action("email", key=k, idem=i))`."""
+
+    async def call() -> dict[str, Any]:
+        return await world().call(op, **fields)
+
+    return call

@@ -1,0 +1,125 @@
+"""Scheduled reminders with escalation, stopped by a success (the payment tracker shape).
+
+Per subject (an invoice): reminders numbered 1..N land in the ledger in order, each once,
+each at least `interval` after the one before (the timer starts after the reminder) and at
+most `interval + late_bound` after it; after N reminders comes one escalation, again after
+`interval`. A success stops the schedule: nothing lands after the success was recorded.
+Without a success the whole schedule runs: N reminders and exactly one escalation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.verdict import Verdict
+from harness.workload.history import Completed, operations
+
+CLOCK_SLACK = 0.005  # one machine, one clock: only rounding of the recorded walls
+
+
+def check_schedule(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    start_handler: str,
+    subject_of: Callable[[Completed], str],
+    reminders: int,
+    interval: float,
+    late_bound: float,
+    name: str = "reminders on schedule, none after success, one escalation",
+) -> Verdict:
+    """World keys: "<subject>:reminder" (resource = the reminder's number),
+    "<subject>:escalation", "<subject>:paid"."""
+    started: dict[str, float] = {}  # subject -> first send of the start event
+    acked: set[str] = set()
+    for o in operations(records):
+        if o.invoke.get("handler") != start_handler:
+            continue
+        s = subject_of(o)
+        started[s] = min(started.get(s, o.invoke["wall"]), o.invoke["wall"])
+        if o.outcome == "ok":
+            acked.add(s)
+    landed: dict[str, dict[str, list[tuple[float, str]]]] = {}
+    for e in ledger["effects"]:
+        subject, _, kind = (e.get("key") or "").rpartition(":")
+        if subject in started and kind in ("reminder", "escalation", "paid"):
+            landed.setdefault(subject, {}).setdefault(kind, []).append(
+                (e["wall"], e.get("resource") or "")
+            )
+    bad = []
+    totals = {
+        "reminders": 0,
+        "escalations": 0,
+        "paid": 0,
+        "stopped_by_success": 0,
+        "timers_fired": 0,  # steps after the first: each came from a delayed message
+    }
+    gaps: list[float] = []
+    for s in sorted(started):
+        got = landed.get(s, {})
+        sent = sorted(got.get("reminder", []))
+        escalations = sorted(w for w, _ in got.get("escalation", []))
+        paid = min((w for w, _ in got.get("paid", [])), default=None)
+        totals["reminders"] += len(sent)
+        totals["escalations"] += len(escalations)
+        totals["paid"] += paid is not None
+        problems = []
+        numbers = [n for _, n in sent]
+        if numbers != [str(i) for i in range(1, len(sent) + 1)]:
+            problems.append(f"reminders landed as {numbers}, not 1..{len(sent)} once each")
+        if len(sent) > reminders:
+            problems.append(f"{len(sent)} reminders, at most {reminders} expected")
+        if len(escalations) > 1:
+            problems.append(f"escalated {len(escalations)} times")
+        # the schedule: start -> reminder 1 -> ... -> reminder N -> escalation
+        steps = [w for w, _ in sent] + escalations[:1]
+        totals["timers_fired"] += max(0, len(steps) - 1)
+        prev, first = started[s], True
+        for w in steps:
+            low = prev if first else prev + interval
+            if w < low - CLOCK_SLACK:
+                problems.append(f"fired {low - w:.3f}s before it was due")
+            elif not first:
+                gaps.append(w - prev)
+                if w > prev + interval + late_bound:
+                    problems.append(f"fired {w - prev - interval:.1f}s late (bound {late_bound}s)")
+            prev, first = w, False
+        if paid is not None:
+            after = [w for w in steps if w > paid]
+            if after:
+                problems.append(f"{len(after)} reminder(s)/escalation after the payment succeeded")
+            elif len(steps) < reminders + 1:
+                totals["stopped_by_success"] += 1
+        elif s in acked and (len(sent) != reminders or len(escalations) != 1):
+            problems.append(
+                f"unpaid, but {len(sent)} of {reminders} reminders and "
+                f"{len(escalations)} escalation(s)"
+            )
+        if problems:
+            bad.append(
+                {
+                    "key": s,
+                    "problem": "; ".join(problems),
+                    "started": started[s],
+                    "reminders": sent,
+                    "escalations": escalations,
+                    "paid": paid,
+                }
+            )
+    stats = {
+        "subjects": len(started),
+        **totals,
+        "max_gap_s": round(max(gaps), 3) if gaps else None,
+        "min_gap_s": round(min(gaps), 3) if gaps else None,
+        "violations": len(bad),
+    }
+    if bad:
+        return Verdict(name, False, f"{len(bad)} of {len(started)} schedules broken", stats, bad)
+    return Verdict(
+        name,
+        True,
+        f"{len(started)} schedules: {totals['reminders']} reminders, {totals['escalations']} "
+        f"escalations, {totals['stopped_by_success']} stopped by a success; gaps "
+        f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s)",
+        stats,
+    )
