@@ -538,3 +538,59 @@ def test_schedule_flags_after_success_early_late_twice_and_missing():
         v = check_sched(effects)
         assert v.valid is False, problem
         assert problem in v.counterexamples[0]["problem"], v.counterexamples
+
+
+# -- payment signals (webhook vs durable timeout) -----------------------------------------
+
+
+def pay(i, pid, status, sent=0.0):
+    inv = {"type": "invoke", "op": i, "t": sent, "wall": 1000 + sent, "handler": "process"}
+    inv["req"] = {"id": pid}
+    if status is None:
+        return [inv]
+    answer = {"type": "ok", "op": i, "t": sent + 3, "wall": 1003 + sent}
+    return [inv, {**answer, "resp": {"payment": pid, "status": status}}]
+
+
+def at(op, key, wall):
+    return {"op": op, "key": key, "wall": 1000 + wall}
+
+
+def check_sig(h, effects):
+    from harness.checkers.signals import check_signals
+
+    return check_signals(h, ledger(effects), "process", lambda o: o.invoke["req"]["id"], 2.0)
+
+
+def test_signals_confirmed_or_cancelled_once_pass():
+    h = history(pay(1, "a", "confirmed"), pay(2, "b", "cancelled"), pay(3, "c", None))
+    effects = [at("charge", "a", 0.1), at("webhook", "a", 0.5)]
+    effects += [at("charge", "b", 0.1), at("cancel", "b", 2.2), at("webhook", "b", 3.0)]
+    effects += [at("charge", "c", 0.1), at("cancel", "c", 2.3)]  # unanswered, but cancelled
+    v = check_sig(h, effects)
+    assert v.valid is True, v.counterexamples
+    assert v.stats["late_webhooks_ignored"] == 1 and v.stats["unanswered"] == 1
+
+
+def test_signals_flag_both_ways_twice_early_and_lost_confirmations():
+    cases = {
+        "confirmed to the client and cancelled": (
+            "confirmed",
+            [at("charge", "a", 0), at("webhook", "a", 1.5), at("cancel", "a", 2.1)],
+        ),
+        "cancelled 2 times": (
+            "cancelled",
+            [at("charge", "a", 0), at("cancel", "a", 2.1), at("cancel", "a", 2.4)],
+        ),
+        "before the timeout": ("cancelled", [at("charge", "a", 0), at("cancel", "a", 1.5)]),
+        "confirmed without a delivered webhook": ("confirmed", [at("charge", "a", 0)]),
+        "yet cancelled": (
+            "cancelled",
+            [at("charge", "a", 0), at("webhook", "a", 0.3), at("cancel", "a", 2.1)],
+        ),
+        "no webhook and never cancelled": (None, [at("charge", "a", 0)]),
+    }
+    for problem, (status, effects) in cases.items():
+        v = check_sig(history(pay(1, "a", status)), effects)
+        assert v.valid is False, problem
+        assert problem in v.counterexamples[0]["problem"], (problem, v.counterexamples)

@@ -62,6 +62,20 @@ def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", good)  # nothing to fetch
 
 
+def test_report_shows_timers_surviving_a_kill_inside_their_wait(tmp_path):
+    out = harness("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout
+    (run_dir,) = (p for p in tmp_path.iterdir() if p.is_dir())
+    verdicts = json.loads((run_dir / "results.json").read_text())["verdicts"]
+    (timed,) = (v for v in verdicts if v["waits"])
+    assert timed["stats"]["waits_spanning_faults"] >= 1  # a kill landed inside a wait
+    assert all(a < b for a, b in timed["waits"])
+    html = (run_dir / "index.html").read_text()
+    assert f"Durable waits: {timed['name']}" in html
+    assert f"{timed['stats']['waits_spanning_faults']} of them were pending while a fault" in html
+    assert html.count('<div class="chart waits"><svg') == 1
+
+
 def test_report_of_something_that_is_not_a_run_is_a_clear_error(tmp_path):
     out = harness("report", str(tmp_path))
     assert out.returncode == 2

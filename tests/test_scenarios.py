@@ -22,6 +22,7 @@ SCENARIOS = {
     "task_queue": "scenarios/scenario_task_queue.py",
     "fanout": "scenarios/scenario_fanout.py",
     "scheduling": "scenarios/scenario_scheduling.py",
+    "payment_signals": "scenarios/scenario_payment_signals.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -87,6 +88,12 @@ NEGATIVE_CONTROLS = [
         "tracker",
         "services.broken.payment_tracker_in_memory:app",
         "reminders on schedule, none after success, one escalation",
+    ),
+    (
+        "payment_signals",
+        "payments",
+        "services.broken.payment_signals_cancel_outside_run:app",
+        "each payment ends one way: confirmed, or cancelled once after the timeout",
     ),
 ]
 

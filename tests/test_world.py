@@ -113,3 +113,56 @@ async def test_fail_attempts_knob_fails_the_first_attempts_of_each_call(world):
     assert (await w.call("reserve", key="r", idem="x"))["op"] == "reserve"
     with pytest.raises(WorldUnavailable):  # another call starts counting afresh
         await w.call("reserve", key="r2", idem="y")
+
+
+async def test_webhooks_are_delivered_as_planned_and_redelivered_until_accepted(world):
+    from aiohttp import web
+
+    w, _ = world
+    got: list[tuple[str, dict]] = []
+    refused = set()
+
+    async def hook(request):
+        idem = request.headers["idempotency-key"]
+        if idem not in refused:  # refuse each delivery's first attempt, as a restart would
+            refused.add(idem)
+            return web.Response(status=503)
+        got.append((idem, await request.json()))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hooks/confirm", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    alloc = PortAllocator()
+    port = alloc.allocate()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        await w.call("charge", key="p0", idem="c0", webhook={"path": "/hooks/confirm", "body": {}})
+        await w.webhooks(f"http://127.0.0.1:{port}", {"p1": [0.1, 0.3], "p2": []})
+        for p in ("p1", "p2"):
+            hook_spec = {"path": "/hooks/confirm", "body": {"payment": p}}
+            await w.call("charge", key=p, idem=f"c-{p}", webhook=hook_spec)
+            await w.call("charge", key=p, idem=f"c-{p}", webhook=hook_spec)  # a retry: no new hooks
+        for _ in range(50):
+            if len(got) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+    finally:
+        await runner.cleanup()
+        alloc.release_all()
+    assert [(i, b["payment"], b["delivery"]) for i, b in got] == [
+        ("p1:webhook:1", "p1", 1),
+        ("p1:webhook:2", "p1", 2),
+    ]
+    calls = [c for c in (await w.ledger())["calls"] if c["op"] == "webhook"]
+    by_delivery: dict[str, list[str]] = {}
+    for c in calls:
+        by_delivery.setdefault(c["idem"], []).append(c["outcome"])
+    assert by_delivery == {
+        "p0:webhook:1": ["failed"],  # no base_url yet: recorded, not delivered
+        "p1:webhook:1": ["failed", "applied"],
+        "p1:webhook:2": ["failed", "applied"],
+    }

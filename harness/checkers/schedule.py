@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.timers import spanning_faults, waits_summary
 from harness.checkers.verdict import Verdict
 from harness.workload.history import Completed, operations
 
@@ -55,6 +56,7 @@ def check_schedule(
         "timers_fired": 0,  # steps after the first: each came from a delayed message
     }
     gaps: list[float] = []
+    waits: list[list[float]] = []  # each delayed message: from the step before to its step
     for s in sorted(started):
         got = landed.get(s, {})
         sent = sorted(got.get("reminder", []))
@@ -81,6 +83,7 @@ def check_schedule(
                 problems.append(f"fired {low - w:.3f}s before it was due")
             elif not first:
                 gaps.append(w - prev)
+                waits.append([prev, w])
                 if w > prev + interval + late_bound:
                     problems.append(f"fired {w - prev - interval:.1f}s late (bound {late_bound}s)")
             prev, first = w, False
@@ -111,15 +114,19 @@ def check_schedule(
         **totals,
         "max_gap_s": round(max(gaps), 3) if gaps else None,
         "min_gap_s": round(min(gaps), 3) if gaps else None,
+        "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
     }
     if bad:
-        return Verdict(name, False, f"{len(bad)} of {len(started)} schedules broken", stats, bad)
+        msg = f"{len(bad)} of {len(started)} schedules broken"
+        return Verdict(name, False, msg, stats, bad, waits=waits)
     return Verdict(
         name,
         True,
         f"{len(started)} schedules: {totals['reminders']} reminders, {totals['escalations']} "
         f"escalations, {totals['stopped_by_success']} stopped by a success; gaps "
-        f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s)",
+        f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s); "
+        f"{waits_summary(waits, records)}",
         stats,
+        waits=waits,
     )

@@ -9,6 +9,16 @@ from harness.checkers.verdict import Verdict
 from harness.workload.history import Completed, operations
 
 
+def spanning_faults(waits: list[list[float]], records: list[dict[str, Any]]) -> int:
+    """How many waits had a fault start while they were pending (a kill inside the wait)."""
+    starts = [r["wall"] for r in records if r["type"] == "fault-start"]
+    return sum(1 for a, b in waits if any(a < s < b for s in starts))
+
+
+def waits_summary(waits: list[list[float]], records: list[dict[str, Any]]) -> str:
+    return f"{spanning_faults(waits, records)} of {len(waits)} waits spanned a fault"
+
+
 def check_timers(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],
@@ -28,6 +38,7 @@ def check_timers(
     for e in ledger["effects"]:
         fired.setdefault(e.get("key") or "", []).append(e["wall"])
     window: dict[str, list[float]] = {}  # key -> [earliest due, latest due]
+    set_at: dict[str, float] = {}  # key -> first send of the request that set the timer
     acked: set[str] = set()
     ops: dict[str, list[int]] = {}
     for o in operations(records):
@@ -38,6 +49,7 @@ def check_timers(
         sent = o.invoke["wall"] + delay
         # the timer was set before the answer; without an answer, no upper bound is known
         last = o.result["wall"] + delay if o.outcome == "ok" and o.result else float("inf")
+        set_at[key] = min(set_at.get(key, o.invoke["wall"]), o.invoke["wall"])
         w = window.setdefault(key, [sent, last])
         w[0], w[1] = min(w[0], sent), max(w[1], last)
         if o.outcome == "ok":
@@ -69,20 +81,24 @@ def check_timers(
                     "fired_at": times,
                 }
             )
+    waits = [[set_at[k], min(fired[k])] for k in sorted(window) if fired.get(k)]
     stats = {
         "timers": len(window),
         "acknowledged": len(acked),
         "fired": sum(len(fired.get(k, [])) for k in window),
         "min_margin_s": round(min(margins), 3) if margins else None,
         "max_late_s": round(max(lateness), 3) if lateness else None,
+        "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
     }
     if bad:
-        return Verdict(name, False, f"{len(bad)} of {len(window)} timers misfired", stats, bad)
+        msg = f"{len(bad)} of {len(window)} timers misfired"
+        return Verdict(name, False, msg, stats, bad, waits=waits)
     return Verdict(
         name,
         True,
         f"{stats['fired']} of {len(window)} timers fired once, none "
-        f"early, at most {stats['max_late_s']}s after due",
+        f"early, at most {stats['max_late_s']}s after due; {waits_summary(waits, records)}",
         stats,
+        waits=waits,
     )

@@ -15,6 +15,9 @@ class Verdict:
     summary: str  # one plain sentence with the numbers
     stats: dict[str, Any] = field(default_factory=dict)
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
+    # durable waits (timers, awakeables) this guarantee rests on, [start, end] in wall-clock
+    # seconds: the report draws them against the faults, to show kills inside a wait
+    waits: list[list[float]] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

@@ -60,7 +60,7 @@ def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
             b["start"], b["end"], alpha=0.18, lw=0, color=palette(targets.index(b["label"]) % 10)
         )
     for i, label in enumerate(targets):
-        ax.axvspan(0, 0, alpha=0.3, color=palette(i % 10), label=label)  # legend entry
+        ax.axvspan(0, 0, alpha=0.3, lw=0, color=palette(i % 10), label=label)  # legend only
 
 
 def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:
@@ -116,6 +116,38 @@ def throughput(ops: list[Completed], bands: list[dict[str, Any]], bins: int = 12
                 )
     ax.set_xlabel("seconds since the run started")
     ax.set_ylabel("operations / s")
+    ax.legend(loc="upper left", fontsize=8, ncol=6)
+    ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
+def waits(spans: list[list[float]], bands: list[dict[str, Any]], t0_wall: float) -> str:
+    """Each durable wait (a timer, an awakeable) as a line from where it began to where it
+    ended, sorted by start, over the fault bands: a kill inside a wait is a band crossing
+    a line; those lines are drawn dark."""
+    starts = [b["start"] for b in bands]
+    rows = sorted((a - t0_wall, b - t0_wall) for a, b in spans)
+    rows = _sample(rows, MAX_POINTS)
+    fig, ax = plt.subplots(figsize=(11, 2.8))
+    _bands(ax, bands)
+    for crossed, color, label in ((False, "#8fbf9f", "wait"), (True, "#3b1f8f", "a fault began")):
+        sel = [
+            (i, a, b) for i, (a, b) in enumerate(rows) if any(a < s < b for s in starts) == crossed
+        ]
+        if sel:
+            ax.hlines(
+                [i for i, _, _ in sel],
+                [a for _, a, _ in sel],
+                [b for _, _, b in sel],
+                colors=color,
+                lw=1.2,
+                label=f"{label} during the wait ({len(sel)})"
+                if crossed
+                else f"{label} ({len(sel)})",
+                rasterized=len(rows) > 500,
+            )
+    ax.set_xlabel("seconds since the run started")
+    ax.set_ylabel("waits, by start")
     ax.legend(loc="upper left", fontsize=8, ncol=6)
     ax.grid(alpha=0.3)
     return _svg(fig)

@@ -139,6 +139,17 @@ def context(run_dir: Path) -> dict[str, Any]:
     ops = list(operations(data.records))
     cx_ops = counterexample_ops(data, results.get("verdicts") or [])
     bands = charts.fault_bands(data.records)
+    t0_wall = next((r["wall"] - r["t"] for r in data.records), 0.0)
+    waits = [
+        {
+            "name": v["name"],
+            "count": len(v["waits"]),
+            "spanning": v["stats"].get("waits_spanning_faults"),
+            "svg": charts.waits(v["waits"], bands, t0_wall),
+        }
+        for v in results.get("verdicts") or []
+        if v.get("waits")
+    ]
     return {
         "manifest": data.manifest,
         "results": results,
@@ -148,6 +159,7 @@ def context(run_dir: Path) -> dict[str, Any]:
         "faults": [r for r in data.records if r["type"].startswith("fault-")],
         "timeline_svg": charts.timeline(ops, bands) if ops else "",
         "throughput_svg": charts.throughput(ops, bands) if ops else "",
+        "waits": waits,
         "cx_ops": cx_ops,
         "cx_journal": counterexample_journals(data, cx_ops),
     }

@@ -10,6 +10,9 @@ HTTP API (what a user's own service implementation calls):
                     402 declined (terminal), 503 transient failure (nothing applied)
   POST /knobs       {op, key='*', latency_ms, error_rate, decline, fail_attempts}
   POST /accounts    {account, balance}
+  POST /webhooks    {base_url?, plans?: {key: [seconds, ...]}}: where and when to call back
+                    after an effect whose call carried `webhook: {path, body}` (a payment
+                    provider confirming asynchronously); `[]` = never, two delays = twice
   GET  /events?after=SEQ&wait=SECONDS   calls after SEQ (long-poll)
   GET  /ledger      the whole ledger
 """
@@ -20,9 +23,11 @@ import asyncio
 import contextlib
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,7 +47,9 @@ OPS = (
     "begin",  # begin / end: an operation's interval on a resource (overlap checks)
     "end",
     "event",  # something happened (a timer fired, a state was cleared): observed only
+    "upload",  # data stored somewhere (sync-to-async uploads)
 )
+WEBHOOK_RETRY_FOR = 60.0  # a provider keeps redelivering a webhook that was not accepted
 
 
 class World:
@@ -50,6 +57,8 @@ class World:
         self.ledger = ledger
         self.rng = random.Random(seed)
         self.changed = asyncio.Condition()
+        self.deliveries: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -84,6 +93,8 @@ class World:
                 **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
             }
             self.ledger.record(op, body, "applied", effect)
+            if body.get("webhook"):
+                self._schedule_webhooks(body)
         await self._notify()
         # the effect is applied; the answer is slow (or lost). A call may ask for its own
         # duration (an upload's ETA), a knob sets one for a key or an operation.
@@ -91,6 +102,53 @@ class World:
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
         return JSONResponse(effect)
+
+    def _schedule_webhooks(self, body: dict[str, Any]) -> None:
+        """Pending deliveries live in this process: a kill of the world loses them (the
+        scenarios never kill the world)."""
+        hook, key = body["webhook"], body.get("key")
+        base = self.ledger.setting("webhook_base_url")
+        for n, delay in enumerate(self.ledger.webhook_delays(key), 1):
+            call = {"key": key, "idem": f"{key}:webhook:{n}", "resource": hook["path"]}
+            if base is None:  # nobody told the world where to call back
+                self.ledger.record("webhook", {**call, "error": "no base_url"}, "failed")
+                continue
+            url, payload = base.rstrip("/") + hook["path"], {**hook.get("body", {}), "delivery": n}
+            task = asyncio.create_task(self._deliver(url, payload, call, delay))
+            self.deliveries.add(task)
+            task.add_done_callback(self.deliveries.discard)
+
+    async def _deliver(self, url: str, payload: Any, call: dict[str, Any], delay: float) -> None:
+        """POST until accepted (2xx), as a provider redelivers; each delivery has its own
+        idempotency key, so Restate deduplicates the retries of one delivery."""
+        await asyncio.sleep(delay)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        deadline = time.monotonic() + WEBHOOK_RETRY_FOR
+        while True:
+            try:
+                async with self._session.post(
+                    url, json=payload, headers={"idempotency-key": call["idem"]}
+                ) as r:
+                    accepted = 200 <= r.status < 300
+            except (TimeoutError, aiohttp.ClientError):
+                accepted = False
+            if accepted:
+                effect = {"id": f"webhook_{self.ledger.next_effect_id()}", "op": "webhook"}
+                self.ledger.record("webhook", call, "applied", {**effect, "key": call["key"]})
+            else:
+                self.ledger.record("webhook", call, "failed")
+            await self._notify()
+            if accepted or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.2)
+
+    async def webhooks(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        if "base_url" in body:
+            self.ledger.set_setting("webhook_base_url", body["base_url"])
+        self.ledger.plan_webhooks(body.get("plans", {}))
+        return JSONResponse({"ok": True})
 
     async def knobs(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -126,6 +184,7 @@ def make_app(db: Path, seed: int) -> Starlette:
         routes=[
             Route("/call/{op}", world.call, methods=["POST"]),
             Route("/knobs", world.knobs, methods=["POST"]),
+            Route("/webhooks", world.webhooks, methods=["POST"]),
             Route("/accounts", world.accounts, methods=["POST"]),
             Route("/events", world.events),
             Route("/ledger", world.dump),

@@ -77,6 +77,17 @@ class WorldClient(HttpClient):
             },
         )
 
+    async def webhooks(
+        self, base_url: str | None = None, plans: dict[str, list[float]] | None = None
+    ) -> None:
+        """Where to call back (e.g. the Restate ingress) and, per business key, the delays
+        in seconds after its effect at which the webhook is delivered: `[]` never, `[0.5,
+        2.0]` twice. Keys without a plan get one delivery at once."""
+        body: dict[str, Any] = {"plans": plans or {}}
+        if base_url is not None:
+            body["base_url"] = base_url
+        await self._post("/webhooks", body)
+
     async def open_account(self, account: str, balance: int) -> None:
         await self._post("/accounts", {"account": account, "balance": balance})
 

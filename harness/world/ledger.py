@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS effects (
     response TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS effects_idem ON effects(op, idem) WHERE idem IS NOT NULL;
+CREATE TABLE IF NOT EXISTS webhooks (   -- when to call back after an effect on a key
+    key TEXT PRIMARY KEY,                -- '*': every key without its own plan
+    delays TEXT NOT NULL                 -- JSON list of seconds after the effect, [] = never
+);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS knobs (
     op TEXT NOT NULL, key TEXT NOT NULL DEFAULT '*',
@@ -88,6 +93,27 @@ class Ledger:
             "INSERT OR REPLACE INTO knobs VALUES (?, ?, ?, ?, ?, ?)",
             (op, key, latency_ms, error_rate, int(decline), fail_attempts),
         )
+
+    def plan_webhooks(self, plans: dict[str, list[float]]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO webhooks VALUES (?, ?)",
+            [(key, json.dumps(delays)) for key, delays in plans.items()],
+        )
+
+    def webhook_delays(self, key: str | None) -> list[float]:
+        """The plan for `key` (else for '*'); without any plan: one delivery at once."""
+        rows = self.rows(
+            "SELECT delays FROM webhooks WHERE key IN (?, '*') ORDER BY key = '*' LIMIT 1",
+            key or "*",
+        )
+        return json.loads(rows[0]["delays"]) if rows else [0.0]
+
+    def set_setting(self, name: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+
+    def setting(self, name: str) -> str | None:
+        rows = self.rows("SELECT value FROM settings WHERE name = ?", name)
+        return rows[0]["value"] if rows else None
 
     def open_account(self, account: str, balance: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO balances VALUES (?, ?)", (account, balance))
@@ -179,5 +205,6 @@ class Ledger:
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         return {
-            t: self.rows(f"SELECT * FROM {t}") for t in ("calls", "effects", "balances", "knobs")
+            t: self.rows(f"SELECT * FROM {t}")
+            for t in ("calls", "effects", "balances", "knobs", "webhooks")
         }

@@ -1,0 +1,117 @@
+"""A payment confirmed by a webhook (an awakeable) raced against a durable timeout.
+
+Per payment, from the ledger (charge, cancel, webhook deliveries) and the client's answers:
+it ends exactly one way. Confirmed: no cancel. Cancelled: exactly one cancel at the
+provider, not before the timeout could have fired. Never both; never confirmed without a
+delivered webhook; a payment whose webhook never came is cancelled even if the client never
+heard back; a webhook delivered well before the timeout confirms it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.timers import spanning_faults, waits_summary
+from harness.checkers.verdict import Verdict
+from harness.workload.history import Completed, operations
+
+
+def check_signals(
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    handler: str,
+    payment_of: Callable[[Completed], str],
+    timeout: float,
+    margin: float = 1.0,
+    name: str = "each payment ends one way: confirmed, or cancelled once after the timeout",
+) -> Verdict:
+    """`margin`: a webhook delivered this long before the earliest moment the timer could
+    fire must win the race (the awakeable's completion is in Restate's log first)."""
+    answers: dict[str, set[str]] = {}
+    ops: dict[str, list[int]] = {}
+    for o in operations(records):
+        if o.invoke.get("handler") != handler:
+            continue
+        pid = payment_of(o)
+        ops.setdefault(pid, []).append(o.op)
+        s = answers.setdefault(pid, set())
+        if o.outcome == "ok" and o.result:
+            s.add(o.result["resp"]["status"])
+    walls: dict[tuple[str, str], list[float]] = {}
+    for e in ledger["effects"]:
+        walls.setdefault((e["op"], e.get("key") or ""), []).append(e["wall"])
+    bad = []
+    waits = []  # from the payment's start to what ended its wait: webhook or timeout
+    n = {"confirmed": 0, "cancelled": 0, "unanswered": 0, "never_delivered": 0}
+    n |= {"delivered_twice": 0, "late_webhooks_ignored": 0, "won_race_by_margin": 0}
+    for pid in sorted(answers):
+        charges, cancels = walls.get(("charge", pid), []), sorted(walls.get(("cancel", pid), []))
+        hooks = sorted(walls.get(("webhook", pid), []))
+        status = answers[pid]
+        problems = []
+        if len(charges) > 1:
+            problems.append(f"started {len(charges)} times")
+        if len(status) > 1:
+            problems.append(f"answered both ways: {sorted(status)}")
+        if len(cancels) > 1:
+            problems.append(f"cancelled {len(cancels)} times")
+        if "confirmed" in status and cancels:
+            problems.append("confirmed to the client and cancelled at the provider")
+        if "confirmed" in status and not hooks:
+            problems.append("confirmed without a delivered webhook")
+        if "cancelled" in status and not cancels:
+            problems.append("answered cancelled, never cancelled at the provider")
+        if charges:
+            earliest_timeout = min(charges) + timeout
+            if cancels and cancels[0] < earliest_timeout:
+                problems.append(
+                    f"cancelled {earliest_timeout - cancels[0]:.3f}s before the timeout"
+                )
+            if not hooks and not cancels:
+                problems.append("no webhook and never cancelled")
+            if hooks and hooks[0] < earliest_timeout - margin:
+                n["won_race_by_margin"] += 1
+                if cancels or "cancelled" in status:
+                    problems.append(
+                        f"webhook delivered {earliest_timeout - hooks[0]:.2f}s before the "
+                        "timeout, yet cancelled"
+                    )
+        elif "confirmed" in status or "cancelled" in status:
+            problems.append("answered, but the payment was never started")
+        ends = [min(x) for x in (hooks, cancels) if x]
+        if charges and ends:
+            waits.append([min(charges), min(ends)])
+        n["confirmed"] += "confirmed" in status
+        n["cancelled"] += "cancelled" in status
+        n["unanswered"] += not status
+        n["never_delivered"] += not hooks
+        n["delivered_twice"] += len(hooks) > 1
+        n["late_webhooks_ignored"] += sum(1 for h in hooks if cancels and h > cancels[0])
+        if problems:
+            bad.append(
+                {
+                    "key": pid,
+                    "problem": "; ".join(problems),
+                    "ops": ops[pid][:20],
+                    "answers": sorted(status),
+                    "charged_at": charges,
+                    "webhooks_at": hooks,
+                    "cancelled_at": cancels,
+                }
+            )
+    stats = {"payments": len(answers), **n, "violations": len(bad)}
+    stats["waits_spanning_faults"] = spanning_faults(waits, records)
+    if bad:
+        msg = f"{len(bad)} of {len(answers)} payments broken"
+        return Verdict(name, False, msg, stats, bad, waits=waits)
+    return Verdict(
+        name,
+        True,
+        f"{len(answers)} payments: {n['confirmed']} confirmed, {n['cancelled']} cancelled "
+        f"once after the {timeout}s timeout ({n['never_delivered']} never got a webhook); "
+        f"{n['late_webhooks_ignored']} late webhooks after a cancel changed nothing; "
+        f"{waits_summary(waits, records)}",
+        stats,
+        waits=waits,
+    )
