@@ -33,7 +33,7 @@ from harness.runtime.service import ServiceProcess
 from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
-from harness.workload.driver import Driver
+from harness.workload.driver import Driver, Flow
 from harness.world.client import ENV_URL, WorldClient
 
 
@@ -151,7 +151,7 @@ class Run:
 
     async def drive(
         self,
-        requests: list[Request],
+        requests: list[Request | Flow],
         faults: Sequence[Fault] = (),
         concurrency: int = 32,
         timeout: float = 10.0,

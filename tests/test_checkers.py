@@ -594,3 +594,65 @@ def test_signals_flag_both_ways_twice_early_and_lost_confirmations():
         v = check_sig(history(pay(1, "a", status)), effects)
         assert v.valid is False, problem
         assert problem in v.counterexamples[0]["problem"], (problem, v.counterexamples)
+
+
+# -- sync to async: one delivery path -------------------------------------------------------
+
+
+def req(i, handler, uid, outcome, resp=None):
+    inv = {"type": "invoke", "op": i, "t": i, "wall": 1000 + i, "handler": handler, "key": uid}
+    done = {"type": outcome, "op": i, "t": i + 0.5, "wall": 1000.5 + i}
+    return [inv, {**done, "resp": resp} if outcome == "ok" else done]
+
+
+def mail(uid, url=None):
+    return {"op": "email", "key": f"{uid}:url", "wall": 1000, "resource": url or f"url/{uid}"}
+
+
+def check_paths(h, effects):
+    from harness.checkers.delivery import check_one_path
+
+    return check_one_path(
+        h,
+        ledger(effects),
+        "attach",
+        "resultAsEmail",
+        lambda o: o.key,
+        lambda u: f"{u}:url",
+        lambda u: f"url/{u}",
+    )
+
+
+def test_one_path_sync_or_one_email_passes():
+    h = history(
+        req(1, "attach", "a", "ok", "url/a"),
+        req(2, "attach", "b", "info"),
+        req(3, "resultAsEmail", "b", "ok", "emailed"),
+        req(4, "attach", "c", "info"),
+        req(5, "resultAsEmail", "c", "info"),  # unknown: its email may still come
+    )
+    v = check_paths(h, [mail("b")])
+    assert v.valid is True and (v.stats["sync"], v.stats["email"]) == (1, 1)
+
+
+def test_one_path_flags_both_twice_lost_and_wrong():
+    cases = {
+        "answered synchronously and emailed": (
+            history(req(1, "attach", "a", "ok", "url/a")),
+            [mail("a")],
+        ),
+        "emailed 2 times": (
+            history(req(1, "attach", "a", "info"), req(2, "resultAsEmail", "a", "ok")),
+            [mail("a"), mail("a")],
+        ),
+        "email acknowledged, never sent": (
+            history(req(1, "attach", "a", "info"), req(2, "resultAsEmail", "a", "ok")),
+            [],
+        ),
+        "never delivered": (history(req(1, "attach", "a", "info")), []),
+        "expected 'url/a'": (history(req(1, "attach", "a", "ok", "url/x")), []),
+    }
+    for problem, (h, effects) in cases.items():
+        v = check_paths(h, effects)
+        assert v.valid is False, problem
+        assert problem in v.counterexamples[0]["problem"], (problem, v.counterexamples)

@@ -58,3 +58,24 @@ async def test_rate_spreads_arrivals_over_time(tmp_path):
 async def test_rate_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="rate must be > 0"):
         await drive(tmp_path, [Request("S", "h")], rate=0)
+
+
+async def test_bounded_wait_retries_a_read_then_times_out_and_a_flow_takes_another_path(tmp_path):
+    attach = Request("W", "attach", key="u1", method="GET", wait_s=0.3)
+    assert attach.path == "/restate/workflow/W/u1/attach"
+    paths = []
+
+    async def flow(call):
+        got = await call(attach)
+        paths.append(got.timed_out)
+        if got.timed_out:
+            return await call(Request("W", "resultAsEmail", key="u1", body={}))
+        return got
+
+    _, outcomes, records = await drive(tmp_path, [flow])
+    assert paths == [True] and len(outcomes) == 1
+    ops = list(operations(records))
+    attaches = [o for o in ops if o.invoke["handler"] == "attach"]
+    assert len(attaches) > 1  # a GET is safe to retry without an idempotency key
+    assert attaches[-1].invoke["wall"] - attaches[0].invoke["wall"] < 0.5  # within the wait
+    assert [o.invoke["handler"] for o in ops][-1] == "resultAsEmail"

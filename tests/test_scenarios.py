@@ -23,6 +23,7 @@ SCENARIOS = {
     "fanout": "scenarios/scenario_fanout.py",
     "scheduling": "scenarios/scenario_scheduling.py",
     "payment_signals": "scenarios/scenario_payment_signals.py",
+    "sync_async": "scenarios/scenario_sync_async.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -94,6 +95,12 @@ NEGATIVE_CONTROLS = [
         "payments",
         "services.broken.payment_signals_cancel_outside_run:app",
         "each payment ends one way: confirmed, or cancelled once after the timeout",
+    ),
+    (
+        "sync_async",
+        "upload",
+        "services.broken.data_upload_email_outside_run:app",
+        "the result reached the user by exactly one path",
     ),
 ]
 

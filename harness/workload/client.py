@@ -26,7 +26,13 @@ class Request:
     """One logical client request; `idem` is sent as the `idempotency-key` header.
 
     With `send`, it is a one-way message (Restate answers 202 with the invocation id once it
-    is durably queued), run after `delay_ms` if given: Restate as a (delayed) task queue."""
+    is durably queued), run after `delay_ms` if given: Restate as a (delayed) task queue.
+    A GET is the ingress' workflow API, `/restate/workflow/{service}/{key}/{handler}` with
+    handler `attach` or `output`: a read, so safe to retry. `idempotent` marks a request
+    safe to retry without an idempotency key (a workflow's `run` runs once per workflow key,
+    and Restate refuses idempotency keys on workflow handlers). With `wait_s`, the client waits
+    at most that long for an answer, retries included, then gives up on this request
+    (`Outcome.timed_out`): a bounded wait, after which a client takes another path."""
 
     service: str
     handler: str
@@ -36,9 +42,16 @@ class Request:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
     send: bool = False
     delay_ms: int | None = None
+    method: str = "POST"
+    wait_s: float | None = None
+    idempotent: bool = False
 
     @property
     def path(self) -> str:
+        if self.method == "GET":
+            return (
+                f"/restate/workflow/{self.service}/{quote(self.key or '', safe='')}/{self.handler}"
+            )
         target = (
             f"/{self.service}/{self.handler}"
             if self.key is None
@@ -56,6 +69,7 @@ class Outcome:
     value: Any = None
     error: str | None = None
     sent: bool = True  # False: refused before the request left, so surely not applied
+    timed_out: bool = False  # the request's bounded wait (`Request.wait_s`) ran out
 
     @property
     def definite(self) -> bool:
@@ -85,7 +99,10 @@ class IngressClient:
         if self._session is not None:
             await self._session.close()
 
-    async def call(self, req: Request, worker: int = 0, attempt: int = 1) -> Outcome:
+    async def call(
+        self, req: Request, worker: int = 0, attempt: int = 1, timeout: float | None = None
+    ) -> Outcome:
+        """One attempt; `timeout` (seconds) overrides the client's for this attempt."""
         assert self._session is not None, "use `async with IngressClient(...)`"
         op = self.history.next_op()
         self.history.append(
@@ -106,11 +123,13 @@ class IngressClient:
             data = json.dumps(req.body)
             headers["content-type"] = "application/json"
         try:
-            async with self._session.post(
+            async with self._session.request(
+                req.method,
                 self.base_url + req.path,
                 data=data,
                 headers=headers,
                 skip_auto_headers=() if data else ("Content-Type",),  # aiohttp adds one
+                timeout=self.timeout if timeout is None else aiohttp.ClientTimeout(total=timeout),
             ) as resp:
                 text = await resp.text()
                 status = resp.status

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 from harness.workload.client import IngressClient, Outcome, Request, sleep_backoff
+
+Call = Callable[[Request], Awaitable[Outcome]]
+# A client flow: several requests with the client's own logic between them (submit, wait a
+# bounded time, else ask for the result by email). It gets `call` (one request, with the
+# driver's retries, recorded in the history) and returns its final outcome.
+Flow = Callable[[Call], Awaitable[Outcome]]
 
 
 @dataclass
 class DriverStats:
-    requests: int = 0
+    requests: int = 0  # workload items started: requests, or flows of several requests
+    done: int = 0  # workload items finished (what "after N operations" fault triggers count)
     attempts: int = 0
     ok: int = 0  # attempts by outcome; ok attempts = acknowledged requests
     fail: int = 0
@@ -26,11 +33,6 @@ class DriverStats:
     failed: int = 0  # requests that ended in a definite failure (a terminal answer)
     gave_up: int = 0  # requests whose retries ran out without a definite outcome
     in_flight: int = 0
-
-    @property
-    def done(self) -> int:
-        """Requests finished: acknowledged, failed for good, or given up."""
-        return self.ok + self.failed + self.gave_up  # a request stops at its first ok
 
 
 class Driver:
@@ -64,18 +66,26 @@ class Driver:
             self._progress.notify_all()
 
     async def _one(self, req: Request, worker: int) -> Outcome:
-        deadline = time.monotonic() + self.retry_for
+        start = time.monotonic()
+        deadline = start + self.retry_for
+        wait_until = None if req.wait_s is None else start + req.wait_s
         attempt = 0
         while True:
             attempt += 1
+            left = None if wait_until is None else wait_until - time.monotonic()
             self.stats.attempts += 1
             self.stats.in_flight += 1
             try:
-                out = await self.client.call(req, worker=worker, attempt=attempt)
+                out = await self.client.call(req, worker=worker, attempt=attempt, timeout=left)
             finally:
                 self.stats.in_flight -= 1
             setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
-            retryable = req.idem is not None and not out.definite
+            if wait_until is not None and not out.definite and time.monotonic() >= wait_until:
+                out = replace(out, timed_out=True)  # the bounded wait is spent
+                self.stats.gave_up += not out.definite
+                return out
+            safe = req.idem is not None or req.idempotent or req.method == "GET"
+            retryable = safe and not out.definite
             if not retryable or attempt >= self.max_attempts or time.monotonic() > deadline:
                 if out.type != "ok":
                     self.stats.failed += out.definite
@@ -85,7 +95,7 @@ class Driver:
 
     async def run(
         self,
-        requests: Sequence[Request],
+        requests: Sequence[Request | Flow],
         duration: float | None = None,
         rate: float | None = None,
     ) -> list[Outcome]:
@@ -111,7 +121,12 @@ class Driver:
                 if rate is not None:
                     await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
                 self.stats.requests += 1
-                results[i] = await self._one(requests[i], wid)
+                item = requests[i]
+                if isinstance(item, Request):
+                    results[i] = await self._one(item, wid)
+                else:
+                    results[i] = await item(lambda req, w=wid: self._one(req, w))
+                self.stats.done += 1
                 await self._finish()
 
         await asyncio.gather(*(worker(w) for w in range(self.concurrency)))
