@@ -656,3 +656,67 @@ def test_one_path_flags_both_twice_lost_and_wrong():
         v = check_paths(h, effects)
         assert v.valid is False, problem
         assert problem in v.counterexamples[0]["problem"], (problem, v.counterexamples)
+
+
+# -- keyed event processing: order, once, enriched state ------------------------------------
+
+
+def post(i, user, ev, sent, acked=True):
+    inv = {"type": "invoke", "op": i, "t": sent, "wall": 1000 + sent, "handler": "processPost"}
+    inv.update(key=user, req={"id": ev, "n": ev})
+    done = {"type": "ok" if acked else "info", "op": i, "t": sent + 0.01}
+    return [inv, {**done, "wall": 1000.01 + sent, "resp": {}}]
+
+
+def run_of(seq, user, ev, begin, end):
+    calls = [tcall(seq, "begin", user, ev, None, begin)]
+    return calls + ([tcall(seq + 1, "end", user, ev, None, end)] if end is not None else [])
+
+
+def test_key_order_in_sequence_passes_and_overlap_reorder_loss_fail():
+    from harness.checkers.ordering import check_key_order
+
+    h = history(post(1, "u", "e1", 0.0), post(2, "u", "e2", 0.1), post(3, "v", "f1", 0.0))
+    ok = run_of(1, "u", "e1", 0.2, 0.5) + run_of(3, "u", "e2", 0.5, 0.6)
+    ok += run_of(5, "v", "f1", 0.1, 0.2)
+    v = check_key_order(h, ledger(calls=ok), "processPost", lambda o: o.invoke["req"]["id"])
+    assert v.valid is True and v.stats["ordered_pairs"] == 1, v.counterexamples
+    cases = {
+        "e2 began before e1 (sent earlier) had finished": run_of(1, "u", "e1", 0.2, 0.5)
+        + run_of(3, "u", "e2", 0.3, 0.6),
+        "e2 accepted, never processed": run_of(1, "u", "e1", 0.2, 0.5),
+        "e2 accepted, never finished": run_of(1, "u", "e1", 0.2, 0.5)
+        + run_of(3, "u", "e2", 1, None),
+    }
+    for problem, calls in cases.items():
+        calls = calls + run_of(9, "v", "f1", 0.1, 0.2)
+        v = check_key_order(h, ledger(calls=calls), "processPost", lambda o: o.invoke["req"]["id"])
+        assert v.valid is False and problem in v.counterexamples[0]["problem"], (problem, v)
+
+
+def test_enriched_state_complete_passes_and_gaps_fail():
+    from harness.checkers.ordering import check_enriched
+
+    h = history(post(1, "p", 0, 0.0), post(2, "p", 1, 0.1), post(3, "p", 2, 0.2, acked=False))
+    for r in h:
+        r["handler"] = "update"
+    h = post(0, "p", "reg", -1.0) + h
+    h[0]["handler"] = "register"
+
+    def check(locations):
+        finals = {"p": {"locations": locations}}
+        return check_enriched(h, finals, "register", "update", lambda o: o.invoke["req"])
+
+    assert check([{"id": 0, "n": 0}, {"id": 1, "n": 1}]).valid is True  # the unknown one: either
+    sent = [{"id": n, "n": n} for n in range(3)]
+    assert check(sent).valid is True
+    for problem, locations in {
+        "1 accepted updates missing": sent[:1],
+        "applied twice": [sent[0], sent[1], sent[1]],
+        "out of the order sent": [sent[1], sent[0]],
+        "never sent": [*sent, {"id": 9, "n": 9}],
+    }.items():
+        v = check(locations)
+        assert v.valid is False and problem in v.counterexamples[0]["problem"], (problem, v)
+    v = check_enriched(h, {}, "register", "update", lambda o: o.invoke["req"])
+    assert "registration lost" in v.counterexamples[0]["problem"]

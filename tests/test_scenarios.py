@@ -24,6 +24,7 @@ SCENARIOS = {
     "scheduling": "scenarios/scenario_scheduling.py",
     "payment_signals": "scenarios/scenario_payment_signals.py",
     "sync_async": "scenarios/scenario_sync_async.py",
+    "event_processing": "scenarios/scenario_event_processing.py",
 }
 
 # (scenario, service name, broken app, the guarantee that must be flagged)
@@ -101,6 +102,24 @@ NEGATIVE_CONTROLS = [
         "upload",
         "services.broken.data_upload_email_outside_run:app",
         "the result reached the user by exactly one path",
+    ),
+    (
+        "event_processing",
+        "feed",
+        "services.broken.user_feed_shared:app",
+        "per key in the order sent, one at a time, once each",
+    ),
+    (
+        "event_processing",
+        "feed",
+        "services.broken.user_feed_global_lock:app",
+        "a slow key does not hold up the others",
+    ),
+    (
+        "event_processing",
+        "tracker",
+        "services.broken.package_tracker_in_memory:app",
+        "the enriched state is complete",
     ),
 ]
 
