@@ -130,7 +130,7 @@ def run_results(report_dir):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_passes_seeds_in_a_row(subpytest, scenario, depth):
-    """5 seeds with --long, 3 by default."""
+    """5 seeds with --long, 2 by default."""
     run = subpytest(
         [SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(depth["sweep"])]
     )
