@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import manifest
 from harness.checkers.data import RunData
@@ -24,8 +24,9 @@ from harness.nemesis.faults import Fault, Nemesis, plan_digest
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
-from harness.runtime import binary
+from harness.runtime import binary, kafka
 from harness.runtime.config import RetryPolicy, ServerConfig
+from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import Supervised
 from harness.runtime.server import RestateServer
@@ -35,6 +36,9 @@ from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
 from harness.workload.driver import Driver, Flow
 from harness.world.client import ENV_URL, WorldClient
+
+if TYPE_CHECKING:
+    from harness.workload.kafka import EventProducer
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Run:
         self.services: dict[str, ServiceProcess] = {}
         self.world_process: ServiceProcess | None = None
         self.world: WorldClient | None = None
+        self.kafka: KafkaBroker | None = None
         self.verdicts: list[Verdict] = []
         self.plan: list[Fault] = []
         self.timings: dict[str, float] = {}
@@ -137,11 +142,65 @@ class Run:
         self._write_manifest()
         return svc
 
+    async def start_kafka(self) -> KafkaBroker:
+        """A Kafka-protocol broker, registered with the server as cluster "chaos" (the Kafka
+        path of event processing; needs the `kafka` extra). Start the server first."""
+        assert self.server is not None, "start_server() first"
+        self.kafka = KafkaBroker(kafka.resolve_broker(), self.ports.allocate(), self.dir / "logs")
+        self.timings["kafka_start"] = await self.kafka.start()
+        await self.server.admin.add_kafka_cluster("chaos", self.kafka.bootstrap)
+        return self.kafka
+
+    async def subscribe(self, topic: str, sink: str, partitions: int = 4) -> None:
+        """Create `topic` and subscribe `sink` ("Service/handler") to it."""
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        assert self.kafka is not None and self.server is not None, "start_kafka() first"
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+        finally:
+            await admin.close()
+        sub = await self.server.admin.subscribe(
+            f"kafka://chaos/{topic}", f"service://{sink}", kafka.SUBSCRIPTION_OPTIONS
+        )
+        self.manifest.setdefault("subscriptions", []).append(sub)
+        self._write_manifest()
+
+    async def wait_delivered(self, handlers: list[str], at_least: int, timeout: float) -> None:
+        """Wait (bounded) until `handlers` ("Service/handler") have at least `at_least`
+        invocations: events still in a topic (a consumer group rejoining after a server
+        kill) are not invocations yet, so quiesce alone would not wait for them."""
+        assert self.server is not None
+        targets = " OR ".join(
+            f"(target_service_name = '{s}' AND target_handler_name = '{h}')"
+            for s, h in (x.split("/") for x in handlers)
+        )
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            rows = await self.server.admin.query(
+                f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}"
+            )
+            if rows and rows[0].get("n", 0) >= at_least:
+                break
+            await asyncio.sleep(0.2)
+        self.timings["delivered"] = time.monotonic() - t0
+
+    def producer(self) -> EventProducer:
+        """`async with chaos.producer() as events: await events.send(topic, sink, key, value)`"""
+        from harness.workload.kafka import EventProducer
+
+        assert self.kafka is not None, "start_kafka() first"
+        return EventProducer(self.kafka.bootstrap, self.history)
+
     @property
     def components(self) -> dict[str, Supervised]:
         out: dict[str, Supervised] = dict(self.services)
         if self.server is not None:
             out["server"] = self.server
+        if self.kafka is not None:
+            out["kafka"] = self.kafka
         return out
 
     # -- chaos ---------------------------------------------------------------------------

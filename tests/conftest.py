@@ -83,12 +83,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--long",
         action="store_true",
-        help="nightly depth: 5 seeds per scenario and 3 per negative control "
-        "(default 2 and 1, to keep CI within its budget)",
+        help="nightly depth: 5 seeds per scenario (the Kafka path too) and 3 per negative "
+        "control (default 2, 1 and 1, to keep CI within its budget)",
     )
 
 
 @pytest.fixture(scope="session")
 def depth(request: pytest.FixtureRequest) -> dict[str, int]:
     long = request.config.getoption("--long")
-    return {"sweep": 5 if long else 2, "controls": 3 if long else 1}
+    return {"sweep": 5 if long else 2, "controls": 3 if long else 1, "kafka": 5 if long else 1}

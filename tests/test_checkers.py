@@ -453,6 +453,14 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
     )
     assert check_not_held_up(serialized, {"s"}).valid is False
     assert check_not_held_up(good, {"s"}).valid == "unknown"
+    # a share of the other keys' transitions must complete inside slow ones (default 40%)
+    some = [tcall(1, "begin", "s", "x", "UP", 1.0), tcall(2, "end", "s", "x", "UP", 3.0)]
+    for i, (b, e) in enumerate([(1.2, 1.4), (3.1, 3.2), (3.3, 3.4)]):
+        some += [tcall(10 + 2 * i, "begin", "m", f"o{i}", "UP", b)]
+        some += [tcall(11 + 2 * i, "end", "m", f"o{i}", "UP", e)]
+    v = check_not_held_up(ledger(calls=some), {"s"})
+    assert v.valid is False and v.stats["others_completed_during_them"] == 1
+    assert check_not_held_up(ledger(calls=some), {"s"}, min_share=0.3).valid is True
 
 
 # -- fan-out / fan-in --------------------------------------------------------------------

@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from harness.runtime.kafka import missing
+
 SAGA = "compensations ran in reverse, once each, nothing left half-done"
 TOKENS = "each token paid once or cancelled to net zero"
 
@@ -143,6 +145,29 @@ def test_passes_seeds_in_a_row(subpytest, scenario, depth):
         assert r["status"] == "passed" and r["valid"] is True
         vacuity = next(v for v in r["verdicts"] if v["name"] == "the run exercised the system")
         assert vacuity["stats"]["faults_in_flight"] >= 2
+
+
+@pytest.mark.kafka
+@pytest.mark.skipif(bool(missing()), reason=missing() or "")
+def test_kafka_path_passes_seeds_in_a_row(subpytest, depth):
+    """Event processing fed by Restate's Kafka subscriptions (1 seed by default, 5 with
+    --long): the same checks as the HTTP path, whose negative controls cover them."""
+    run = subpytest(
+        [
+            "scenarios/scenario_event_processing_kafka.py",
+            "--chaos-seed",
+            "100",
+            "--chaos-sweep",
+            str(depth["kafka"]),
+        ]
+    )
+    code, out = run.wait(timeout=900)
+    assert code == 0, out
+    results = run_results(run.report_dir)
+    assert [r["status"] for r in results] == ["passed"] * depth["kafka"]
+    for r in results:
+        assert all(v["valid"] is True for v in r["verdicts"])
+        assert len(r["verdicts"]) == 5
 
 
 @pytest.mark.parametrize(

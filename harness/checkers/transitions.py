@@ -98,12 +98,12 @@ def check_transitions(
 
 
 def check_not_held_up(
-    ledger: dict[str, list[dict[str, Any]]], slow: set[str], min_share: float = 0.25
+    ledger: dict[str, list[dict[str, Any]]], slow: set[str], min_share: float = 0.4
 ) -> Verdict:
     """Transitions of other keys complete while a slow key's transition is in progress: at
-    least `min_share` of the slow transitions see another key's transition begin and end
-    inside them. Not all: the other keys may have no work left by then, and a kill leaves
-    every key waiting for the restart at once. Serialised keys score near 0."""
+    least `min_share` of the other keys' transitions begin and end inside a slow one. Not
+    all: some come before or after the slow ones, and a kill leaves every key waiting for
+    the restart at once. Keys serialised behind the slow ones score near 0."""
     name = "a slow key does not hold up the others"
     per_key = transitions(ledger)
     spans = [(t["begin"], t["end"]) for k in slow for t in per_key.get(k, []) if t["end"]]
@@ -121,22 +121,23 @@ def check_not_held_up(
     }
     if not spans:
         return Verdict(name, "unknown", "no slow transition happened", stats)
-    if overtaken < min_share * len(spans):
+    if during < min_share * len(others):
         blocked = [
             {"begin": b, "end": e} for b, e in spans if not any(inside(t, b, e) for t in others)
         ]
         return Verdict(
             name,
             False,
-            f"during {len(spans) - overtaken} of {len(spans)} slow transitions no other key's "
-            "transition completed: the others waited",
+            f"only {during} of {len(others)} transitions of other keys completed while one of "
+            f"{len(spans)} slow transitions was in progress (at least {min_share:.0%} "
+            "expected): the others waited",
             stats,
-            [{"problem": "held up", **span} for span in blocked[:20]],
+            [{"problem": "held up: no other key completed during it", **s} for s in blocked[:20]],
         )
     return Verdict(
         name,
         True,
-        f"{overtaken} of {len(spans)} slow transitions were overtaken by other keys "
-        f"({during} transitions completed while a slow one was in progress)",
+        f"{during} of {len(others)} transitions of other keys completed while one of "
+        f"{len(spans)} slow transitions was in progress ({overtaken} of them overtaken)",
         stats,
     )

@@ -63,6 +63,18 @@ class AdminClient(HttpClient):
             body["use_http_11"] = True
         return await self._request("POST", "/deployments", json=body)
 
+    async def add_kafka_cluster(self, name: str, bootstrap: str) -> None:
+        properties = {"bootstrap.servers": bootstrap}
+        await self._request(
+            "POST", "/kafka-clusters", json={"name": name, "properties": properties}
+        )
+
+    async def subscribe(self, source: str, sink: str, options: dict[str, str]) -> dict[str, Any]:
+        """A Kafka subscription: records of `source` (kafka://cluster/topic) invoke `sink`
+        (service://Service/handler), the record key as the object key."""
+        body = {"source": source, "sink": sink, "options": options}
+        return await self._request("POST", "/subscriptions", json=body)
+
     async def invocations(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
         return await self.query(
             "SELECT id, target, status, retry_count, last_failure, idempotency_key, created_at,"

@@ -1,0 +1,101 @@
+"""Event processing, the Kafka path: the user feed and the package tracker of
+scenario_event_processing fed by Restate's Kafka subscriptions instead of HTTP sends,
+while the services and the server are killed.
+
+Services: UserFeed, PackageTracker (as in scenario_event_processing); a Kafka-protocol broker
+          (tansu, the `kafka` extra) with topics social-media-posts and
+          package-location-updates (4 partitions each), subscribed to processPost and
+          updateLocation; the record key is the object key.
+Workload: as scenario_event_processing, but each post and location update is a record
+          produced to its topic (acks=all), in sequence per key; registrations by RPC.
+Faults:   kill -9 of the feed, the tracker and the server (whose Kafka consumers rejoin
+          their group afterwards), at seeded points.
+Checks:   the same as scenario_event_processing: per user in the order produced, one at a
+          time, once each; slow users do not hold up the others; each package's state
+          complete and in order; every invocation completed; faults in flight.
+"""
+
+import asyncio
+import random
+
+import pytest
+
+from harness import Request, Run
+from harness.nemesis.faults import seeded_kills
+from harness.runtime.kafka import missing
+from scenarios.scenario_event_processing import (
+    EVENTS,
+    PACKAGES,
+    SLOW,
+    USERS,
+    checks,
+)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
+
+POSTS, LOCATIONS = "social-media-posts", "package-location-updates"
+
+
+def workload(rng: random.Random, events) -> list:
+    def keyed(key: str, topic: str, sink: str, values: list, first=None):
+        gaps = [rng.uniform(0, 0.4) for _ in values]
+
+        async def flow(call):
+            if first is not None:
+                await call(first)
+            out = None
+            for value, gap in zip(values, gaps, strict=True):
+                out = await events.send(topic, sink, key, value)
+                await asyncio.sleep(gap)
+            return out
+
+        return flow
+
+    flows = []
+    for i in range(USERS):
+        user = f"u{i}"
+        posts = [
+            {
+                "id": f"{user}.{n}",
+                "seq": n,
+                "checks": rng.randint(3, 5) if user in SLOW else rng.randint(0, 1),
+            }
+            for n in range(EVENTS)
+        ]
+        flows.append(keyed(user, POSTS, "UserFeed/processPost", posts))
+    for i in range(PACKAGES):
+        pkg = f"pkg{i}"
+        register = Request(
+            "PackageTracker", "registerPackage", key=pkg, body={"recipient": f"r{i}"}, idem=pkg
+        )
+        updates = [{"n": n, "location": f"hub{rng.randint(0, 99)}"} for n in range(EVENTS)]
+        flows.append(keyed(pkg, LOCATIONS, "PackageTracker/updateLocation", updates, register))
+    rng.shuffle(flows)
+    return flows
+
+
+async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
+    await chaos.start_world()
+    await chaos.start_server()
+    await chaos.start_service("services.user_feed:app", name="feed")
+    await chaos.start_service("services.package_tracker:app", name="tracker")
+    await chaos.start_kafka()
+    await chaos.subscribe(POSTS, "UserFeed/processPost")
+    await chaos.subscribe(LOCATIONS, "PackageTracker/updateLocation")
+
+    async with chaos.producer() as events:
+        flows = workload(chaos.rng, events)
+        plan = seeded_kills(chaos.rng, len(flows), ["feed", "tracker", "server"], window=(0.2, 0.9))
+        await chaos.drive(flows, plan, concurrency=64, retry_for=20, rate=20)
+
+    await chaos.heal()
+    await chaos.wait_delivered(
+        ["UserFeed/processPost", "PackageTracker/updateLocation"],
+        at_least=(USERS + PACKAGES) * EVENTS,
+        timeout=60,
+    )
+    await chaos.quiesce(["UserFeed", "PackageTracker"], timeout=30)
+    for i in range(PACKAGES):
+        await chaos.read(Request("PackageTracker", "getPackageInfo", key=f"pkg{i}"))
+    await chaos.check(checks)
+    chaos.assert_held()
