@@ -29,17 +29,18 @@ USERS, PACKAGES, EVENTS = 30, 30, 6
 SLOW = {f"u{i}" for i in range(3)}
 
 
-def in_sequence(rng: random.Random, first: list[Request], events: list[Request]):
-    """One key's client: events sent one after another, each once the previous one was
-    accepted (or given up on), a little apart."""
+def in_sequence(rng: random.Random, first: list[Request], events: list, send=None):
+    """One key's client: after the `first` requests, events sent one after another, each
+    once the previous one was accepted (or given up on), a little apart. `send(call,
+    event)` sends one (default: the event is a Request, sent through the ingress)."""
     gaps = [rng.uniform(0, 0.4) for _ in events]
 
     async def flow(call):
         for req in first:
             await call(req)
         out = None
-        for req, gap in zip(events, gaps, strict=True):
-            out = await call(req)
+        for event, gap in zip(events, gaps, strict=True):
+            out = await (send(call, event) if send else call(event))
             await asyncio.sleep(gap)
         return out
 

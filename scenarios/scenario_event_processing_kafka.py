@@ -15,7 +15,6 @@ Checks:   the same as scenario_event_processing: per user in the order produced,
           complete and in order; every invocation completed; faults in flight.
 """
 
-import asyncio
 import random
 
 import pytest
@@ -29,6 +28,7 @@ from scenarios.scenario_event_processing import (
     SLOW,
     USERS,
     checks,
+    in_sequence,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
@@ -37,19 +37,11 @@ POSTS, LOCATIONS = "social-media-posts", "package-location-updates"
 
 
 def workload(rng: random.Random, events) -> list:
-    def keyed(key: str, topic: str, sink: str, values: list, first=None):
-        gaps = [rng.uniform(0, 0.4) for _ in values]
+    def keyed(key: str, topic: str, sink: str, values: list, first=()):
+        def produce(call, value):
+            return events.send(topic, sink, key, value)
 
-        async def flow(call):
-            if first is not None:
-                await call(first)
-            out = None
-            for value, gap in zip(values, gaps, strict=True):
-                out = await events.send(topic, sink, key, value)
-                await asyncio.sleep(gap)
-            return out
-
-        return flow
+        return in_sequence(rng, list(first), values, produce)
 
     flows = []
     for i in range(USERS):
@@ -69,7 +61,7 @@ def workload(rng: random.Random, events) -> list:
             "PackageTracker", "registerPackage", key=pkg, body={"recipient": f"r{i}"}, idem=pkg
         )
         updates = [{"n": n, "location": f"hub{rng.randint(0, 99)}"} for n in range(EVENTS)]
-        flows.append(keyed(pkg, LOCATIONS, "PackageTracker/updateLocation", updates, register))
+        flows.append(keyed(pkg, LOCATIONS, "PackageTracker/updateLocation", updates, [register]))
     rng.shuffle(flows)
     return flows
 

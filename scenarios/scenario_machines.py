@@ -7,7 +7,8 @@ Services: the MachineOperator virtual object (services/machines.py), whose trans
           begin and end.
 Workload: 250 setUp / tearDown requests over 12 machines (2 of them slow: 0.5 s per
           transition), 32 at a time, each with an idempotency key, some sent twice.
-Faults:   kill -9 of the service twice and of the server once, at seeded points.
+Faults:   kill -9 of the service, SIGSTOP of the service (resumed after 0.3 s) and kill -9 of
+          the server, at seeded points.
 Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN ..., every
           acknowledged transition happened once and the final state is the last one's;
           other machines' transitions complete while a slow one runs; one answer per
@@ -16,11 +17,12 @@ Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN .
 
 import random
 
-from harness import Request, Run, RunData, Verdict, random_plan
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.effects import check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.transitions import check_not_held_up, check_transitions
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_plan
 
 REQUESTS, DUPLICATE = 250, 0.15
 MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
@@ -45,8 +47,11 @@ async def test_one_transition_at_a_time(chaos: Run) -> None:
     await chaos.start_service("services.machines:app", name="machines")
 
     requests = workload(chaos.rng)
-    plan = random_plan(
-        chaos.rng, ["machines", "machines", "server"], len(requests), 3, downtime=(0.2, 0.5)
+    plan = seeded_plan(
+        chaos.rng,
+        len(requests),
+        [("kill", "machines"), ("pause", "machines"), ("kill", "server")],
+        window=(0.1, 0.8),
     )
     await chaos.drive(requests, plan, retry_for=20, timeout=15)
 

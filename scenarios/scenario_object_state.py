@@ -4,7 +4,8 @@ wait for the running add nor see anything but acknowledged state, across kills.
 Services: the Subscriptions virtual object (services/subscriptions.py).
 Workload: 300 adds over 20 users (each with its idempotency key, some sent twice) mixed
           with 300 shared reads, 32 at a time; each add pauses durably between read and write.
-Faults:   kill -9 of the service twice and of the server once, at seeded points.
+Faults:   kill -9 of the service, SIGSTOP of the service (resumed after 0.3 s) and kill -9 of
+          the server, at seeded points.
 Checks:   every user's final list holds each acknowledged subscription exactly once; reads
           sent during an add finish before it and see every update acknowledged before
           them; one answer per idempotency key; every invocation completed; the faults
@@ -13,11 +14,12 @@ Checks:   every user's final list holds each acknowledged subscription exactly o
 
 import random
 
-from harness import Request, Run, RunData, Verdict, random_plan
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.effects import check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.state import check_set_members, check_shared_reads
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_plan
 
 ADDS, READS, USERS, DUPLICATE = 300, 300, 20, 0.15
 
@@ -43,12 +45,11 @@ async def test_no_lost_update(chaos: Run) -> None:
     await chaos.start_service("services.subscriptions:app", name="subscriptions")
 
     requests = workload(chaos.rng)
-    plan = random_plan(
+    plan = seeded_plan(
         chaos.rng,
-        ["subscriptions", "subscriptions", "server"],
         len(requests),
-        3,
-        downtime=(0.2, 0.5),
+        [("kill", "subscriptions"), ("pause", "subscriptions"), ("kill", "server")],
+        window=(0.1, 0.8),
     )
     await chaos.drive(requests, plan, retry_for=20)
 

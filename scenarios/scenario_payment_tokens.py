@@ -18,11 +18,12 @@ Checks:   per token at most one payment and one refund, never a refund without a
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict, random_plan
+from harness import Fault, Request, Run, RunData, Verdict
 from harness.checkers.liveness import check_liveness
 from harness.checkers.timers import check_timers
 from harness.checkers.tokens import check_tokens
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_kills
 from services.payment_processor import EXPIRY_MS
 
 TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
@@ -70,9 +71,7 @@ async def run_scenario(
         )
         for v in victims
     ]
-    faults += random_plan(
-        chaos.rng, ["server", "server", name], len(requests), 3, window=(0.3, 0.95)
-    )
+    faults += seeded_kills(chaos.rng, len(requests), ["server", "server", name], window=(0.3, 0.95))
     # a client gives up on a request within 6 + 5 s, before its token expires (12 s after
     # its first transition): a retry after expiry would be a new payment, by design
     await chaos.drive(requests, faults, retry_for=6, timeout=5)

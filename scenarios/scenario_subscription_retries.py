@@ -18,11 +18,12 @@ Checks:   each payment and subscription took effect at most once; users whose pr
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict, random_plan
+from harness import Fault, Request, Run, RunData, Verdict
 from harness.checkers.effects import check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.saga import check_saga
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_kills
 
 USERS, DUPLICATE, BROKEN_PROVIDER = 100, 0.2, 0.2
 FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within the bound)
@@ -60,7 +61,7 @@ async def test_retries_and_saga(chaos: Run) -> None:
     for user, (steps, k) in plan.items():
         if k is not None:
             await world.set_knob("reserve", f"{user}:{steps[k]}", error_rate=1.0)
-    faults = random_plan(chaos.rng, ["subscriptions", "server"], len(requests), 2)
+    faults = seeded_kills(chaos.rng, len(requests), ["subscriptions", "server"], window=(0.1, 0.8))
     faults += [
         Fault(
             "kill",

@@ -15,11 +15,12 @@ Checks:   one charge, one ticket email and one reminder per purchase; no reminde
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict, random_plan
+from harness import Fault, Request, Run, RunData, Verdict
 from harness.checkers.effects import check_exactly_once, check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.timers import check_timers
 from harness.checkers.vacuity import check_vacuity
+from harness.nemesis.faults import seeded_kills
 
 TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
 SERVICES = ["ConcertTicketing", "TicketPayments", "TicketEmails"]
@@ -58,8 +59,8 @@ async def test_charge_email_reminder_once(chaos: Run) -> None:
         )
         for v in victims
     ]
-    faults += random_plan(
-        chaos.rng, ["server", "server", "tickets"], len(requests), 3, window=(0.3, 0.95)
+    faults += seeded_kills(
+        chaos.rng, len(requests), ["server", "server", "tickets"], window=(0.3, 0.95)
     )
     await chaos.drive(requests, faults, retry_for=30)
 

@@ -197,6 +197,7 @@ def test_single_winner():
     bad = history(reserve(1, "x", "r1", True), reserve(2, "x", "r2", True))
     v = check_single_winner(bad, "reserve", lambda r: r["reserved"], "w")
     assert v.valid is False and v.counterexamples[0]["winners"] == ["r1", "r2"]
+    assert v.counterexamples[0]["problem"] == "2 acknowledged winners"
 
 
 def test_balances():

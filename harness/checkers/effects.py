@@ -121,6 +121,7 @@ def check_idempotent_response(
             bad.append(
                 {
                     "idem": idem,
+                    "problem": f"{len(distinct)} different answers",
                     "ops": [o for o, _ in answers],
                     "responses": [r for _, r in answers][:10],
                 }
@@ -183,7 +184,12 @@ def check_single_winner(
         if ok and won(o.result["resp"]):  # type: ignore[index]
             winners[o.key or ""].setdefault(o.idem, o.op)  # type: ignore[arg-type]
     bad = [
-        {"key": k, "winners": sorted(w), "ops": sorted(w.values())}
+        {
+            "key": k,
+            "problem": f"{len(w)} acknowledged winners",
+            "winners": sorted(w),
+            "ops": sorted(w.values()),
+        }
         for k, w in sorted(winners.items())
         if len(w) > 1
     ]

@@ -124,6 +124,23 @@ def effect_window_plan(
     return plan + seeded_kills(rng, len(requests), seeded_targets, downtime)
 
 
+def seeded_plan(
+    rng: random.Random,
+    requests: int,
+    faults: list[tuple[str, str]],
+    downtime: float = 0.3,
+    window: tuple[float, float] = (0.2, 0.8),
+) -> list[Fault]:
+    """Exactly the listed (kind, target) faults, each after a seeded number of finished
+    requests within `window` of the workload: the seed moves them, never drops one, so a
+    negative control that needs its service killed gets it on every seed."""
+    lo, hi = int(requests * window[0]), int(requests * window[1])
+    return [
+        Fault(kind, target, after_ops=rng.randrange(lo, hi), downtime=downtime)  # type: ignore[arg-type]
+        for kind, target in faults
+    ]
+
+
 def seeded_kills(
     rng: random.Random,
     requests: int,
@@ -131,12 +148,8 @@ def seeded_kills(
     downtime: float = 0.3,
     window: tuple[float, float] = (0.2, 0.8),
 ) -> list[Fault]:
-    """One kill of each listed target (a name listed twice is killed twice), each after a
-    seeded number of finished requests within `window` of the workload."""
-    lo, hi = int(requests * window[0]), int(requests * window[1])
-    return [
-        Fault("kill", name, after_ops=rng.randrange(lo, hi), downtime=downtime) for name in targets
-    ]
+    """One kill of each listed target (a name listed twice is killed twice)."""
+    return seeded_plan(rng, requests, [("kill", t) for t in targets], downtime, window)
 
 
 class Target(Protocol):
