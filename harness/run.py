@@ -20,7 +20,7 @@ from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine
 from harness.errors import HarnessError, NotQuiescent
-from harness.nemesis.faults import Fault, Nemesis, plan_digest
+from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
@@ -153,36 +153,33 @@ class Run:
 
     async def subscribe(self, topic: str, sink: str, partitions: int = 4) -> None:
         """Create `topic` and subscribe `sink` ("Service/handler") to it."""
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
         assert self.kafka is not None and self.server is not None, "start_kafka() first"
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
-        finally:
-            await admin.close()
+        await self.kafka.create_topic(topic, partitions)
         sub = await self.server.admin.subscribe(
             f"kafka://chaos/{topic}", f"service://{sink}", kafka.SUBSCRIPTION_OPTIONS
         )
         self.manifest.setdefault("subscriptions", []).append(sub)
         self._write_manifest()
 
+    async def effect_window(
+        self, target: str, op: str, keys: list[str], latency_ms: int = 300, downtime: float = 0.3
+    ) -> list[Fault]:
+        """Faults that kill `target` right after the world applied `op` for each of `keys`,
+        whose answers the world holds back `latency_ms` (set here): the kill lands between
+        the side effect and its journal entry, where exactly-once is decided."""
+        assert self.world is not None, "start_world() first"
+        for key in keys:
+            await self.world.set_knob(op, key, latency_ms=latency_ms)
+        return effect_window_plan(target, op, keys, downtime)
+
     async def wait_delivered(self, handlers: list[str], at_least: int, timeout: float) -> None:
         """Wait (bounded) until `handlers` ("Service/handler") have at least `at_least`
         invocations: events still in a topic (a consumer group rejoining after a server
         kill) are not invocations yet, so quiesce alone would not wait for them."""
         assert self.server is not None
-        targets = " OR ".join(
-            f"(target_service_name = '{s}' AND target_handler_name = '{h}')"
-            for s, h in (x.split("/") for x in handlers)
-        )
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
-            rows = await self.server.admin.query(
-                f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}"
-            )
-            if rows and rows[0].get("n", 0) >= at_least:
+            if await self.server.admin.count_invocations(handlers) >= at_least:
                 break
             await asyncio.sleep(0.2)
         self.timings["delivered"] = time.monotonic() - t0

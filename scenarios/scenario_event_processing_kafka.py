@@ -27,8 +27,9 @@ from scenarios.scenario_event_processing import (
     PACKAGES,
     SLOW,
     USERS,
-    checks,
     in_sequence,
+    settle_and_check,
+    start,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
@@ -67,10 +68,7 @@ def workload(rng: random.Random, events) -> list:
 
 
 async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("services.user_feed:app", name="feed")
-    await chaos.start_service("services.package_tracker:app", name="tracker")
+    await start(chaos)
     await chaos.start_kafka()
     await chaos.subscribe(POSTS, "UserFeed/processPost")
     await chaos.subscribe(LOCATIONS, "PackageTracker/updateLocation")
@@ -86,8 +84,4 @@ async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
         at_least=(USERS + PACKAGES) * EVENTS,
         timeout=60,
     )
-    await chaos.quiesce(["UserFeed", "PackageTracker"], timeout=30)
-    for i in range(PACKAGES):
-        await chaos.read(Request("PackageTracker", "getPackageInfo", key=f"pkg{i}"))
-    await chaos.check(checks)
-    chaos.assert_held()
+    await settle_and_check(chaos)

@@ -17,7 +17,7 @@ Checks:   each payment confirmed (with a webhook, no cancel) or cancelled exactl
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.effects import check_exactly_once, check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.signals import check_signals
@@ -55,14 +55,8 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     ]
     never = [p for p, plan in plans.items() if not plan]
     charged, cancelled = never[len(never) // 3 :: 4][:2], never[::5][:2]
-    for op, keys in (("charge", charged), ("cancel", cancelled)):
-        for p in keys:  # applied, its answer held back: the kill lands before the journal
-            await world.set_knob(op, p, latency_ms=300)
-    faults = [
-        Fault("kill", "payments", on_event={"op": op, "outcome": "applied", "key": p}, downtime=0.3)
-        for op, keys in (("charge", charged), ("cancel", cancelled))
-        for p in keys
-    ]
+    faults = await chaos.effect_window("payments", "charge", charged)
+    faults += await chaos.effect_window("payments", "cancel", cancelled)
     faults += seeded_kills(chaos.rng, len(requests), ["server", "server"], window=(0.3, 0.9))
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 

@@ -18,7 +18,7 @@ Checks:   per token at most one payment and one refund, never a refund without a
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.liveness import check_liveness
 from harness.checkers.timers import check_timers
 from harness.checkers.tokens import check_tokens
@@ -63,14 +63,7 @@ async def run_scenario(
     for a in range(ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
     victims = [f"tok{TOKENS // 4}", f"tok{TOKENS * 3 // 5}"]
-    for key in victims:  # the payment is applied, its answer held back
-        await world.set_knob("withdraw", key, latency_ms=300)
-    faults = [
-        Fault(
-            "kill", name, on_event={"op": "withdraw", "outcome": "applied", "key": v}, downtime=0.3
-        )
-        for v in victims
-    ]
+    faults = await chaos.effect_window(name, "withdraw", victims)
     faults += seeded_kills(chaos.rng, len(requests), ["server", "server", name], window=(0.3, 0.95))
     # a client gives up on a request within 6 + 5 s, before its token expires (12 s after
     # its first transition): a retry after expiry would be a new payment, by design

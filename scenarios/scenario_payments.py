@@ -21,7 +21,7 @@ from harness.checkers.effects import (
 )
 from harness.checkers.liveness import check_liveness
 from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import effect_window_plan, spread_keys
+from harness.nemesis.faults import seeded_kills, spread_keys
 
 PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
 DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
@@ -57,12 +57,8 @@ async def test_no_double_charge(chaos: Run) -> None:
     victims = spread_keys(requests, 3, exclude=set(declined))
     for key in declined:
         await world.set_knob("charge", key, decline=True)
-    for key in victims:  # the charge is applied, its answer held back: the dangerous window
-        await world.set_knob("charge", key, latency_ms=300)
-
-    plan = effect_window_plan(
-        rng, requests, "payments", "charge", victims, seeded_targets=("payments", "server")
-    )
+    plan = await chaos.effect_window("payments", "charge", victims)  # the dangerous window
+    plan += seeded_kills(rng, len(requests), ("payments", "server"))
     await chaos.drive(requests, plan, retry_for=20)
 
     await chaos.heal()

@@ -21,7 +21,7 @@ from harness.checkers.effects import (
 )
 from harness.checkers.liveness import check_liveness
 from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import effect_window_plan, spread_keys
+from harness.nemesis.faults import seeded_kills, spread_keys
 
 RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
 
@@ -43,18 +43,15 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_each_product_reserved_once(chaos: Run) -> None:
-    world = await chaos.start_world()
+    await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("services.products:app", name="products")
 
     rng = chaos.rng
     requests = workload(rng)
     victims = spread_keys(requests, 3)
-    for key in victims:  # the reservation is applied, its answer held back
-        await world.set_knob("reserve", key, latency_ms=300)
-    plan = effect_window_plan(
-        rng, requests, "products", "reserve", victims, seeded_targets=("products", "server")
-    )
+    plan = await chaos.effect_window("products", "reserve", victims)
+    plan += seeded_kills(rng, len(requests), ("products", "server"))
     await chaos.drive(requests, plan, retry_for=20)
 
     await chaos.heal()

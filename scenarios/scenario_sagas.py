@@ -21,7 +21,7 @@ from harness.checkers.effects import check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.saga import check_saga
 from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import effect_window_plan, spread_keys
+from harness.nemesis.faults import seeded_kills, spread_keys
 from services.trips import STEPS
 
 BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
@@ -72,10 +72,8 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
         ],
         1,
     )[0]
-    await world.set_knob("reserve", f"{victim}:car", latency_ms=300)
-    faults = effect_window_plan(
-        rng, requests, "trips", "reserve", [f"{victim}:car"], seeded_targets=("trips", "server")
-    )
+    faults = await chaos.effect_window("trips", "reserve", [f"{victim}:car"])
+    faults += seeded_kills(rng, len(requests), ("trips", "server"))
     faults += [
         Fault("kill", "trips", on_event={"op": "cancel", "outcome": "applied"}, downtime=0.3)
         for _ in range(2)

@@ -12,7 +12,7 @@ Checks:   each result reached the user once: the synchronous answer or one email
           completed; the faults landed while requests were in flight.
 """
 
-from harness import Fault, Request, Run, RunData, Verdict
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.delivery import check_one_path
 from harness.checkers.effects import check_exactly_once
 from harness.checkers.liveness import check_liveness
@@ -44,7 +44,7 @@ def upload(uid: str, eta_ms: int):
 
 
 async def test_result_by_exactly_one_path(chaos: Run) -> None:
-    world = await chaos.start_world()
+    await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("services.data_upload:app", name="upload")
 
@@ -55,12 +55,8 @@ async def test_result_by_exactly_one_path(chaos: Run) -> None:
     }
     slow = [u for u, eta in etas.items() if eta >= 1200]
     emailed = slow[2 :: len(slow) // 2][:2]
-    for u in emailed:  # the email is sent, its answer held back: the kill lands first
-        await world.set_knob("email", f"{u}:url", latency_ms=300)
-    faults = [
-        Fault("kill", "upload", on_event={"op": "email", "outcome": "applied", "key": f"{u}:url"})
-        for u in emailed
-    ]
+    emails = [f"{u}:url" for u in emailed]
+    faults = await chaos.effect_window("upload", "email", emails, downtime=0.5)
     faults += seeded_kills(rng, UPLOADS, ["server", "server"], window=(0.3, 0.9))
     flows = [upload(u, eta) for u, eta in etas.items()]
     await chaos.drive(flows, faults, concurrency=64, retry_for=20, rate=25)  # a flow takes seconds

@@ -88,6 +88,6 @@ def checks(run: RunData) -> list[Verdict]:
             run.records,
             min_ok=TASKS,
             min_faults=2,
-            pending_until=max((e["wall"] for e in run.ledger["effects"]), default=0),
+            pending_until=run.last_effect_at,
         ),
     ]

@@ -15,7 +15,7 @@ Checks:   one charge, one ticket email and one reminder per purchase; no reminde
 
 import random
 
-from harness import Fault, Request, Run, RunData, Verdict
+from harness import Request, Run, RunData, Verdict
 from harness.checkers.effects import check_exactly_once, check_idempotent_response
 from harness.checkers.liveness import check_liveness
 from harness.checkers.timers import check_timers
@@ -42,23 +42,13 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_charge_email_reminder_once(chaos: Run) -> None:
-    world = await chaos.start_world()
+    await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("services.tickets:app", name="tickets")
 
     requests = workload(chaos.rng)
     victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]
-    for key in victims:  # the charge is applied, its answer held back
-        await world.set_knob("charge", key, latency_ms=300)
-    faults = [
-        Fault(
-            "kill",
-            "tickets",
-            on_event={"op": "charge", "outcome": "applied", "key": v},
-            downtime=0.3,
-        )
-        for v in victims
-    ]
+    faults = await chaos.effect_window("tickets", "charge", victims)
     faults += seeded_kills(
         chaos.rng, len(requests), ["server", "server", "tickets"], window=(0.3, 0.95)
     )

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import restate
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 worker = restate.Service("FanOutWorker")
 
@@ -27,10 +27,7 @@ def subtask_value(task: str, index: int) -> int:
 
 
 def record(key: str, idem: str, amount: int):
-    async def call() -> dict:
-        return await world().call("event", key=key, idem=idem, amount=amount)
-
-    return call
+    return world_action("event", key=key, idem=idem, amount=amount)
 
 
 @worker.handler()

@@ -15,17 +15,14 @@ from datetime import timedelta
 
 import restate
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 machine = restate.VirtualObject("MachineOperator")
 FAILURE_RATE = 0.3  # "a failure happened!": transient, the transition is retried
 
 
 def world_call(op: str, m: str, invocation: str, to: str):
-    async def call() -> dict:
-        return await world().call(op, key=m, idem=f"{op}-{invocation}", to=to)
-
-    return call
+    return world_action(op, key=m, idem=f"{op}-{invocation}", to=to)
 
 
 async def transition(ctx: restate.ObjectContext, to: str) -> str:

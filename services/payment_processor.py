@@ -17,17 +17,10 @@ from datetime import timedelta
 
 import restate
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 EXPIRY_MS = 12_000  # longer than a client keeps retrying one request (see the scenario)
 processor = restate.VirtualObject("PaymentProcessor")
-
-
-def world_call(op: str, **fields):
-    async def call() -> dict:
-        return await world().call(op, **fields)
-
-    return call
 
 
 def schedule_expiry(ctx: restate.ObjectContext) -> None:
@@ -44,7 +37,7 @@ async def make_payment(ctx: restate.ObjectContext, req: dict) -> dict:
         return await ctx.get("payment", type_hint=dict)  # a duplicate: the first answer
     await ctx.run_typed(
         "withdraw",
-        world_call(
+        world_action(
             "withdraw", key=token, account=req["account"], amount=req["amount"], idem=f"pay-{token}"
         ),
     )
@@ -63,7 +56,7 @@ async def cancel_payment(ctx: restate.ObjectContext) -> dict:
         payment = await ctx.get("payment", type_hint=dict)
         await ctx.run_typed(
             "refund",
-            world_call(
+            world_action(
                 "deposit",
                 key=token,
                 account=payment["account"],
@@ -82,7 +75,7 @@ async def expire(ctx: restate.ObjectContext) -> None:
     ctx.clear_all()
     await ctx.run_typed(
         "expired",
-        world_call("event", key=f"{ctx.key()}:expired", idem=f"expire-{ctx.request().id}"),
+        world_action("event", key=f"{ctx.key()}:expired", idem=f"expire-{ctx.request().id}"),
     )
 
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 import restate
 from restate.exceptions import TerminalError
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 MAX_ATTEMPTS = 4  # > the transient failures the scenario injects
 RETRIES = restate.RunOptions(
@@ -33,10 +33,7 @@ service = restate.Service("SubscriptionService")
 
 
 def world_call(op: str, user: str, step: str, idem: str, **fields):
-    async def call() -> dict:
-        return await world().call(op, timeout=1.0, key=f"{user}:{step}", idem=idem, **fields)
-
-    return call
+    return world_action(op, timeout=1.0, key=f"{user}:{step}", idem=idem, **fields)
 
 
 @service.handler()

@@ -14,17 +14,15 @@ World: an `event` with key "<id>:done" when the task's work is done.
 
 import restate
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 worker = restate.Service("AsyncTaskWorker")
 
 
 @worker.handler()
 async def run(ctx: restate.Context, task: dict) -> str:
-    async def work() -> dict:
-        return await world().call("event", key=f"{task['id']}:done", idem=f"task-{task['id']}")
-
-    await ctx.run_typed("work", work)
+    done = world_action("event", key=f"{task['id']}:done", idem=f"task-{task['id']}")
+    await ctx.run_typed("work", done)
     return f"Finished work on task: {task['id']}"
 
 

@@ -17,25 +17,18 @@ from datetime import timedelta
 
 import restate
 
-from harness.world.client import world
+from harness.world.client import world_action
 
 payments = restate.Service("TicketPayments")
 emails = restate.Service("TicketEmails")
 ticketing = restate.Service("ConcertTicketing")
 
 
-def world_call(op: str, key: str, idem: str, **fields):
-    async def call() -> dict:
-        return await world().call(op, key=key, idem=idem, **fields)
-
-    return call
-
-
 @payments.handler()
 async def charge(ctx: restate.Context, req: dict) -> str:
     t = req["ticket"]
     done = await ctx.run_typed(
-        "charge", world_call("charge", f"{t}:pay", f"pay-{t}", amount=req["amount"])
+        "charge", world_action("charge", key=f"{t}:pay", idem=f"pay-{t}", amount=req["amount"])
     )
     return done["id"]
 
@@ -43,13 +36,13 @@ async def charge(ctx: restate.Context, req: dict) -> str:
 @emails.handler()
 async def email_ticket(ctx: restate.Context, req: dict) -> None:
     t = req["ticket"]
-    await ctx.run_typed("email", world_call("email", f"{t}:ticket", f"ticket-{t}"))
+    await ctx.run_typed("email", world_action("email", key=f"{t}:ticket", idem=f"ticket-{t}"))
 
 
 @emails.handler()
 async def send_reminder(ctx: restate.Context, req: dict) -> None:
     t = req["ticket"]
-    await ctx.run_typed("remind", world_call("email", f"{t}:reminder", f"reminder-{t}"))
+    await ctx.run_typed("remind", world_action("email", key=f"{t}:reminder", idem=f"reminder-{t}"))
 
 
 @ticketing.handler()

@@ -397,6 +397,12 @@ def tcall(seq, op, key, inv, to, wall):
     }
 
 
+def run_of(seq, key, inv, begin, end, to=None):
+    """The world's begin (and end, unless None) calls of one transition / event."""
+    calls = [tcall(seq, "begin", key, inv, to, begin)]
+    return calls + ([tcall(seq + 1, "end", key, inv, to, end)] if end is not None else [])
+
+
 def setup(i, key, answer, outcome="ok"):
     inv = {"type": "invoke", "op": i, "t": i, "handler": "setUp", "key": key, "idem": f"i{i}"}
     return [inv, {"type": outcome, "op": i, "t": i + 0.1, "resp": answer}]
@@ -435,30 +441,16 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
     assert v.valid is False
     assert "overlap" in v.counterexamples[0]["problem"]
     assert "invalid path DOWN -> UP -> UP" in v.counterexamples[0]["problem"]
-    slow = ledger(
-        calls=[
-            tcall(1, "begin", "s", "x", "UP", 1.0),
-            tcall(2, "begin", "m", "a", "UP", 1.2),
-            tcall(3, "end", "m", "a", "UP", 1.4),
-            tcall(4, "end", "s", "x", "UP", 3.0),
-        ]
-    )
+    slow_one = run_of(1, "s", "x", 1.0, 3.0, "UP")
+    slow = ledger(calls=slow_one + run_of(3, "m", "a", 1.2, 1.4, "UP"))
     assert check_not_held_up(slow, {"s"}).valid is True
-    serialized = ledger(
-        calls=[
-            tcall(1, "begin", "s", "x", "UP", 1.0),
-            tcall(2, "end", "s", "x", "UP", 3.0),
-            tcall(3, "begin", "m", "a", "UP", 3.1),
-            tcall(4, "end", "m", "a", "UP", 3.2),
-        ]
-    )
+    serialized = ledger(calls=slow_one + run_of(3, "m", "a", 3.1, 3.2, "UP"))
     assert check_not_held_up(serialized, {"s"}).valid is False
     assert check_not_held_up(good, {"s"}).valid == "unknown"
     # a share of the other keys' transitions must complete inside slow ones (default 40%)
-    some = [tcall(1, "begin", "s", "x", "UP", 1.0), tcall(2, "end", "s", "x", "UP", 3.0)]
+    some = list(slow_one)
     for i, (b, e) in enumerate([(1.2, 1.4), (3.1, 3.2), (3.3, 3.4)]):
-        some += [tcall(10 + 2 * i, "begin", "m", f"o{i}", "UP", b)]
-        some += [tcall(11 + 2 * i, "end", "m", f"o{i}", "UP", e)]
+        some += run_of(10 + 2 * i, "m", f"o{i}", b, e, "UP")
     v = check_not_held_up(ledger(calls=some), {"s"})
     assert v.valid is False and v.stats["others_completed_during_them"] == 1
     assert check_not_held_up(ledger(calls=some), {"s"}, min_share=0.3).valid is True
@@ -675,11 +667,6 @@ def post(i, user, ev, sent, acked=True):
     inv.update(key=user, req={"id": ev, "n": ev})
     done = {"type": "ok" if acked else "info", "op": i, "t": sent + 0.01}
     return [inv, {**done, "wall": 1000.01 + sent, "resp": {}}]
-
-
-def run_of(seq, user, ev, begin, end):
-    calls = [tcall(seq, "begin", user, ev, None, begin)]
-    return calls + ([tcall(seq + 1, "end", user, ev, None, end)] if end is not None else [])
 
 
 def test_key_order_in_sequence_passes_and_overlap_reorder_loss_fail():

@@ -46,6 +46,12 @@ class RunData:
             journal=load_json("journal.json", {"rows": []})["rows"],
         )
 
+    @property
+    def last_effect_at(self) -> float:
+        """Wall time of the world's last effect (0 without any): work goes on after the
+        client's one-way sends returned, until then."""
+        return max((e["wall"] for e in self.ledger["effects"]), default=0.0)
+
     def final_reads(self, service: str, handler: str) -> dict[str, Any]:
         """The last acknowledged answer of `service/handler` per object key (the check
         phase reads final state through the ingress; those reads are in the history)."""

@@ -126,7 +126,7 @@ def check_schedule(
         f"{len(started)} schedules: {totals['reminders']} reminders, {totals['escalations']} "
         f"escalations, {totals['stopped_by_success']} stopped by a success; gaps "
         f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s); "
-        f"{waits_summary(waits, records)}",
+        f"{waits_summary(waits, stats['waits_spanning_faults'])}",
         stats,
         waits=waits,
     )

@@ -111,7 +111,7 @@ def check_signals(
         f"{len(answers)} payments: {n['confirmed']} confirmed, {n['cancelled']} cancelled "
         f"once after the {timeout}s timeout ({n['never_delivered']} never got a webhook); "
         f"{n['late_webhooks_ignored']} late webhooks after a cancel changed nothing; "
-        f"{waits_summary(waits, records)}",
+        f"{waits_summary(waits, stats['waits_spanning_faults'])}",
         stats,
         waits=waits,
     )

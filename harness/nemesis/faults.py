@@ -104,24 +104,17 @@ def spread_keys(requests: list[Any], n: int, exclude: set[str] = frozenset()) ->
 
 
 def effect_window_plan(
-    rng: random.Random,
-    requests: list[Any],
-    target: str,
-    op: str,
-    victims: list[str],
-    seeded_targets: tuple[str, ...] = (),
-    downtime: float = 0.3,
+    target: str, op: str, victims: list[str], downtime: float = 0.3
 ) -> list[Fault]:
-    """Kill `target` right after the world applies `op` for each victim key (the window
-    between a side effect and its journal entry: hold the victims' answers back with a
-    latency knob), plus one kill of each of `seeded_targets` at a seeded point."""
-    plan = [
+    """Kill `target` right after the world applies `op` for each victim key: the window
+    between a side effect and its journal entry, when the victims' answers are held back
+    by a latency knob (`Run.effect_window` sets both)."""
+    return [
         Fault(
             "kill", target, downtime=downtime, on_event={"op": op, "outcome": "applied", "key": v}
         )
         for v in victims
     ]
-    return plan + seeded_kills(rng, len(requests), seeded_targets, downtime)
 
 
 def seeded_plan(

@@ -91,6 +91,15 @@ class AdminClient(HttpClient):
             f" WHERE i.target_service_name IN ({_sql_list(services)}) ORDER BY j.id, j.index"
         )
 
+    async def count_invocations(self, handlers: list[str]) -> int:
+        """Invocations of any status of `handlers` ("Service/handler")."""
+        targets = " OR ".join(
+            f"(target_service_name = '{s}' AND target_handler_name = '{h}')"
+            for s, h in (x.split("/") for x in handlers)
+        )
+        rows = await self.query(f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}")
+        return rows[0].get("n", 0) if rows else 0
+
     async def status_counts(self, services: list[str]) -> dict[str, int]:
         rows = await self.query(
             "SELECT status, count(*) AS n FROM sys_invocation"
@@ -109,13 +118,15 @@ class AdminClient(HttpClient):
         t0 = time.monotonic()
         seen, since = -1, t0
         while True:
-            stuck = await self.invocations(services, NOT_DONE)
-            total = sum((await self.status_counts(services)).values())
-            if total != seen or stuck:
+            counts = await self.status_counts(services)
+            total = sum(counts.values())
+            busy = total - counts.get("completed", 0)
+            if total != seen or busy:
                 seen, since = total, time.monotonic()
             elif time.monotonic() - since >= settle:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
+                stuck = await self.invocations(services, NOT_DONE)
                 # the JSON rows leave out NULL columns: use .get
                 lines = "\n".join(
                     f"  {r.get('id')} {r.get('target')} {r.get('status')} "

@@ -79,6 +79,16 @@ class KafkaBroker(Supervised):
     def bootstrap(self) -> str:
         return f"{HOST}:{self.port}"
 
+    async def create_topic(self, topic: str, partitions: int) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # the `kafka` extra
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+        finally:
+            await admin.close()
+
     async def start(self, timeout: float = 30.0) -> float:
         """Start and wait until the broker accepts connections; returns the seconds."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

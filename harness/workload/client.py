@@ -134,24 +134,31 @@ class IngressClient:
                 text = await resp.text()
                 status = resp.status
         except aiohttp.ClientConnectorError as e:
-            return self._done(op, "fail", error=f"connect: {e}", sent=False)
+            return record_outcome(self.history, op, "fail", error=f"connect: {e}", sent=False)
         except (TimeoutError, aiohttp.ClientError) as e:
-            return self._done(op, "info", error=f"{type(e).__name__}: {e}")
+            return record_outcome(self.history, op, "info", error=f"{type(e).__name__}: {e}")
         if 200 <= status < 300:
-            return self._done(op, "ok", value=json.loads(text) if text else None)
+            return record_outcome(self.history, op, "ok", value=json.loads(text) if text else None)
         kind = "info" if status in UNKNOWN_STATUSES else "fail"
-        return self._done(op, kind, error=f"HTTP {status}: {text[:500]}")
+        return record_outcome(self.history, op, kind, error=f"HTTP {status}: {text[:500]}")
 
-    def _done(
-        self, op: int, type_: str, value: Any = None, error: str | None = None, sent: bool = True
-    ) -> Outcome:
-        fields: dict[str, Any] = {"op": op}
-        if type_ == "ok":
-            fields["resp"] = value
-        else:
-            fields["error"] = error
-        self.history.append(type_, **fields)
-        return Outcome(op, type_, value, error, sent)
+
+def record_outcome(
+    history: History,
+    op: int,
+    type_: str,
+    value: Any = None,
+    error: str | None = None,
+    sent: bool = True,
+) -> Outcome:
+    """Append operation `op`'s outcome record (`ok` with its answer, else the error)."""
+    fields: dict[str, Any] = {"op": op}
+    if type_ == "ok":
+        fields["resp"] = value
+    else:
+        fields["error"] = error
+    history.append(type_, **fields)
+    return Outcome(op, type_, value, error, sent)
 
 
 async def sleep_backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> None:

@@ -81,9 +81,8 @@ class Driver:
                 self.stats.in_flight -= 1
             setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
             if wait_until is not None and not out.definite and time.monotonic() >= wait_until:
-                out = replace(out, timed_out=True)  # the bounded wait is spent
-                self.stats.gave_up += not out.definite
-                return out
+                self.stats.gave_up += 1  # the bounded wait is spent
+                return replace(out, timed_out=True)
             safe = req.idem is not None or req.idempotent or req.method == "GET"
             retryable = safe and not out.definite
             if not retryable or attempt >= self.max_attempts or time.monotonic() > deadline:

@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from harness.workload.client import Outcome
+from harness.workload.client import Outcome, record_outcome
 from harness.workload.history import History
 
 
@@ -42,8 +42,6 @@ class EventProducer:
                 topic, key=key.encode(), value=json.dumps(value).encode()
             )
         except KafkaError as e:
-            self.history.append("info", op=op, error=f"{type(e).__name__}: {e}")
-            return Outcome(op, "info", error=str(e))
+            return record_outcome(self.history, op, "info", error=f"{type(e).__name__}: {e}")
         resp = {"partition": md.partition, "offset": md.offset}
-        self.history.append("ok", op=op, resp=resp)
-        return Outcome(op, "ok", resp)
+        return record_outcome(self.history, op, "ok", resp)

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from harness.http import HttpClient
 from harness.world.ledger import Ledger
 
 OPS = (
@@ -58,7 +59,7 @@ class World:
         self.rng = random.Random(seed)
         self.changed = asyncio.Condition()
         self.deliveries: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self.http = HttpClient("")  # webhook deliveries: absolute URLs
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -87,12 +88,7 @@ class World:
         if effect is not None:
             self.ledger.record(op, body, "duplicate")
         else:
-            effect = {
-                "id": f"{op}_{self.ledger.next_effect_id()}",
-                "op": op,
-                **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
-            }
-            self.ledger.record(op, body, "applied", effect)
+            effect = self._apply(op, body)
             if body.get("webhook"):
                 self._schedule_webhooks(body)
         await self._notify()
@@ -102,6 +98,16 @@ class World:
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
         return JSONResponse(effect)
+
+    def _apply(self, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a new effective effect of `op`; returns it (the caller's answer)."""
+        effect = {
+            "id": f"{op}_{self.ledger.next_effect_id()}",
+            "op": op,
+            **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
+        }
+        self.ledger.record(op, body, "applied", effect)
+        return effect
 
     def _schedule_webhooks(self, body: dict[str, Any]) -> None:
         """Pending deliveries live in this process: a kill of the world loses them (the
@@ -122,20 +128,17 @@ class World:
         """POST until accepted (2xx), as a provider redelivers; each delivery has its own
         idempotency key, so Restate deduplicates the retries of one delivery."""
         await asyncio.sleep(delay)
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         deadline = time.monotonic() + WEBHOOK_RETRY_FOR
         while True:
             try:
-                async with self._session.post(
+                async with self.http.session.post(
                     url, json=payload, headers={"idempotency-key": call["idem"]}
                 ) as r:
                     accepted = 200 <= r.status < 300
             except (TimeoutError, aiohttp.ClientError):
                 accepted = False
             if accepted:
-                effect = {"id": f"webhook_{self.ledger.next_effect_id()}", "op": "webhook"}
-                self.ledger.record("webhook", call, "applied", {**effect, "key": call["key"]})
+                self._apply("webhook", call)
             else:
                 self.ledger.record("webhook", call, "failed")
             await self._notify()

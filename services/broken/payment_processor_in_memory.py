@@ -6,7 +6,8 @@ knows the token was charged: it answers CANCELLED without refunding.
 
 import restate
 
-from services.payment_processor import expire, processor, status, world_call
+from harness.world.client import world_action
+from services.payment_processor import expire, processor, status
 
 broken = restate.VirtualObject("PaymentProcessor")
 STATE: dict[str, dict] = {}
@@ -20,7 +21,7 @@ async def make_payment(ctx: restate.ObjectContext, req: dict) -> dict:
         return current
     await ctx.run_typed(
         "withdraw",
-        world_call(
+        world_action(
             "withdraw", key=token, account=req["account"], amount=req["amount"], idem=f"pay-{token}"
         ),
     )
@@ -35,7 +36,7 @@ async def cancel_payment(ctx: restate.ObjectContext) -> dict:
     if current is not None and current["status"] == "COMPLETED":
         await ctx.run_typed(
             "refund",
-            world_call(
+            world_action(
                 "deposit",
                 key=token,
                 account=current["account"],
