@@ -40,7 +40,9 @@ async def one_round(tmp: Path, i: int) -> dict[str, float]:
         node,
         registry=reg,
     )
-    service = ServiceProcess("services.counter:app", alloc.allocate(), node, registry=reg)
+    service = ServiceProcess(
+        "harness.bundled.services.counter:app", alloc.allocate(), node, registry=reg
+    )
     try:
         out = {"server start -> ready": await server.start()}
         t0 = time.monotonic()

@@ -1,4 +1,5 @@
-"""Command line: `python -m harness list | run | provision`.
+"""Command line: `restate-chaos list | run | report | dashboard | provision` (also
+`python -m harness ...`).
 
 `run` is pytest on the scenario modules with the plugin's options, so a scenario runs the
 same way from the CLI, from `pytest scenarios/` and in CI.
@@ -11,10 +12,10 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from harness.bundled import scenario_dir
 from harness.errors import HarnessError
-
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 # exit codes of `run` and `report`: what went wrong, for CI
 EXIT_CODES = {"passed": 0, "failed": 1, "crashed": 3, "interrupted": 3, "unknown": 4, "running": 3}
@@ -40,7 +41,8 @@ Chaos and fault-injection harness for Restate applications.
 
 commands:
   list                    the scenarios, with what each one checks
-  run SCENARIO|all        run scenarios (pytest underneath); reports go to reports/<run-id>/
+  run SCENARIO|all|PATH   run bundled scenarios by name, or your scenario files and folders
+                          (pytest underneath); reports go to reports/<run-id>/
   report RUN_DIR...        re-run the stored runs' checks and rewrite their reports
   dashboard [REPORT_DIR]   rebuild REPORT_DIR/index.html (default reports/) from its runs
   provision               install the pinned restate-server from npm into the cache
@@ -52,15 +54,48 @@ exit codes (run, report):
 
 
 examples:
-  python -m harness run all
-  python -m harness run smoke --seed 42
-  python -m harness run smoke --sweep 5
-  python -m harness run smoke --app counter=mypkg.counter:app
+  restate-chaos run all
+  restate-chaos run smoke --seed 42
+  restate-chaos run smoke --sweep 5
+  restate-chaos run smoke --app counter=mypkg.counter:app
+  restate-chaos run chaos/scenario_orders.py --seed 7
 """
 
 
 def scenarios() -> dict[str, Path]:
-    return {p.stem.removeprefix("scenario_"): p for p in sorted(SCENARIO_DIR.glob("scenario_*.py"))}
+    """The bundled scenarios by name."""
+    found = sorted(scenario_dir().glob("scenario_*.py"))
+    return {p.stem.removeprefix("scenario_"): p for p in found}
+
+
+def resolve_targets(targets: list[str]) -> list[Path]:
+    """Scenario names (bundled), `all`, or paths of scenario files and folders."""
+    known = scenarios()
+    paths: list[Path] = []
+    for target in targets:
+        if target == "all":
+            paths += known.values()
+        elif target in known:
+            paths.append(known[target])
+        elif Path(target).exists():
+            paths.append(Path(target).resolve())
+        else:
+            raise HarnessError(
+                f"unknown scenario {target!r}: neither a bundled scenario ("
+                f"{', '.join(known) or 'none'}; or `all`) nor an existing file or folder"
+            )
+    return paths
+
+
+class _Collection:
+    """Counts collection errors: a scenario file that does not import is bad input."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(report.nodeid or "?")
 
 
 def describe(path: Path) -> str:
@@ -72,14 +107,16 @@ def describe(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog="restate-chaos",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("list", help="list the scenarios")
-    run = sub.add_parser("run", help="run one scenario, or all")
-    run.add_argument("scenario", help="a name from `list`, or `all`")
+    run = sub.add_parser("run", help="run scenarios: bundled ones by name, or files and folders")
+    run.add_argument(
+        "scenario", nargs="+", help="a name from `list`, `all`, or a scenario file or folder"
+    )
     run.add_argument("--seed", type=int, help="seed (default: random, printed and recorded)")
     run.add_argument("--sweep", type=int, default=1, metavar="K", help="run with K seeds")
     run.add_argument(
@@ -137,17 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "run":
-        known = scenarios()
-        if args.scenario == "all":
-            paths = list(known.values())
-        elif args.scenario in known:
-            paths = [known[args.scenario]]
-        else:
-            print(
-                f"error: unknown scenario {args.scenario!r}. Known: "
-                f"{', '.join(known) or '(none)'}; or `all`.",
-                file=sys.stderr,
-            )
+        try:
+            paths = resolve_targets(args.scenario)
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
         if args.sweep < 1:
             print(f"error: --sweep must be >= 1, got {args.sweep}", file=sys.stderr)
@@ -161,10 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             # this process imported harness before pytest could rewrite it: fine
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            # explicit: pytest would otherwise guess its config from path-like arguments
-            f"--rootdir={SCENARIO_DIR.parent}",
-            "-c",
-            str(SCENARIO_DIR.parent / "pyproject.toml"),
+            *_config_args(paths),
             f"--chaos-report-dir={args.report_dir}",
             f"--chaos-sweep={args.sweep}",
             *extra,
@@ -179,9 +206,16 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-app={app}")
         report_dir = Path(args.report_dir)
         before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
-        code = int(pytest.main(pytest_args))
+        collection = _Collection()
+        code = int(pytest.main(pytest_args, plugins=[collection]))
         statuses = run_statuses(report_dir, before) if report_dir.is_dir() else []
         if code == pytest.ExitCode.USAGE_ERROR:
+            return 2
+        if collection.errors and not statuses:
+            print(
+                f"error: could not load {', '.join(collection.errors)} (the error is above)",
+                file=sys.stderr,
+            )
             return 2
         if not statuses:  # nothing ran: collection error, internal error, interrupt
             return 0 if code == 0 else 3
@@ -194,3 +228,18 @@ def main(argv: list[str] | None = None) -> int:
         return worst([EXIT_CODES.get(s, 3) for s in statuses])
     parser.print_help()
     return 2
+
+
+def _config_args(paths: list[Path]) -> list[str]:
+    """Bundled scenarios run with the harness's own pytest.ini (an installed harness needs
+    no project file); a project's scenarios run with the project's configuration."""
+    bundled = scenario_dir()
+    if all(p.parent == bundled for p in paths):
+        ini = Path(__file__).resolve().parent / "bundled" / "pytest.ini"
+        return [f"--rootdir={bundled}", "-c", str(ini)]
+    return []
+
+
+def entry() -> None:
+    """The `restate-chaos` console script."""
+    sys.exit(main())

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.versions import sdk_version
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness.versions import harness_version, sdk_version
 
 
-def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
+def git_state(root: Path | None = None) -> dict[str, Any]:
+    """The git state of the project under test (the working directory's repository)."""
+    root = root or Path.cwd()
+
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
@@ -35,7 +36,11 @@ def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
         "scenario": scenario,
         "seed": seed,
         "reproduce": reproduce,
-        "versions": {"restate_sdk": sdk_version(), "python": platform.python_version()},
+        "versions": {
+            "harness": harness_version(),
+            "restate_sdk": sdk_version(),
+            "python": platform.python_version(),
+        },
         "git": git_state(),
         "argv": sys.argv,
         "host": {"platform": platform.platform(), "cpus": os.cpu_count()},

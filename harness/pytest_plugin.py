@@ -1,10 +1,15 @@
 """pytest plugin: options, the `chaos` fixture, seed sweeps, and the session leak check.
 
-Loaded through the `pytest11` entry point when the package is installed.
+Loaded through the `pytest11` entry point when the package is installed. It works whatever
+the project's `asyncio_mode`: a coroutine test that takes the `chaos` fixture (or carries
+the `chaos` marker) is marked for pytest-asyncio here, and files named `scenario_*.py` are
+collected next to the project's own `python_files`.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import inspect
 import os
 import random
 import re
@@ -12,8 +17,10 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from harness.errors import HarnessError
 from harness.run import Run, RunOptions
@@ -75,6 +82,9 @@ def parse_apps(values: list[str]) -> dict[str, str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "chaos: a chaos scenario (run by the restate-chaos plugin in its own loop)"
+    )
     if config.getoption("--chaos-sweep") < 1:
         raise pytest.UsageError("--chaos-sweep must be >= 1")
     parse_apps(config.getoption("--chaos-app"))
@@ -91,6 +101,29 @@ _RUNS = pytest.StashKey[list[Run]]()
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"restate-chaos: seed {config.stash[_SEED]}, sweep {config.getoption('--chaos-sweep')}"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Collect `scenario_*.py` files also where `python_files` does not name them."""
+    if not fnmatch.fnmatch(file_path.name, "scenario_*.py"):
+        return None
+    if any(fnmatch.fnmatch(file_path.name, p) for p in parent.config.getini("python_files")):
+        return None  # the python plugin collects it already
+    return pytest.Module.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> None:
+    """Mark a scenario for pytest-asyncio before it makes the item, so that strict mode
+    (the default, and what most projects have) runs it: one loop per scenario."""
+    if not (inspect.iscoroutinefunction(obj) and collector.funcnamefilter(name)):
+        return
+    marks = getattr(obj, "pytestmark", [])
+    is_scenario = "chaos" in inspect.signature(obj).parameters or any(
+        m.name == "chaos" for m in marks
+    )
+    if is_scenario and not any(m.name == "asyncio" for m in marks):
+        pytest.mark.asyncio(obj)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -142,16 +175,48 @@ def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
     return write
 
 
-@pytest.fixture
+def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str]) -> str:
+    """The command that reruns this scenario with this seed: the CLI for a bundled scenario
+    (it works from any folder), pytest on the file for a project's own scenario."""
+    from harness.bundled import scenario_dir
+
+    path = Path(str(node.fspath)).resolve()
+    if path.parent == scenario_dir():
+        cmd = f"restate-chaos run {_scenario_name(node)} --seed {seed}"
+        return cmd + "".join(f" --app {n}={a}" for n, a in apps.items())
+    test = node.nodeid.split("[")[0].split("::")[-1]
+    cmd = f"pytest '{_relative(path)}::{test}' --chaos-seed {seed}"
+    return cmd + "".join(f" --chaos-app {n}={a}" for n, a in apps.items())
+
+
+def scenario_params(module: Any) -> dict[str, Any]:
+    """A scenario's parameters: its module's upper-case constants of plain data types."""
+    plain = (int, float, str, bool, list, tuple, dict, set, frozenset)
+    out: dict[str, Any] = {}
+    for name, value in vars(module).items():
+        if name == "CONTROLS":
+            continue
+        if name.isupper() and isinstance(value, plain):
+            out[name] = sorted(value) if isinstance(value, set | frozenset) else value
+        elif name.isupper() and hasattr(value, "total_seconds"):  # a timedelta
+            out[name] = value.total_seconds()
+    return out
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@pytest_asyncio.fixture
 async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterator[Run]:
     """A scenario run: start a server and services, drive, check. See harness/run.py."""
     cfg = request.config
     node = request.node
-    base_id = node.nodeid.split("[")[0]
     apps = parse_apps(cfg.getoption("--chaos-app"))
-    reproduce = f"pytest '{base_id}' --chaos-seed {chaos_seed}" + "".join(
-        f" --chaos-app {n}={a}" for n, a in apps.items()
-    )
+    reproduce = _reproduce(node, chaos_seed, apps)
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -162,6 +227,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             apps=apps,
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
+            params=scenario_params(node.module),
             progress=_progress_writer(cfg),
         ),
     )

@@ -1,25 +1,27 @@
 """One scenario run: its directory, seed, processes, history and verdicts.
 
-Phases: start (server, services) -> chaos (drive + nemesis) -> heal -> quiesce -> check ->
-finish (results.json, teardown). finish() always runs, also when a phase raised; a run
-directory is complete whether the run passed, failed or crashed.
+Phases: start (server, services) -> chaos (drive + nemesis) -> verify (heal, quiesce, final
+reads, checks, assert) -> finish (results.json, teardown). finish() always runs, also when a
+phase raised; a run directory is complete whether the run passed, failed or crashed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import random
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import manifest
 from harness.checkers.data import RunData
-from harness.checkers.verdict import Verdict, combine
-from harness.errors import HarnessError, NotQuiescent
+from harness.checkers.verdict import Verdict, combine, evaluate
+from harness.errors import NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
@@ -50,6 +52,7 @@ class RunOptions:
     apps: dict[str, str] = field(default_factory=dict)  # service name -> module:app override
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
+    params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
     # live progress during the chaos phase: called with a status line (final=True at the end)
     progress: Callable[[str, bool], None] | None = None
 
@@ -59,7 +62,9 @@ class Run:
         self.scenario = scenario
         self.options = options
         self.seed = options.seed
-        self.rng = random.Random(options.seed)
+        # separate streams: editing the workload does not move the faults, and back
+        self.rng = random.Random(f"{options.seed}:workload")
+        self.fault_rng = random.Random(f"{options.seed}:faults")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.id = f"{stamp}-{scenario}-s{options.seed}-{random.SystemRandom().randrange(16**4):04x}"
         self.dir = options.report_dir / self.id
@@ -80,7 +85,11 @@ class Run:
         self.asserted = False  # assert_held() ran: a failing test is a verdict, not a crash
         self.manifest = manifest.base_manifest(scenario, self.seed, options.reproduce)
         self.manifest.update(
-            run_id=self.id, status="running", started=self.started, description=options.description
+            run_id=self.id,
+            status="running",
+            started=self.started,
+            description=options.description,
+            params=options.params,
         )
         self._write_manifest()
 
@@ -262,13 +271,47 @@ class Run:
             self._report_progress(driver, nemesis, total, t0)
             await asyncio.sleep(0.5)
 
-    async def read(self, req: Request) -> Any:
-        """A check-phase call that must succeed (after heal): returns its response value."""
-        async with self.client() as client:
-            out = await client.call(req)
-        if out.type != "ok":
-            raise HarnessError(f"check-phase call {req.path} failed after heal: {out.error}")
-        return out.value
+    async def verify(
+        self,
+        checks: Callable[[RunData], list[Verdict]],
+        reads: Iterable[Request] = (),
+        timeout: float = 30.0,
+        services: list[str] | None = None,
+    ) -> list[Verdict]:
+        """The end of every scenario: heal, quiesce (bounded by `timeout`) every Restate
+        service this run registered (or `services`), read final state (`reads`, in
+        parallel, recorded in the history), run the checks, and fail unless every guarantee
+        held. A read that gets no answer (a wedged key) is evidence for the liveness
+        verdict, not a crash."""
+        await self.heal()
+        await self.quiesce(services or self.restate_services, timeout)
+        await self._final_reads(list(reads))
+        await self.check(checks)
+        self.assert_held()
+        return self.verdicts
+
+    @property
+    def restate_services(self) -> list[str]:
+        """The Restate services of every deployment this run registered."""
+        found = self.manifest.get("services", {}).values()
+        return sorted({name for s in found for name in s["restate_services"]})
+
+    async def _final_reads(self, reads: list[Request], attempts: int = 3) -> None:
+        limit = asyncio.Semaphore(16)
+
+        async def read(client: IngressClient, req: Request) -> None:
+            req = dataclasses.replace(req, meta={**req.meta, "check_read": True})
+            async with limit:
+                for attempt in range(1, attempts + 1):
+                    out = await client.call(req, attempt=attempt)
+                    if out.type == "ok" or "Timeout" in (out.error or ""):
+                        return  # answered, or wedged: waiting longer shows nothing new
+                    await asyncio.sleep(0.2 * attempt)
+
+        t0 = time.monotonic()
+        async with self.client(timeout=10.0) as client:
+            await asyncio.gather(*(read(client, r) for r in reads))
+        self.timings["final_reads"] = time.monotonic() - t0
 
     async def heal(self) -> None:
         """Every fault undone, every process up."""
@@ -278,11 +321,12 @@ class Run:
             if not comp.running():
                 await comp.start()
 
-    async def quiesce(self, services: list[str], timeout: float = 30.0) -> None:
+    async def quiesce(self, services: list[str] | None = None, timeout: float = 30.0) -> None:
         """Wait (bounded) until none of `services`' invocations is non-completed, then dump
         their sys_invocation rows to invocations.json. Stuck invocations are not an error
         here: the liveness check reports them."""
         assert self.server is not None
+        services = services or self.restate_services
         admin = self.server.admin
         try:
             self.timings["quiesce"] = await admin.wait_quiescent(services, timeout)
@@ -307,8 +351,9 @@ class Run:
         if self.world is not None:
             await self.ledger()
         self.manifest["checks"] = f"{checks.__module__}:{checks.__qualname__}"
+        self.manifest["checks_file"] = inspect.getfile(checks)
         self._write_manifest()
-        self.verdicts = checks(RunData.load(self.dir))
+        self.verdicts = evaluate(checks, RunData.load(self.dir))
         return self.verdicts
 
     @property
@@ -320,7 +365,11 @@ class Run:
         self.asserted = True
         if self.valid is True:
             return
-        lines = [f"{v.name}: {v.valid} - {v.summary}" for v in self.verdicts if v.valid is not True]
+        lines = [
+            f"{v.id}: {v.valid} - {v.name}: {v.summary}"
+            for v in self.verdicts
+            if v.valid is not True
+        ]
         raise AssertionError(
             f"verdict {self.valid} for run {self.id} (seed {self.seed}):\n  "
             + "\n  ".join(lines)

@@ -18,15 +18,44 @@ Checks:   per user, posts processed in the order sent, one at a time, once each;
 import asyncio
 import random
 
-from harness import Request, Run, RunData, Verdict
-from harness.checkers.liveness import check_liveness
-from harness.checkers.ordering import check_enriched, check_key_order
-from harness.checkers.transitions import check_not_held_up
-from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import seeded_kills
+from harness import (
+    Control,
+    Request,
+    Run,
+    RunData,
+    Verdict,
+    check_enriched,
+    check_key_order,
+    check_not_held_up,
+    check_vacuity,
+    seeded_kills,
+)
 
 USERS, PACKAGES, EVENTS = 30, 30, 6
 SLOW = {f"u{i}" for i in range(3)}
+
+
+# negative controls: broken variants this scenario must flag (the verdict ids named)
+CONTROLS = [
+    Control(
+        "feed",
+        "harness.bundled.services.broken.user_feed_shared:app",
+        ("key_order",),
+        "processPost is a shared handler",
+    ),
+    Control(
+        "feed",
+        "harness.bundled.services.broken.user_feed_global_lock:app",
+        ("not_held_up",),
+        "one process-wide lock around processing",
+    ),
+    Control(
+        "tracker",
+        "harness.bundled.services.broken.package_tracker_in_memory:app",
+        ("enriched",),
+        "package state in a module global",
+    ),
+]
 
 
 def in_sequence(rng: random.Random, first: list[Request], events: list, send=None):
@@ -92,17 +121,14 @@ async def start(chaos: Run) -> None:
     """The world, the server, and the feed and the tracker, each in its own process."""
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("services.user_feed:app", name="feed")
-    await chaos.start_service("services.package_tracker:app", name="tracker")
+    await chaos.start_service("harness.bundled.services.user_feed:app", name="feed")
+    await chaos.start_service("harness.bundled.services.package_tracker:app", name="tracker")
 
 
 async def settle_and_check(chaos: Run) -> None:
-    """After heal: quiesce, read every package's state, check."""
-    await chaos.quiesce(["UserFeed", "PackageTracker"], timeout=30)
-    for i in range(PACKAGES):
-        await chaos.read(Request("PackageTracker", "getPackageInfo", key=f"pkg{i}"))
-    await chaos.check(checks)
-    chaos.assert_held()
+    """Heal, quiesce, read every package's state, check."""
+    finals = [Request("PackageTracker", "getPackageInfo", key=f"pkg{i}") for i in range(PACKAGES)]
+    await chaos.verify(checks, reads=finals, timeout=30)
 
 
 async def test_events_in_order_once_state_complete(chaos: Run) -> None:
@@ -110,11 +136,10 @@ async def test_events_in_order_once_state_complete(chaos: Run) -> None:
 
     flows = workload(chaos.rng)
     plan = seeded_kills(
-        chaos.rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
+        chaos.fault_rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
     )
     await chaos.drive(flows, plan, concurrency=64, retry_for=20, rate=20)
 
-    await chaos.heal()
     await settle_and_check(chaos)
 
 
@@ -129,7 +154,6 @@ def checks(run: RunData) -> list[Verdict]:
             "updateLocation",
             update_of=lambda o: o.invoke["req"],
         ),
-        check_liveness(run.invocations),
         check_vacuity(
             run.records,
             min_ok=USERS * EVENTS,

@@ -18,11 +18,7 @@ Checks:   the same as scenario_event_processing: per user in the order produced,
 import random
 
 import pytest
-
-from harness import Request, Run
-from harness.nemesis.faults import seeded_kills
-from harness.runtime.kafka import missing
-from scenarios.scenario_event_processing import (
+from harness.bundled.scenarios.scenario_event_processing import (
     EVENTS,
     PACKAGES,
     SLOW,
@@ -31,6 +27,9 @@ from scenarios.scenario_event_processing import (
     settle_and_check,
     start,
 )
+
+from harness import Request, Run, seeded_kills
+from harness.runtime.kafka import missing
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
 
@@ -75,7 +74,9 @@ async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
 
     async with chaos.producer() as events:
         flows = workload(chaos.rng, events)
-        plan = seeded_kills(chaos.rng, len(flows), ["feed", "tracker", "server"], window=(0.2, 0.9))
+        plan = seeded_kills(
+            chaos.fault_rng, len(flows), ["feed", "tracker", "server"], window=(0.2, 0.9)
+        )
         await chaos.drive(flows, plan, concurrency=64, retry_for=20, rate=20)
 
     await chaos.heal()

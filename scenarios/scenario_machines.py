@@ -17,16 +17,33 @@ Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN .
 
 import random
 
-from harness import Request, Run, RunData, Verdict
-from harness.checkers.effects import check_idempotent_response
-from harness.checkers.liveness import check_liveness
-from harness.checkers.transitions import check_not_held_up, check_transitions
-from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import seeded_plan
+from harness import (
+    Control,
+    Request,
+    Run,
+    RunData,
+    Verdict,
+    check_idempotent_response,
+    check_not_held_up,
+    check_transitions,
+    check_vacuity,
+    seeded_plan,
+)
 
 REQUESTS, DUPLICATE = 250, 0.15
 MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
 STATES = {"setUp": "UP", "tearDown": "DOWN"}
+
+
+# negative controls: broken variants this scenario must flag (the verdict ids named)
+CONTROLS = [
+    Control(
+        "machines",
+        "harness.bundled.services.broken.machines_shared_state:app",
+        ("transitions",),
+        "shared transitions, state in a module global",
+    ),
+]
 
 
 def workload(rng: random.Random) -> list[Request]:
@@ -44,23 +61,19 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_one_transition_at_a_time(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("services.machines:app", name="machines")
+    await chaos.start_service("harness.bundled.services.machines:app", name="machines")
 
     requests = workload(chaos.rng)
     plan = seeded_plan(
-        chaos.rng,
+        chaos.fault_rng,
         len(requests),
         [("kill", "machines"), ("pause", "machines"), ("kill", "server")],
         window=(0.1, 0.8),
     )
     await chaos.drive(requests, plan, retry_for=20, timeout=15)
 
-    await chaos.heal()
-    await chaos.quiesce(["MachineOperator"], timeout=20)
-    for m in MACHINES:
-        await chaos.read(Request("MachineOperator", "status", key=m))
-    await chaos.check(checks)
-    chaos.assert_held()
+    finals = [Request("MachineOperator", "status", key=m) for m in MACHINES]
+    await chaos.verify(checks, reads=finals, timeout=20)
 
 
 def checks(run: RunData) -> list[Verdict]:
@@ -68,8 +81,7 @@ def checks(run: RunData) -> list[Verdict]:
     return [
         check_transitions(run.records, run.ledger, finals, STATES, initial="DOWN"),
         check_not_held_up(run.ledger, slow={"slow0", "slow1"}),
-        check_idempotent_response(run.records, "setUp"),
-        check_idempotent_response(run.records, "tearDown"),
-        check_liveness(run.invocations),
+        check_idempotent_response(run.records, "setUp", id="idempotent_response:setUp"),
+        check_idempotent_response(run.records, "tearDown", id="idempotent_response:tearDown"),
         check_vacuity(run.records, min_ok=REQUESTS // 2, min_faults=2),
     ]

@@ -17,15 +17,33 @@ Checks:   each payment confirmed (with a webhook, no cancel) or cancelled exactl
 
 import random
 
-from harness import Request, Run, RunData, Verdict
-from harness.checkers.effects import check_exactly_once, check_idempotent_response
-from harness.checkers.liveness import check_liveness
-from harness.checkers.signals import check_signals
-from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import seeded_kills
-from services.payment_signals import TIMEOUT
+from harness.bundled.services.payment_signals import TIMEOUT
+
+from harness import (
+    Control,
+    Request,
+    Run,
+    RunData,
+    Verdict,
+    check_exactly_once,
+    check_idempotent_response,
+    check_signals,
+    check_vacuity,
+    seeded_kills,
+)
 
 PAYMENTS = 100
+
+
+# negative controls: broken variants this scenario must flag (the verdict ids named)
+CONTROLS = [
+    Control(
+        "payments",
+        "harness.bundled.services.broken.payment_signals_cancel_outside_run:app",
+        ("signals",),
+        "cancel after the timeout outside ctx.run with a fresh key",
+    ),
+]
 
 
 def webhook_plan(rng: random.Random) -> list[float]:
@@ -45,7 +63,7 @@ def webhook_plan(rng: random.Random) -> list[float]:
 async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     world = await chaos.start_world()
     server = await chaos.start_server()
-    await chaos.start_service("services.payment_signals:app", name="payments")
+    await chaos.start_service("harness.bundled.services.payment_signals:app", name="payments")
 
     plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(PAYMENTS)}
     await world.webhooks(server.ingress_url, plans)
@@ -57,13 +75,10 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     charged, cancelled = never[len(never) // 3 :: 4][:2], never[::5][:2]
     faults = await chaos.effect_window("payments", "charge", charged)
     faults += await chaos.effect_window("payments", "cancel", cancelled)
-    faults += seeded_kills(chaos.rng, len(requests), ["server", "server"], window=(0.3, 0.9))
+    faults += seeded_kills(chaos.fault_rng, len(requests), ["server", "server"], window=(0.3, 0.9))
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 
-    await chaos.heal()
-    await chaos.quiesce(["PaymentsWithTimeout"], timeout=30)
-    await chaos.check(checks)
-    chaos.assert_held()
+    await chaos.verify(checks, timeout=30)
 
 
 def checks(run: RunData) -> list[Verdict]:
@@ -88,6 +103,5 @@ def checks(run: RunData) -> list[Verdict]:
             key_of=payment,
         ),
         check_idempotent_response(run.records, "process"),
-        check_liveness(run.invocations),
         check_vacuity(run.records, min_ok=PAYMENTS // 2, min_faults=2),
     ]

@@ -14,14 +14,31 @@ Checks:   every accepted task did its work exactly once; none before its delay, 
 
 import random
 
-from harness import Request, Run, RunData, Verdict
-from harness.checkers.effects import check_exactly_once, check_idempotent_response
-from harness.checkers.liveness import check_liveness
-from harness.checkers.timers import check_timers
-from harness.checkers.vacuity import check_vacuity
-from harness.nemesis.faults import seeded_kills
+from harness import (
+    Control,
+    Request,
+    Run,
+    RunData,
+    Verdict,
+    check_exactly_once,
+    check_idempotent_response,
+    check_timers,
+    check_vacuity,
+    seeded_kills,
+)
 
 TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
+
+
+# negative controls: broken variants this scenario must flag (the verdict ids named)
+CONTROLS = [
+    Control(
+        "worker",
+        "harness.bundled.services.broken.task_queue_outside_run:app",
+        ("exactly_once:event",),
+        "task work outside ctx.run with a fresh key",
+    ),
+]
 
 
 def workload(rng: random.Random) -> list[Request]:
@@ -46,16 +63,15 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_tasks_run_once_on_time(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("services.task_queue:app", name="worker")
+    await chaos.start_service("harness.bundled.services.task_queue:app", name="worker")
 
     requests = workload(chaos.rng)
-    plan = seeded_kills(chaos.rng, len(requests), ["server", "worker", "server"], window=(0.3, 0.9))
+    plan = seeded_kills(
+        chaos.fault_rng, len(requests), ["server", "worker", "server"], window=(0.3, 0.9)
+    )
     await chaos.drive(requests, plan, retry_for=20)
 
-    await chaos.heal()
-    await chaos.quiesce(["AsyncTaskWorker"], timeout=30)  # waits for the delayed tasks
-    await chaos.check(checks)
-    chaos.assert_held()
+    await chaos.verify(checks, timeout=30)  # waits for the delayed tasks
 
 
 def task(o) -> str:
@@ -82,7 +98,6 @@ def checks(run: RunData) -> list[Verdict]:
             timer_of=lambda o: (f"{task(o)}:done", o.invoke["delay_ms"] / 1000),
         ),
         check_idempotent_response(run.records, "run", project=lambda r: r["invocationId"]),
-        check_liveness(run.invocations),
         # the sends return at once: faults count while tasks were still pending
         check_vacuity(
             run.records,

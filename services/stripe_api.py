@@ -11,7 +11,7 @@ API: Service `StripePayments`: makePayment({"key", "request": {"account", "amoun
 
 import restate
 
-from services.payment_processor import cancel_payment, make_payment, processor
+from .payment_processor import cancel_payment, make_payment, processor
 
 api = restate.Service("StripePayments")
 

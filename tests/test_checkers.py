@@ -72,8 +72,9 @@ def test_liveness():
     assert check_liveness(done).valid is True
     stuck = {"id": "inv_9", "status": "backing-off"}
     v = check_liveness([*done, stuck])
-    assert v.valid is False and v.counterexamples == [stuck]
+    assert v.valid is False and [c["id"] for c in v.counterexamples] == ["inv_9"]
     assert v.stats["by_status"] == {"completed": 4, "backing-off": 1}
+    assert v.id == "liveness"
 
 
 def fault(in_flight):

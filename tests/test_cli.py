@@ -71,9 +71,11 @@ def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
 
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["seed"] == 5 and manifest["status"] == "passed"
-    assert "--chaos-seed 5" in manifest["reproduce"]
+    assert manifest["reproduce"] == "restate-chaos run smoke --seed 5"
+    assert manifest["params"]["OPS"] == 500  # the scenario's parameters
     assert manifest["versions"]["restate_server"] == "1.7.12"
-    assert manifest["versions"]["restate_sdk"].startswith("1.3")
+    assert manifest["versions"]["restate_sdk"].startswith("1.")
+    assert manifest["versions"]["harness"] == "0.1.0"
     assert manifest["git"]["sha"]
     for name in ("history.jsonl", "faults.jsonl", "results.json", "invocations.json"):
         assert (run_dir / name).is_file(), name

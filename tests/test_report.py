@@ -33,7 +33,7 @@ def stored_runs(tmp_path_factory):
         "--report-dir",
         str(root / "bad"),
         "--app",
-        "payments=services.broken.payments_random_key:app",
+        "payments=harness.bundled.services.broken.payments_random_key:app",
     )
     assert bad.returncode == 1, bad.stdout
     return [next(p for p in (root / k).iterdir() if p.is_dir()) for k in ("good", "bad")]
@@ -54,7 +54,7 @@ def test_reanalysis_gives_the_same_verdicts(stored_runs):
 def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
     good, bad = ((d / "index.html").read_text() for d in stored_runs)
     assert "no double charge" in good and "0 duplicate charges" in good
-    assert "--chaos-seed 21" in good
+    assert "restate-chaos run payments --seed 21" in good
     assert "failed" in bad and "effective charges" in bad and "counterexample" in bad
     assert "Restate journal of invocation" in bad and "Command: Run" in bad
     import re
@@ -161,7 +161,7 @@ def test_report_in_a_browser(browser, stored_runs):
         assert page.locator("#throughput svg").count() == 1
         headline = page.locator("#headline").inner_text()
         if held:
-            assert headline.startswith("All 6 guarantees held")
+            assert headline.startswith("All 7 guarantees held")  # 5 + determinism, liveness
             assert page.locator(".card.v-false").count() == 0
         else:
             assert "VIOLATED" in headline

@@ -26,7 +26,9 @@ async def topo(tmp_path):
         node,
         registry=reg,
     )
-    service = ServiceProcess("services.counter:app", alloc.allocate(), tmp_path, registry=reg)
+    service = ServiceProcess(
+        "harness.bundled.services.counter:app", alloc.allocate(), tmp_path, registry=reg
+    )
     yield server, service, reg, alloc
     reg.kill_all()
     await server.close()
@@ -107,8 +109,10 @@ async def test_port_in_use_is_a_clear_error_and_starts_nothing(topo):
 
 async def test_bad_app_fails_with_the_import_error(topo, tmp_path):
     _, service, reg, _ = topo
-    bad = ServiceProcess("services.nope:app", service.port, tmp_path, registry=reg)
-    with pytest.raises(ProcessFailed, match=r"cannot import module 'services\.nope'"):
+    bad = ServiceProcess("harness.bundled.services.nope:app", service.port, tmp_path, registry=reg)
+    with pytest.raises(
+        ProcessFailed, match=r"cannot import module 'harness\.bundled\.services\.nope'"
+    ):
         await bad.start()
     assert reg.leaks() == []
 
@@ -156,6 +160,7 @@ async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
     with pytest.raises(NotQuiescent, match=r"(?s)1 invocation.*Stuck.*transient failure"):
         await server.admin.wait_quiescent(["Stuck"], timeout=2)
     verdict = check_liveness(await server.admin.invocations(["Stuck"]))
+    assert "retrying for ever" in verdict.counterexamples[0]["problem"]
     assert verdict.valid is False
     assert verdict.counterexamples[0]["idempotency_key"] == "st-1"
     # the admin API ends it: killed, it completes (with a failure) and the run is quiet

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
 NAME = "no lost or doubled increment"
 
 
+@checker
 def check_counters(
     records: list[dict[str, Any]], counters: dict[str, int], delta: int = 1
 ) -> Verdict:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
+@checker
 def check_one_path(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 Ledger = dict[str, list[dict[str, Any]]]
@@ -21,6 +21,7 @@ def _by_key(rows: list[dict[str, Any]], op: str) -> dict[str, list[dict[str, Any
     return out
 
 
+@checker
 def check_exactly_once(
     records: list[dict[str, Any]],
     ledger: Ledger,
@@ -104,6 +105,7 @@ def check_exactly_once(
     )
 
 
+@checker
 def check_idempotent_response(
     records: list[dict[str, Any]], handler: str, project: Callable[[Any], Any] = lambda r: r
 ) -> Verdict:
@@ -141,6 +143,7 @@ def check_idempotent_response(
     )
 
 
+@checker
 def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
     """Money conservation: every account's balance is what the model says."""
     name = "money conserved"
@@ -174,6 +177,7 @@ def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
     )
 
 
+@checker
 def check_single_winner(
     records: list[dict[str, Any]], handler: str, won: Callable[[Any], bool], name: str
 ) -> Verdict:

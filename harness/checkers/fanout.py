@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
 
+@checker
 def check_fanout(
     records: list[dict[str, Any]], ledger: dict[str, list[dict[str, Any]]], handler: str
 ) -> Verdict:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.transitions import transitions
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
@@ -35,6 +35,7 @@ def _sends(
     return out
 
 
+@checker
 def check_key_order(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],
@@ -88,6 +89,7 @@ def check_key_order(
     )
 
 
+@checker
 def check_enriched(
     records: list[dict[str, Any]],
     finals: dict[str, Any],

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
 NAME = "compensations ran in reverse, once each, nothing left half-done"
 UNDO = {"reserve": "cancel", "charge": "refund"}  # forward operation -> its compensation
 
 
+@checker
 def check_saga(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

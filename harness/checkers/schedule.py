@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.timers import spanning_faults, waits_summary
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 CLOCK_SLACK = 0.005  # one machine, one clock: only rounding of the recorded walls
 
 
+@checker
 def check_schedule(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.timers import spanning_faults, waits_summary
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
+@checker
 def check_signals(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
@@ -18,6 +18,7 @@ def _by_key(records: list[dict[str, Any]], handler: str) -> dict[str, list[Compl
     return out
 
 
+@checker
 def check_set_members(
     records: list[dict[str, Any]],
     finals: dict[str, list[Any]],
@@ -61,6 +62,7 @@ def check_set_members(
     )
 
 
+@checker
 def check_shared_reads(
     records: list[dict[str, Any]],
     finals: dict[str, list[Any]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
@@ -19,6 +19,7 @@ def waits_summary(waits: list[list[float]], spanning: int) -> str:
     return f"{spanning} of {len(waits)} waits spanned a fault"
 
 
+@checker
 def check_timers(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

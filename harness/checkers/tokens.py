@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
 
+@checker
 def check_tokens(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],

@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
 
@@ -35,6 +35,7 @@ def transitions(ledger: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[
     return out
 
 
+@checker
 def check_transitions(
     records: list[dict[str, Any]],
     ledger: dict[str, list[dict[str, Any]]],
@@ -97,6 +98,7 @@ def check_transitions(
     )
 
 
+@checker
 def check_not_held_up(
     ledger: dict[str, list[dict[str, Any]]], slow: set[str], min_share: float = 0.4
 ) -> Verdict:

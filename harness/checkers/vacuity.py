@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checkers.verdict import Verdict
+from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import faults, operations
 
 NAME = "the run exercised the system"
 
 
+@checker
 def check_vacuity(
     records: list[dict[str, Any]], min_ok: int, min_faults: int, pending_until: float | None = None
 ) -> Verdict:

@@ -1,11 +1,24 @@
-"""Verdicts: what a checker concludes, with the evidence a person needs to believe it."""
+"""Verdicts: what a checker concludes, with the evidence a person needs to believe it.
+
+Every checker is wrapped by `checker`: a checker that raises gives an `unknown` verdict with
+the traceback (Jepsen's check-safe) instead of losing every verdict of the run, and each
+verdict gets a stable `id` ("exactly_once:charge") that tests and tools match on, never
+the display sentence.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec
 
 Valid = Literal[True, False, "unknown"]
+P = ParamSpec("P")
 
 
 @dataclass
@@ -18,6 +31,7 @@ class Verdict:
     # durable waits (timers, awakeables) this guarantee rests on, [start, end] in wall-clock
     # seconds: the report draws them against the faults, to show kills inside a wait
     waits: list[list[float]] = field(default_factory=list)
+    id: str = ""  # stable: the checker's name, plus its `op` ("exactly_once:charge")
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,3 +46,67 @@ def combine(verdicts: list[Verdict]) -> Valid:
     if any(v.valid == "unknown" for v in verdicts):
         return "unknown"
     return True
+
+
+def crashed(name: str, vid: str, what: str) -> Verdict:
+    """The verdict of a check that raised: unknown, with the traceback as evidence."""
+    tb = traceback.format_exc()
+    last = tb.strip().splitlines()[-1]
+    return Verdict(
+        name,
+        "unknown",
+        f"{what} crashed, so this guarantee was not checked: {last}",
+        {"crashed": True},
+        [{"problem": f"{what} crashed: {last}", "traceback": tb[-6000:]}],
+        id=vid,
+    )
+
+
+def checker(fn: Callable[P, Verdict]) -> Callable[P, Verdict]:
+    """Make `fn` crash-safe and give its verdicts a stable id: the checker's name, plus its
+    world operation (`op`) where it has one; a scenario that uses one checker twice on the
+    same operation passes `id=...` to tell them apart."""
+    sig = inspect.signature(fn)
+    base = fn.__name__.removeprefix("check_")
+
+    @functools.wraps(fn)
+    def safe(*args: P.args, **kwargs: P.kwargs) -> Verdict:
+        given = kwargs.pop("id", None)
+        try:
+            bound = sig.bind(*args, **kwargs).arguments
+        except TypeError:
+            bound = {}
+        op = bound.get("op")
+        vid = str(given or base + (f":{op}" if isinstance(op, str) else ""))
+        try:
+            verdict = fn(*args, **kwargs)
+        except Exception:
+            name = bound.get("name") or getattr(sys.modules[fn.__module__], "NAME", vid)
+            return crashed(str(name), vid, f"checker {fn.__name__}")
+        verdict.id = verdict.id or vid
+        return verdict
+
+    return safe
+
+
+def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]:
+    """A scenario's checks plus the findings every run gets (determinism, liveness), each
+    crash-safe; ids made unique in order ("x", "x#2")."""
+    from harness.checkers.determinism import check_determinism
+    from harness.checkers.liveness import check_liveness
+
+    try:
+        verdicts = list(checks(data))
+    except Exception:
+        verdicts = [crashed("the scenario's checks", "checks", "the scenario's checks function")]
+    verdicts += [
+        check_determinism(data.invocations, data.journal, data.records),
+        check_liveness(data.invocations, data.records, data.journal),
+    ]
+    seen: Counter[str] = Counter()
+    for v in verdicts:
+        v.id = v.id or v.name
+        seen[v.id] += 1
+        if seen[v.id] > 1:
+            v.id = f"{v.id}#{seen[v.id]}"
+    return verdicts

@@ -47,7 +47,18 @@ class Fault:
 
 
 def kill(target: str, **trigger: Any) -> Fault:
+    """kill -9 of `target` (a service name or "server"), restarted after `downtime`."""
     return Fault("kill", target, **trigger)
+
+
+def stop(target: str, **trigger: Any) -> Fault:
+    """A graceful stop (SIGTERM, then SIGKILL), restarted after `downtime`."""
+    return Fault("stop", target, **trigger)
+
+
+def pause(target: str, **trigger: Any) -> Fault:
+    """SIGSTOP of `target`, SIGCONT after `downtime`."""
+    return Fault("pause", target, **trigger)
 
 
 def matches(event: dict[str, Any], predicate: dict[str, Any]) -> bool:

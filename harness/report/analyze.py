@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 from harness.checkers.data import RunData
-from harness.checkers.verdict import combine
+from harness.checkers.verdict import combine, evaluate
 from harness.errors import HarnessError
 from harness.manifest import write_json
 from harness.report.render import render
@@ -20,11 +21,19 @@ def status_of(valid: Any) -> str:
     return {True: "passed", False: "failed"}.get(valid, "unknown")
 
 
-def load_checks(spec: str) -> Any:
+def load_checks(spec: str, file: str | None = None) -> Any:
+    """The checks recorded in run.json: by module name, else from the file they came from
+    (a project's scenario module need not be importable from here)."""
     module, _, name = spec.partition(":")
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as e:
+        if file and Path(file).is_file():
+            loaded = importlib.util.spec_from_file_location(f"_chaos_checks_{module}", file)
+            if loaded is not None and loaded.loader is not None:
+                mod = importlib.util.module_from_spec(loaded)
+                loaded.loader.exec_module(mod)
+                return getattr(mod, name)
         raise HarnessError(f"cannot load the checks {spec!r} recorded in run.json: {e}") from e
 
 
@@ -37,7 +46,7 @@ def reanalyze(run_dir: Path) -> dict[str, Any]:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     spec = data.manifest.get("checks")
     if spec:  # a run that crashed before its checks has none: its report is only re-rendered
-        verdicts = load_checks(spec)(data)
+        verdicts = evaluate(load_checks(spec, data.manifest.get("checks_file")), data)
         results["verdicts"] = [v.to_record() for v in verdicts]
         results["valid"] = combine(verdicts)
         if results.get("status", "unknown") in FINAL:

@@ -77,8 +77,9 @@ class AdminClient(HttpClient):
 
     async def invocations(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
         return await self.query(
-            "SELECT id, target, status, retry_count, last_failure, idempotency_key, created_at,"
-            " completed_at, journal_size FROM sys_invocation"
+            "SELECT id, target, target_service_name, target_service_key, status, retry_count,"
+            " last_failure, last_failure_error_code, idempotency_key, created_at, completed_at,"
+            " journal_size, pinned_deployment_id FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 

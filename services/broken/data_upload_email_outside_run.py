@@ -9,7 +9,8 @@ import uuid
 import restate
 
 from harness.world.client import world
-from services.data_upload import run
+
+from ..data_upload import run
 
 upload = restate.Workflow("DataUploadService")
 upload.main()(run)

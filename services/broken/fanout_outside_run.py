@@ -9,7 +9,8 @@ from datetime import timedelta
 import restate
 
 from harness.world.client import world
-from services.fanout import run, subtask_value
+
+from ..fanout import run, subtask_value
 
 worker = restate.Service("FanOutWorker")
 

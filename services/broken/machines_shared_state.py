@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import restate
 
-from services.machines import FAILURE_RATE, world_call
+from ..machines import FAILURE_RATE, world_call
 
 machine = restate.VirtualObject("MachineOperator")
 STATES: dict[str, str] = {}

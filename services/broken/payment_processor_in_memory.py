@@ -7,7 +7,8 @@ knows the token was charged: it answers CANCELLED without refunding.
 import restate
 
 from harness.world.client import world_action
-from services.payment_processor import expire, processor, status
+
+from ..payment_processor import expire, processor, status
 
 broken = restate.VirtualObject("PaymentProcessor")
 STATE: dict[str, dict] = {}

@@ -9,7 +9,8 @@ import uuid
 import restate
 
 from harness.world.client import world
-from services.payment_signals import TIMEOUT, confirm, start_payment
+
+from ..payment_signals import TIMEOUT, confirm, start_payment
 
 payments = restate.Service("PaymentsWithTimeout")
 

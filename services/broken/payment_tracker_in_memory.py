@@ -8,7 +8,8 @@ Same API as services/payment_tracker.py.
 import restate
 
 from harness.world.client import world_action
-from services.payment_tracker import INTERVAL, REMINDERS
+
+from ..payment_tracker import INTERVAL, REMINDERS
 
 tracker = restate.VirtualObject("PaymentTracker")
 invoices: dict[str, dict] = {}  # the bug: lost with the process

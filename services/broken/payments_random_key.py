@@ -9,8 +9,8 @@ import uuid
 
 import restate
 
-from services import payments as good
-from services.payments import charge_at_gateway
+from .. import payments as good
+from ..payments import charge_at_gateway
 
 payments = restate.VirtualObject("Payments")
 

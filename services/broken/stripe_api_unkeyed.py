@@ -5,7 +5,7 @@ its payment (no refund), and duplicates are charged again.
 
 import restate
 
-from services.payment_processor import cancel_payment, make_payment, processor
+from ..payment_processor import cancel_payment, make_payment, processor
 
 api = restate.Service("StripePayments")
 

@@ -4,7 +4,7 @@ the subscriptions made before the failure stay in place (half-done)."""
 
 import restate
 
-from services.subscription_saga import RETRIES, world_call
+from ..subscription_saga import RETRIES, world_call
 
 service = restate.Service("SubscriptionService")
 

@@ -4,7 +4,7 @@ but reads block: the shared-reads check flags it."""
 
 import restate
 
-from services.subscriptions import add
+from ..subscriptions import add
 
 subscriptions = restate.VirtualObject("Subscriptions")
 subscriptions.handler()(add)

@@ -5,7 +5,7 @@ Same API as services/tickets.py: the reminder arrives before it is due.
 
 import restate
 
-from services.tickets import charge, email_ticket, emails, payments, send_reminder
+from ..tickets import charge, email_ticket, emails, payments, send_reminder
 
 ticketing = restate.Service("ConcertTicketing")
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 import restate
 
 from harness.world.client import world
-from services.tickets import charge, emails, payments, send_reminder
+
+from ..tickets import charge, emails, payments, send_reminder
 
 ticketing = restate.Service("ConcertTicketing")
 

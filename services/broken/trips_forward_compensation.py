@@ -7,7 +7,7 @@ first: the saga check flags the order.
 import restate
 from restate.exceptions import TerminalError
 
-from services.trips import STEP_RETRIES, STEPS, cancel, reserve
+from ..trips import STEP_RETRIES, STEPS, cancel, reserve
 
 trips = restate.Service("Trips")
 

@@ -7,7 +7,7 @@ fails the step, and its compensation was never registered: it stays reserved (da
 import restate
 from restate.exceptions import TerminalError
 
-from services.trips import STEP_RETRIES, STEPS, cancel, reserve
+from ..trips import STEP_RETRIES, STEPS, cancel, reserve
 
 trips = restate.Service("Trips")
 

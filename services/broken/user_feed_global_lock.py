@@ -10,7 +10,8 @@ import asyncio
 import restate
 
 from harness.world.client import world_action
-from services.user_feed import POLL
+
+from ..user_feed import POLL
 
 feed = restate.VirtualObject("UserFeed")
 lock = asyncio.Lock()  # the bug: one queue for all users

@@ -8,7 +8,8 @@ Same API as services/user_feed.py.
 import restate
 
 from harness.world.client import world_action
-from services.user_feed import POLL
+
+from ..user_feed import POLL
 
 feed = restate.VirtualObject("UserFeed")
 

@@ -1,0 +1,20 @@
+"""Negative controls: a broken variant of one of a scenario's services that the same
+scenario must flag. Declared next to the scenario (`CONTROLS = [...]` in its module), so
+tests and `restate-chaos list` read them from there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Control:
+    service: str  # the scenario's service name, as given to `--app NAME=...`
+    app: str  # the broken implementation (module:app, cmd:..., ...)
+    flags: tuple[str, ...]  # ids of the verdicts that must come out violated
+    bug: str = ""  # the bug, in a few words
+
+    @property
+    def name(self) -> str:
+        """A short name: the broken module's (`payments_random_key`)."""
+        return self.app.partition(":")[0].rsplit(".", 1)[-1]
