@@ -18,8 +18,17 @@ from harness.bundled import scenario_dir
 from harness.errors import HarnessError
 
 # exit codes of `run` and `report`: what went wrong, for CI
-EXIT_CODES = {"passed": 0, "failed": 1, "crashed": 3, "interrupted": 3, "unknown": 4, "running": 3}
-PRIORITY = [1, 3, 4, 0]  # a violation outranks a crash, which outranks an inconclusive run
+EXIT_CODES = {
+    "passed": 0,
+    "failed": 1,
+    "bad-input": 2,
+    "crashed": 3,
+    "interrupted": 3,
+    "unknown": 4,
+    "running": 3,
+}
+# a violation outranks bad input, which outranks a crash, which outranks an inconclusive run
+PRIORITY = [1, 2, 3, 4, 0]
 
 
 def worst(codes: list[int]) -> int:
@@ -123,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "--app",
         action="append",
         default=[],
-        metavar="NAME=MODULE:APP",
-        help="run service NAME from your own implementation (repeatable)",
+        metavar="NAME=SPEC",
+        help="run service NAME from your own implementation: module:app (Python), "
+        "cmd:COMMAND (any language, port in $PORT) or url:URL (repeatable)",
     )
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")

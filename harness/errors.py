@@ -9,6 +9,10 @@ class HarnessError(Exception):
     """A problem the user can fix: the message says how."""
 
 
+class BadInput(HarnessError):
+    """The run was asked for something that cannot be: exit code 2, like a bad option."""
+
+
 class BinaryNotFound(HarnessError):
     pass
 

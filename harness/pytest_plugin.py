@@ -12,7 +12,7 @@ import fnmatch
 import inspect
 import os
 import random
-import re
+import shlex
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from harness.errors import HarnessError
+from harness.errors import BadInput, HarnessError
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
 from harness.runtime.processes import REGISTRY, install_signal_handlers
@@ -64,19 +64,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-app",
         action="append",
         default=[],
-        metavar="NAME=MODULE:APP",
+        metavar="NAME=SPEC",
         help="run scenario service NAME from your own app (repeatable)",
     )
 
 
 def parse_apps(values: list[str]) -> dict[str, str]:
+    """NAME=SPEC pairs; SPEC is module:app, cmd:COMMAND or url:URL (harness.runtime.service)."""
+    from harness.runtime.service import check_spec
+
     apps = {}
     for v in values:
         name, sep, app = v.partition("=")
-        if not sep or not re.fullmatch(r"[\w.]+:[\w.]+", app) or not name:
+        if not sep or not name:
             raise pytest.UsageError(
-                f"--chaos-app {v!r}: expected NAME=module:attribute, e.g. counter=myapp.svc:app"
+                f"--chaos-app {v!r}: expected NAME=SPEC, e.g. counter=myapp.svc:app, "
+                "payments=cmd:node dist/payments.js or payments=url:http://127.0.0.1:9080"
             )
+        try:
+            check_spec(app)
+        except HarnessError as e:
+            raise pytest.UsageError(f"--chaos-app {v!r}: {e}") from None
         apps[name] = app
     return apps
 
@@ -148,6 +156,8 @@ def _scenario_name(node: pytest.Item) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     report = yield
     setattr(item, f"_chaos_rep_{report.when}", report)
+    if call.excinfo is not None and isinstance(call.excinfo.value, BadInput):
+        item._chaos_bad_input = True  # type: ignore[attr-defined]
     if call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
         # bad input or a broken environment: the message says what to do; no traceback
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
@@ -183,10 +193,10 @@ def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str]) -> str:
     path = Path(str(node.fspath)).resolve()
     if path.parent == scenario_dir():
         cmd = f"restate-chaos run {_scenario_name(node)} --seed {seed}"
-        return cmd + "".join(f" --app {n}={a}" for n, a in apps.items())
+        return cmd + "".join(f" --app {shlex.quote(f'{n}={a}')}" for n, a in apps.items())
     test = node.nodeid.split("[")[0].split("::")[-1]
-    cmd = f"pytest '{_relative(path)}::{test}' --chaos-seed {seed}"
-    return cmd + "".join(f" --chaos-app {n}={a}" for n, a in apps.items())
+    cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
+    return cmd + "".join(f" --chaos-app {shlex.quote(f'{n}={a}')}" for n, a in apps.items())
 
 
 def scenario_params(module: Any) -> dict[str, Any]:
@@ -242,6 +252,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
                 error=None if setup is None else str(setup.longrepr),
                 interrupted=setup is None or setup.passed,
             )
+        elif rep.failed and getattr(node, "_chaos_bad_input", False):
+            run.finish(error=str(rep.longrepr)[-4000:], bad_input=True)
         elif rep.failed and not run.asserted:
             run.finish(error=str(rep.longrepr)[-4000:])
         else:
@@ -262,7 +274,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(
             f"{status:11} {run.scenario} seed={run.seed}  {run.dir}",
             green=status == "passed",
-            red=status in ("failed", "crashed"),
+            red=status in ("failed", "crashed", "bad-input"),
             yellow=status in ("unknown", "interrupted"),
         )
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
-from harness.errors import NotQuiescent
+from harness.errors import BadInput, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
@@ -32,7 +32,7 @@ from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import Supervised
 from harness.runtime.server import RestateServer
-from harness.runtime.service import ServiceProcess
+from harness.runtime.service import RemoteService, ServiceProcess, check_spec
 from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
@@ -73,12 +73,14 @@ class Run:
         self.history = hist.History(self.dir / "history.jsonl")
         self.server: RestateServer | None = None
         self.services: dict[str, ServiceProcess] = {}
+        self.remote: dict[str, RemoteService] = {}  # url: deployments, never faulted
         self.world_process: ServiceProcess | None = None
         self.world: WorldClient | None = None
         self.kafka: KafkaBroker | None = None
         self.verdicts: list[Verdict] = []
         self.plan: list[Fault] = []
         self.timings: dict[str, float] = {}
+        self.started_names: list[str] = []  # service names, in the order started
         self.stats: dict[str, Any] = {}
         self.started = time.time()
         self._finished = False
@@ -133,23 +135,45 @@ class Run:
         self.world = WorldClient(self.world_process.uri)
         return self.world
 
-    async def start_service(self, app: str, name: str) -> ServiceProcess:
-        """Start `app` (module:app, unless --chaos-app overrides `name`) and register it."""
+    async def start_service(self, app: str, name: str) -> ServiceProcess | RemoteService:
+        """Start `app` and register it; `--app NAME=SPEC` replaces it by the user's
+        implementation: a Python module:app, cmd:COMMAND (any language, port in $PORT) or
+        url:URL (a deployment the user runs, registered but never faulted)."""
         assert self.server is not None, "start_server() first"
         app = self.options.apps.get(name, app)
-        env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
-        svc = ServiceProcess(app, self.ports.allocate(), self.dir / "logs", name=name, env=env)
-        self.services[name] = svc
+        self.started_names.append(name)
+        kind = check_spec(app)
         t0 = time.monotonic()
-        await svc.start()
+        svc: ServiceProcess | RemoteService
+        if kind == "url":
+            svc = self.remote[name] = RemoteService(app, name)
+            await svc.start()
+        else:
+            env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
+            port = self.ports.allocate()
+            svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
+            self.services[name] = svc
+            await svc.start()
         self.manifest.setdefault("services", {})[name] = {
             "app": app,
-            "port": svc.port,
+            "kind": kind,
+            "uri": svc.uri,
+            "faultable": kind != "url",
             "restate_services": await svc.register(self.server.admin),
         }
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
+
+    def check_overrides(self) -> None:
+        """An --app for a service this scenario does not start is bad input (a typo would
+        otherwise test the bundled service and pass)."""
+        unknown = sorted(set(self.options.apps) - set(self.started_names))
+        if unknown:
+            raise BadInput(
+                f"--app names {', '.join(map(repr, unknown))}, but scenario {self.scenario!r} "
+                f"has no such service; its services: {', '.join(self.started_names) or 'none'}"
+            )
 
     async def start_kafka(self) -> KafkaBroker:
         """A Kafka-protocol broker, registered with the server as cluster "chaos" (the Kafka
@@ -230,13 +254,24 @@ class Run:
         the same key for up to `retry_for` seconds before the client gives up on it; after
         `duration` seconds (if given) no new request is started; with `rate`, requests
         start at most `rate` per second (an arrival schedule, not a burst)."""
+        self.check_overrides()
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
+        runnable = [f for f in self.plan if f.target not in self.remote]
         nemesis = Nemesis(
-            self.plan, self.components, self.history, self.dir / "faults.jsonl", events=self.world
+            runnable, self.components, self.history, self.dir / "faults.jsonl", events=self.world
         )
+        for f in self.plan:
+            if f.target in self.remote:
+                nemesis.record(
+                    "fault-skipped",
+                    kind=f.kind,
+                    target=f.target,
+                    reason=f"{f.target} is a URL deployment the harness does not run: "
+                    "it cannot be killed, stopped or paused (the server still is)",
+                )
         t0 = time.monotonic()
         async with self.client(timeout) as client:
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
@@ -384,7 +419,9 @@ class Run:
         if self.world is not None:
             await self.world.close()
 
-    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+    def finish(
+        self, error: str | None = None, interrupted: bool = False, bad_input: bool = False
+    ) -> None:
         """Kill this run's processes, write results.json and the final manifest.
 
         Synchronous and idempotent, so it also runs after Ctrl-C, when no event loop is left.
@@ -399,6 +436,8 @@ class Run:
         self.history.close()  # the check-phase reads are in; nothing more is appended
         if interrupted:
             status = "interrupted"
+        elif bad_input:
+            status = "bad-input"
         elif error is not None:
             status = "crashed"
         else:

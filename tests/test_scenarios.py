@@ -3,10 +3,13 @@ negative control (a broken service variant) is flagged on every seed."""
 
 import importlib
 import json
+import shutil
 
 import pytest
 
 from harness.runtime.kafka import missing
+from harness.runtime.node import provision_node_project
+from tests.conftest import REPO
 
 SCENARIOS = {
     name: f"scenarios/scenario_{name}.py"
@@ -108,6 +111,40 @@ def test_negative_control_is_flagged_every_time(subpytest, scenario, control, de
         for vid in control.flags:
             assert verdicts[vid]["valid"] is False and verdicts[vid]["counterexamples"], vid
             assert all(c.get("problem") for c in verdicts[vid]["counterexamples"])
+
+
+JS = REPO / "examples" / "payments-js"
+NODE_MISSING = None if shutil.which("node") and shutil.which("npm") else "node and npm not on PATH"
+
+
+@pytest.mark.skipif(bool(NODE_MISSING), reason=f"JavaScript service skipped: {NODE_MISSING}")
+@pytest.mark.parametrize(
+    "script, seeds, code",
+    [("start", "sweep", 0), ("start:broken", "controls", 1)],
+    ids=["payments-js", "payments-js-random-key"],
+)
+def test_javascript_service_under_the_payments_scenario(subpytest, depth, script, seeds, code):
+    """examples/payments-js (restate-sdk from npm, run by `npm start`, which forks node)
+    passes the bundled payments scenario; its broken variant is flagged on every seed."""
+    provision_node_project(JS)
+    app = f"payments=cmd:npm --silent --prefix {JS} run {script}"
+    run = subpytest(
+        [
+            SCENARIOS["payments"],
+            *("--chaos-seed", "400", "--chaos-sweep", str(depth[seeds])),
+            *("--chaos-app", app),
+        ]
+    )
+    rc, out = run.wait(timeout=900)
+    assert rc == code, out
+    results = run_results(run.report_dir)
+    assert len(results) == depth[seeds]
+    for r in results:
+        verdicts = {v["id"]: v for v in r["verdicts"]}
+        if code == 0:
+            assert r["status"] == "passed", r
+        else:
+            assert verdicts["exactly_once:charge"]["valid"] is False
 
 
 @pytest.mark.parametrize("scenario", ["smoke", "payments"])

@@ -168,3 +168,45 @@ async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
     assert await server.admin.wait_quiescent(["Stuck"], timeout=10, settle=0.5) < 10
     (row,) = await server.admin.invocations(["Stuck"])
     assert row["status"] == "completed"
+
+
+async def test_command_service_is_supervised_by_its_process_group(tmp_path):
+    """A cmd: service behind a forking wrapper (as `npm start` is): kill and pause reach
+    the grandchild that holds the port, and a restart serves on the same port again."""
+    import psutil
+
+    reg, alloc = ProcessRegistry(), PortAllocator()
+    wrapper = "cmd:sh -c 'python3 -m http.server $PORT --bind 127.0.0.1; echo unreachable'"
+    svc = ServiceProcess(wrapper, alloc.allocate(), tmp_path, name="wrapped", registry=reg)
+    try:
+        await svc.start()
+        members = svc.proc.group_members()
+        assert len(members) >= 2  # the shell, its child shell, python
+        svc.pause()
+        deadline = time.monotonic() + 2  # the signal is delivered asynchronously
+        while time.monotonic() < deadline and not all(
+            psutil.Process(p).status() == psutil.STATUS_STOPPED for p in members
+        ):
+            time.sleep(0.01)
+        assert all(psutil.Process(p).status() == psutil.STATUS_STOPPED for p in members)
+        svc.resume()
+        await svc.kill()
+        assert svc.proc.group_members() == [] and not is_listening(svc.port)
+        await svc.start()
+        assert is_listening(svc.port)
+    finally:
+        reg.kill_all()
+        alloc.release_all()
+    assert reg.leaks() == []
+
+
+def test_service_specs_are_checked():
+    from harness.errors import HarnessError
+    from harness.runtime.service import check_spec
+
+    assert check_spec("pkg.mod:app") == "python"
+    assert check_spec("cmd:node dist/payments.js") == "cmd"
+    assert check_spec("url:http://127.0.0.1:9080") == "url"
+    for bad in ("pkg.mod", "cmd:", "url:http://10.0.0.1:9080", "url:ftp://127.0.0.1"):
+        with pytest.raises(HarnessError):
+            check_spec(bad)

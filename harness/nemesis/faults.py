@@ -213,7 +213,7 @@ class Nemesis:
         self._one_at_a_time = asyncio.Lock()
         self.injected = 0  # faults started so far (live progress)
 
-    def _record(self, type_: str, **fields: Any) -> None:
+    def record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
         with open(self.faults_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -249,7 +249,7 @@ class Nemesis:
         done.cancel()
         if not trigger.done() or trigger.cancelled():
             trigger.cancel()
-            self._record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
+            self.record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
             return
         event = trigger.result()
         async with self._one_at_a_time:
@@ -268,7 +268,7 @@ class Nemesis:
                 if "wall" in event
                 else None,
             }
-        self._record(
+        self.record(
             "fault-start",
             fault=i,
             kind=fault.kind,
@@ -290,7 +290,7 @@ class Nemesis:
             ready = 0.0
         else:
             ready = await target.start()
-        self._record(
+        self.record(
             "fault-end", fault=i, kind=fault.kind, target=fault.target, ready_after=round(ready, 3)
         )
 

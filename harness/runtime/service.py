@@ -1,16 +1,53 @@
-"""A Restate service (an ASGI app given as module:app) as one supervised process."""
+"""A Restate service under test, given in one of three forms (`--app NAME=SPEC`):
+
+- `module:app`: a Python ASGI app, served by hypercorn in one process we own;
+- `cmd:COMMAND`: any language, a command line run by /bin/sh in its own process group with
+  the port in `$PORT` (and the world's URL in `$CHAOS_WORLD_URL`); it runs with the user's
+  environment and interpreter, not the harness's. Killed, paused and restarted by its group,
+  so the children of `npm start` or a shell wrapper go with it;
+- `url:http://127.0.0.1:PORT`: a deployment the user runs. It is registered, but it is not
+  ours to kill: faults aimed at it are skipped and reported as such.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
+from harness.errors import HarnessError
 from harness.runtime.admin import AdminClient
 from harness.runtime.ports import HOST, is_listening
 from harness.runtime.processes import REGISTRY, ProcessRegistry, Supervised
+
+PYTHON_APP = re.compile(r"[\w.]+:[\w.]+")
+LOOPBACK = {"127.0.0.1", "localhost"}
+
+
+def check_spec(spec: str) -> str:
+    """Validate an app spec; returns its kind (python, cmd, url). Raises HarnessError."""
+    if spec.startswith("cmd:"):
+        if not spec[4:].strip():
+            raise HarnessError("cmd: needs a command line, e.g. cmd:node dist/payments.js")
+        return "cmd"
+    if spec.startswith("url:"):
+        url = urlparse(spec[4:])
+        if url.scheme not in ("http", "https") or url.hostname not in LOOPBACK:
+            raise HarnessError(
+                f"{spec!r}: a deployment URL must be http(s) on this machine "
+                "(127.0.0.1 or localhost): the harness never sends traffic off the machine"
+            )
+        return "url"
+    if PYTHON_APP.fullmatch(spec):
+        return "python"
+    raise HarnessError(
+        f"app {spec!r}: expected module:attribute (a Python app, e.g. myapp.svc:app), "
+        "cmd:COMMAND (any language, port in $PORT) or url:http://127.0.0.1:PORT"
+    )
 
 
 class ServiceProcess(Supervised):
@@ -26,11 +63,14 @@ class ServiceProcess(Supervised):
         env: dict[str, str] | None = None,
     ):
         self.app = app
+        self.kind = check_spec(app)
+        if self.kind == "url":
+            raise HarnessError(f"{app}: a URL deployment is a RemoteService, not a process")
         self.port = port
         self.name = name or "service-" + app.partition(":")[0].rsplit(".", 1)[-1]
         self.registry = registry
         self.log_path = log_dir / f"{self.name}.log"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})}
 
     @property
     def uri(self) -> str:
@@ -40,15 +80,16 @@ class ServiceProcess(Supervised):
     def ports(self) -> list[int]:
         return [self.port]
 
+    @property
+    def argv(self) -> list[str]:
+        if self.kind == "cmd":
+            return ["/bin/sh", "-c", self.app[4:]]
+        return [sys.executable, "-m", "harness.runtime.serve", self.app, str(self.port)]
+
     async def start(self, timeout: float = 30.0) -> float:
         """Start and wait until the port accepts connections. Returns seconds taken."""
         t0 = time.monotonic()
-        self._spawn(
-            [sys.executable, "-m", "harness.runtime.serve", self.app, str(self.port)],
-            self.log_path,
-            env=self.env,
-            cwd=Path.cwd(),
-        )
+        self._spawn(self.argv, self.log_path, env=self.env, cwd=Path.cwd())
         while not is_listening(self.port):
             self._check_alive(t0, timeout, f"listening on {self.port}")
             await asyncio.sleep(0.02)
@@ -56,5 +97,38 @@ class ServiceProcess(Supervised):
 
     async def register(self, admin: AdminClient) -> list[str]:
         """Register (force) with restate; returns the names of the services it exposes."""
+        deployment = await admin.register(self.uri)
+        return [s["name"] for s in deployment.get("services", [])]
+
+
+class RemoteService:
+    """A deployment the user runs (`url:...`): registered, never faulted."""
+
+    faultable = False
+
+    def __init__(self, app: str, name: str):
+        check_spec(app)
+        self.app = app
+        self.name = name
+        self.uri = app[4:].rstrip("/")
+        self.proc = None
+
+    async def start(self, timeout: float = 10.0) -> float:
+        url = urlparse(self.uri)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        t0 = time.monotonic()
+        while not is_listening(port, "127.0.0.1"):
+            if time.monotonic() - t0 > timeout:
+                raise HarnessError(
+                    f"service {self.name!r}: nothing answers at {self.uri} (url: deployments "
+                    "are run by you: start it before the harness)"
+                )
+            await asyncio.sleep(0.1)
+        return time.monotonic() - t0
+
+    def running(self) -> bool:
+        return True
+
+    async def register(self, admin: AdminClient) -> list[str]:
         deployment = await admin.register(self.uri)
         return [s["name"] for s in deployment.get("services", [])]
