@@ -8,6 +8,7 @@ same way from the CLI, from `pytest scenarios/` and in CI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections import Counter
@@ -107,11 +108,30 @@ class _Collection:
             self.errors.append(report.nodeid or "?")
 
 
-def describe(path: Path) -> str:
+def describe(path: Path) -> dict[str, Any]:
+    """A scenario file's summary line, SERVICES and CONTROLS, read without importing it
+    (listing stays fast: no run or report layer loaded)."""
     import ast
 
-    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-    return doc.strip().splitlines()[0] if doc else ""
+    tree = ast.parse(path.read_text())
+    doc = (ast.get_docstring(tree) or "").strip()
+    out: dict[str, Any] = {"doc": doc.splitlines()[0] if doc else "", "services": {}}
+    out["controls"] = []
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+            continue
+        if node.targets[0].id == "SERVICES":
+            with contextlib.suppress(ValueError):
+                out["services"] = ast.literal_eval(node.value)
+        elif node.targets[0].id == "CONTROLS" and isinstance(node.value, ast.List):
+            for call in node.value.elts:
+                if isinstance(call, ast.Call) and len(call.args) >= 2:
+                    try:
+                        service, app = (ast.literal_eval(a) for a in call.args[:2])
+                    except ValueError:
+                        continue
+                    out["controls"].append(f"{service}={app}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "list":
         for name, path in scenarios().items():
-            print(f"{name:24} {describe(path)}")
+            info = describe(path)
+            print(f"{name:24} {info['doc']}")
+            services = ", ".join(info["services"]) or "(not declared)"
+            print(f"{'':24}   services (--app NAME=...): {services}")
+            for control in info["controls"]:
+                print(f"{'':24}   negative control: --app {control}")
         return 0
     if args.command == "report":
         from harness.report.analyze import reanalyze

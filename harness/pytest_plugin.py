@@ -12,6 +12,7 @@ import fnmatch
 import inspect
 import os
 import random
+import re
 import shlex
 import threading
 import time
@@ -70,13 +71,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def parse_apps(values: list[str]) -> dict[str, str]:
-    """NAME=SPEC pairs; SPEC is module:app, cmd:COMMAND or url:URL (harness.runtime.service)."""
+    """NAME=SPEC pairs; SPEC is module:app, cmd:COMMAND or url:URL (harness.runtime.service).
+    NAME may be scoped to one scenario, SCENARIO.NAME, where several have a service NAME."""
     from harness.runtime.service import check_spec
 
     apps = {}
     for v in values:
         name, sep, app = v.partition("=")
-        if not sep or not name:
+        if not sep or not re.fullmatch(r"(\w+\.)?\w+", name):
             raise pytest.UsageError(
                 f"--chaos-app {v!r}: expected NAME=SPEC, e.g. counter=myapp.svc:app, "
                 "payments=cmd:node dist/payments.js or payments=url:http://127.0.0.1:9080"
@@ -132,6 +134,36 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) 
     )
     if is_scenario and not any(m.name == "asyncio" for m in marks):
         pytest.mark.asyncio(obj)
+
+
+def apps_for(scenario: str, services: dict[str, str], apps: dict[str, str]) -> dict[str, str]:
+    """The overrides that apply to one scenario: SCENARIO.NAME ones, and plain NAME ones
+    for the services it has (a plain name may be meant for another scenario of the run)."""
+    out = {n: a for n, a in apps.items() if "." not in n and (n in services or not services)}
+    out.update({n.split(".", 1)[1]: a for n, a in apps.items() if n.startswith(f"{scenario}.")})
+    return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An --chaos-app that names a service no collected scenario has is bad input (a typo
+    would otherwise test the bundled service and pass): say which names there are."""
+    apps = parse_apps(config.getoption("--chaos-app"))
+    declared = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and "chaos" in getattr(item, "fixturenames", ()):
+            declared[_scenario_name(item)] = dict(getattr(module, "SERVICES", {}))
+    if not apps or not declared or any(not s for s in declared.values()):
+        return  # a scenario without SERVICES: Run.check_overrides checks at run time
+    known = {f"{sc}.{n}" for sc, svcs in declared.items() for n in svcs}
+    for name in apps:
+        ok = name in known if "." in name else any(name in s for s in declared.values())
+        if not ok:
+            listing = "; ".join(f"{sc}: {', '.join(s)}" for sc, s in sorted(declared.items()))
+            raise pytest.UsageError(
+                f"--chaos-app {name}=...: no scenario of this run has a service {name!r}. "
+                f"Services by scenario: {listing} (scope one with SCENARIO.NAME=...)"
+            )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -225,7 +257,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     """A scenario run: start a server and services, drive, check. See harness/run.py."""
     cfg = request.config
     node = request.node
-    apps = parse_apps(cfg.getoption("--chaos-app"))
+    services = dict(getattr(node.module, "SERVICES", {}))
+    apps = apps_for(_scenario_name(node), services, parse_apps(cfg.getoption("--chaos-app")))
     reproduce = _reproduce(node, chaos_seed, apps)
     run = Run(
         _scenario_name(node),
@@ -234,6 +267,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
             restate_bin=cfg.getoption("--restate-bin"),
             keep_data=cfg.getoption("--keep-data"),
+            services=services,
             apps=apps,
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
-from harness.errors import BadInput, NotQuiescent
+from harness.errors import BadInput, HarnessError, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
@@ -49,7 +49,9 @@ class RunOptions:
     report_dir: Path
     restate_bin: str | None = None
     keep_data: bool = False
-    apps: dict[str, str] = field(default_factory=dict)  # service name -> module:app override
+    # the scenario's services (name -> default implementation), its module's SERVICES
+    services: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, str] = field(default_factory=dict)  # service name -> the user's override
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
@@ -135,12 +137,20 @@ class Run:
         self.world = WorldClient(self.world_process.uri)
         return self.world
 
-    async def start_service(self, app: str, name: str) -> ServiceProcess | RemoteService:
-        """Start `app` and register it; `--app NAME=SPEC` replaces it by the user's
-        implementation: a Python module:app, cmd:COMMAND (any language, port in $PORT) or
-        url:URL (a deployment the user runs, registered but never faulted)."""
+    async def start_service(
+        self, name: str, app: str | None = None
+    ) -> ServiceProcess | RemoteService:
+        """Start service `name` and register it: `app`, else the scenario's SERVICES[name];
+        `--app NAME=SPEC` replaces it by the user's implementation: a Python module:app,
+        cmd:COMMAND (any language, port in $PORT) or url:URL (a deployment the user runs,
+        registered but never faulted)."""
         assert self.server is not None, "start_server() first"
-        app = self.options.apps.get(name, app)
+        app = self.options.apps.get(name) or app or self.options.services.get(name)
+        if app is None:
+            raise HarnessError(
+                f"service {name!r} has no implementation: pass app= or declare it in the "
+                "scenario module's SERVICES = {name: 'module:app'}"
+            )
         self.started_names.append(name)
         kind = check_spec(app)
         t0 = time.monotonic()

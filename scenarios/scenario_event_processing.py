@@ -35,6 +35,12 @@ USERS, PACKAGES, EVENTS = 30, 30, 6
 SLOW = {f"u{i}" for i in range(3)}
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "feed": "harness.bundled.services.user_feed:app",
+    "tracker": "harness.bundled.services.package_tracker:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -121,8 +127,8 @@ async def start(chaos: Run) -> None:
     """The world, the server, and the feed and the tracker, each in its own process."""
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.user_feed:app", name="feed")
-    await chaos.start_service("harness.bundled.services.package_tracker:app", name="tracker")
+    await chaos.start_service("feed")
+    await chaos.start_service("tracker")
 
 
 async def settle_and_check(chaos: Run) -> None:

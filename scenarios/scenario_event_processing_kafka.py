@@ -31,6 +31,13 @@ from harness.bundled.scenarios.scenario_event_processing import (
 from harness import Request, Run, seeded_kills
 from harness.runtime.kafka import missing
 
+# the same services as the HTTP path
+SERVICES = {
+    "feed": "harness.bundled.services.user_feed:app",
+    "tracker": "harness.bundled.services.package_tracker:app",
+}
+
+
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
 
 POSTS, LOCATIONS = "social-media-posts", "package-location-updates"

@@ -27,6 +27,11 @@ from harness import (
 TASKS, DUPLICATE = 60, 0.2
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "worker": "harness.bundled.services.fanout:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -56,7 +61,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_fan_out_fan_in(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.fanout:app", name="worker")
+    await chaos.start_service("worker")
 
     requests = workload(chaos.rng)
     plan = seeded_kills(chaos.fault_rng, len(requests), ["worker", "server", "worker"])

@@ -35,6 +35,11 @@ MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
 STATES = {"setUp": "UP", "tearDown": "DOWN"}
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "machines": "harness.bundled.services.machines:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -61,7 +66,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_one_transition_at_a_time(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.machines:app", name="machines")
+    await chaos.start_service("machines")
 
     requests = workload(chaos.rng)
     plan = seeded_plan(

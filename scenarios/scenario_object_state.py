@@ -30,6 +30,11 @@ from harness import (
 ADDS, READS, USERS, DUPLICATE = 300, 300, 20, 0.15
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "subscriptions": "harness.bundled.services.subscriptions:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -65,7 +70,7 @@ def workload(rng: random.Random) -> list[Request]:
 
 async def test_no_lost_update(chaos: Run) -> None:
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.subscriptions:app", name="subscriptions")
+    await chaos.start_service("subscriptions")
 
     requests = workload(chaos.rng)
     plan = seeded_plan(

@@ -35,6 +35,11 @@ from harness import (
 PAYMENTS = 100
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "payments": "harness.bundled.services.payment_signals:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -63,7 +68,7 @@ def webhook_plan(rng: random.Random) -> list[float]:
 async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     world = await chaos.start_world()
     server = await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.payment_signals:app", name="payments")
+    await chaos.start_service("payments")
 
     plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(PAYMENTS)}
     await world.webhooks(server.ingress_url, plans)

@@ -37,6 +37,11 @@ TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
 SERVICE = "PaymentProcessor"
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "payments": "harness.bundled.services.payment_processor:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -72,12 +77,10 @@ def workload(rng: random.Random) -> list[Request]:
     )
 
 
-async def run_scenario(
-    chaos: Run, app: str, name: str, requests: list[Request], checks: Callable
-) -> None:
+async def run_scenario(chaos: Run, name: str, requests: list[Request], checks: Callable) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service(app, name=name)
+    await chaos.start_service(name)
     for a in range(ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
     victims = [f"tok{TOKENS // 4}", f"tok{TOKENS * 3 // 5}"]
@@ -96,7 +99,6 @@ async def run_scenario(
 async def test_token_state_machine(chaos: Run) -> None:
     await run_scenario(
         chaos,
-        "harness.bundled.services.payment_processor:app",
         "payments",
         workload(chaos.rng),
         checks,

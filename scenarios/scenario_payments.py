@@ -31,6 +31,11 @@ PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
 DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "payments": "harness.bundled.services.payments:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -73,7 +78,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_no_double_charge(chaos: Run) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.payments:app", name="payments")
+    await chaos.start_service("payments")
 
     rng = chaos.rng
     requests = workload(rng)

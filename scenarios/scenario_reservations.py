@@ -30,6 +30,11 @@ from harness import (
 RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "products": "harness.bundled.services.products:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -60,7 +65,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_each_product_reserved_once(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.products:app", name="products")
+    await chaos.start_service("products")
 
     rng = chaos.rng
     requests = workload(rng)

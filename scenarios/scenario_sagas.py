@@ -35,6 +35,11 @@ from harness import (
 BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "trips": "harness.bundled.services.trips:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -75,7 +80,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_saga_compensates_in_reverse(chaos: Run) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.trips:app", name="trips")
+    await chaos.start_service("trips")
 
     rng = chaos.rng
     plan = failure_plan(rng)

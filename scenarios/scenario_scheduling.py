@@ -33,6 +33,11 @@ from harness import (
 INVOICES, PAID, REDELIVERED, LATE_BOUND = 120, 0.4, 0.2, 10.0
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "tracker": "harness.bundled.services.payment_tracker:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -83,7 +88,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_reminders_stop_on_success(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.payment_tracker:app", name="tracker")
+    await chaos.start_service("tracker")
 
     requests = workload(chaos.rng)
     plan = seeded_kills(

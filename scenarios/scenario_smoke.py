@@ -16,6 +16,11 @@ from harness import Control, Request, Run, RunData, Verdict, check_counters, che
 OPS, KEYS, DUPLICATES = 500, 20, 0.15
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "counter": "harness.bundled.services.counter:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -39,7 +44,7 @@ def increments(rng: random.Random) -> list[Request]:
 
 async def test_counter_survives_kills(chaos: Run) -> None:
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.counter:app", name="counter")
+    await chaos.start_service("counter")
 
     requests = increments(chaos.rng)
     window = range(len(requests) // 5, len(requests) * 3 // 4)

@@ -19,6 +19,11 @@ from harness import Control, Request, Run, RunData, Verdict
 FRONT = "StripePayments"
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "stripe": "harness.bundled.services.stripe_api:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -45,7 +50,6 @@ async def test_stripe_style_api(chaos: Run) -> None:
     )
     await run_scenario(
         chaos,
-        "harness.bundled.services.stripe_api:app",
         "stripe",
         requests,
         checks,

@@ -36,6 +36,11 @@ FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within
 CATALOG = ("netflix", "hulu", "prime", "disney")
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "subscriptions": "harness.bundled.services.subscription_saga:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -69,9 +74,7 @@ def workload(rng: random.Random) -> tuple[list[Request], dict[str, tuple[list[st
 async def test_retries_and_saga(chaos: Run) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service(
-        "harness.bundled.services.subscription_saga:app", name="subscriptions"
-    )
+    await chaos.start_service("subscriptions")
 
     requests, plan = workload(chaos.rng)
     chaos.manifest["saga_plan"] = plan

@@ -28,6 +28,11 @@ UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
 WORKFLOW = "DataUploadService"
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "upload": "harness.bundled.services.data_upload:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -62,7 +67,7 @@ def upload(uid: str, eta_ms: int):
 async def test_result_by_exactly_one_path(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.data_upload:app", name="upload")
+    await chaos.start_service("upload")
 
     rng = chaos.rng
     etas = {

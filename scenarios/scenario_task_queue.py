@@ -30,6 +30,11 @@ from harness import (
 TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "worker": "harness.bundled.services.task_queue:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -63,7 +68,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_tasks_run_once_on_time(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.task_queue:app", name="worker")
+    await chaos.start_service("worker")
 
     requests = workload(chaos.rng)
     plan = seeded_kills(

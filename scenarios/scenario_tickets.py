@@ -32,6 +32,11 @@ TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
 SERVICES = ["ConcertTicketing", "TicketPayments", "TicketEmails"]
 
 
+# the scenario's services: name (as in --app NAME=...) -> the bundled implementation
+SERVICES = {
+    "tickets": "harness.bundled.services.tickets:app",
+}
+
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
     Control(
@@ -67,7 +72,7 @@ def workload(rng: random.Random) -> list[Request]:
 async def test_charge_email_reminder_once(chaos: Run) -> None:
     await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.tickets:app", name="tickets")
+    await chaos.start_service("tickets")
 
     requests = workload(chaos.rng)
     victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]

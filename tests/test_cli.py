@@ -39,7 +39,7 @@ def test_invalid_parameters_are_clear_errors(tmp_path):
     assert out.returncode == 2 and "--sweep must be >= 1" in out.stderr
     out = cli("run", "smoke", "--app", "counter", "--report-dir", str(tmp_path / "r"))
     assert out.returncode != 0
-    assert "expected NAME=module:attribute" in out.stdout + out.stderr
+    assert "expected NAME=SPEC, e.g. counter=myapp.svc:app" in out.stdout + out.stderr
     assert not (tmp_path / "r").exists()
 
 

@@ -62,9 +62,13 @@ def what_was_done(data: RunData, results: dict[str, Any]) -> list[str]:
             )
             + "."
         )
-    skipped = sum(1 for r in data.records if r["type"] == "fault-skipped")
-    if skipped:
-        lines.append(f"{_plural(skipped, 'planned fault')} never triggered.")
+    skipped = [r for r in data.records if r["type"] == "fault-skipped"]
+    never = sum(1 for r in skipped if not r.get("reason"))
+    if never:
+        lines.append(f"{_plural(never, 'planned fault')} never triggered.")
+    for reason in sorted({r["reason"] for r in skipped if r.get("reason")}):
+        n = sum(1 for r in skipped if r.get("reason") == reason)
+        lines.append(f"{_plural(n, 'planned fault')} not injected: {reason}.")
     calls = Counter(c["op"] for c in data.ledger.get("calls", []))
     effects = Counter(e["op"] for e in data.ledger.get("effects", []))
     for op, n in calls.most_common():

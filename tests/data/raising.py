@@ -3,5 +3,5 @@
 
 async def test_raises_midway(chaos):
     await chaos.start_server()
-    await chaos.start_service("harness.bundled.services.counter:app", name="counter")
+    await chaos.start_service("counter", "harness.bundled.services.counter:app")
     raise RuntimeError("scenario bug on purpose")

@@ -23,6 +23,8 @@ from harness import (
 
 ORDERS, DUPLICATE, DECLINE = 120, 0.2, 0.05
 
+SERVICES = {"checkout": "orders.service:app"}  # name -> default implementation
+
 CONTROLS = [
     Control("checkout", "orders.broken:app", ("exactly_once:charge",), "a fresh key per attempt")
 ]
@@ -40,7 +42,7 @@ def workload(chaos: Run) -> list[Request]:
 async def test_orders_charged_once(chaos: Run) -> None:
     world = await chaos.start_world()
     await chaos.start_server()
-    await chaos.start_service("orders.service:app", name="checkout")
+    await chaos.start_service("checkout")
 
     requests = workload(chaos)
     declined = chaos.rng.sample([f"o{i}" for i in range(ORDERS)], int(ORDERS * DECLINE))

@@ -1,0 +1,77 @@
+"""Pointing scenarios at services the harness does not ship: --app names, url: deployments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from harness.runtime.ports import PortAllocator
+from harness.runtime.processes import ProcessRegistry
+from harness.runtime.service import ServiceProcess
+from tests.conftest import REPO
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_an_app_for_a_service_the_scenario_lacks_is_bad_input(tmp_path):
+    t0 = time.monotonic()
+    out = cli("run", "smoke", "--report-dir", str(tmp_path / "r"), "--app", "countr=a.b:app")
+    assert out.returncode == 2
+    assert "no scenario of this run has a service 'countr'" in out.stdout + out.stderr
+    assert "smoke: counter" in out.stdout + out.stderr  # the valid names
+    assert time.monotonic() - t0 < 30  # a generous ceiling: nothing is started
+    assert not (tmp_path / "r").exists()
+
+
+def test_list_shows_services_and_controls():
+    out = cli("list")
+    assert out.returncode == 0
+    assert "services (--app NAME=...): payments" in out.stdout
+    assert "--app payments=harness.bundled.services.broken.payments_clock_state:app" in out.stdout
+
+
+def test_a_url_deployment_is_registered_and_never_faulted(tmp_path):
+    """The user runs the counter; the harness registers it, skips the fault aimed at it
+    (recorded with the reason) and, with one of two faults, calls the run inconclusive."""
+    reg, alloc = ProcessRegistry(), PortAllocator()
+    theirs = ServiceProcess(
+        "harness.bundled.services.counter:app", alloc.allocate(), tmp_path, registry=reg
+    )
+    try:
+        import asyncio
+
+        asyncio.run(theirs.start())
+        out = cli(
+            "run", "smoke", "--seed", "3", "--report-dir", str(tmp_path / "r"),
+            "--app", f"counter=url:http://127.0.0.1:{theirs.port}",
+        )  # fmt: skip
+        assert theirs.proc.alive()  # never killed
+    finally:
+        reg.kill_all()
+        alloc.release_all()
+    assert out.returncode == 4, out.stdout  # unknown: too few faults could land
+    (run,) = (tmp_path / "r").glob("*-smoke-s3-*")
+    skipped = [
+        json.loads(line)
+        for line in (run / "faults.jsonl").read_text().splitlines()
+        if '"fault-skipped"' in line
+    ]
+    assert [f["target"] for f in skipped] == ["counter"]
+    assert "URL deployment" in skipped[0]["reason"]
+    assert "1 planned fault not injected: counter is a URL deployment" in (
+        run / "index.html"
+    ).read_text()  # the report says so
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["services"]["counter"]["faultable"] is False
+    results = json.loads((run / "results.json").read_text())
+    assert {v["id"]: v["valid"] for v in results["verdicts"]}["counters"] is True
