@@ -23,6 +23,7 @@ from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent
 from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
+from harness.preflight import preflight as check_preflight
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
@@ -170,6 +171,7 @@ class Run:
             "uri": svc.uri,
             "faultable": kind != "url",
             "restate_services": await svc.register(self.server.admin),
+            "handlers": svc.handlers,
         }
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
@@ -257,14 +259,22 @@ class Run:
         retry_for: float = 30.0,
         duration: float | None = None,
         rate: float | None = None,
+        preflight: bool = True,
     ) -> list[Outcome]:
         """Send `requests` while the nemesis executes `faults`; returns final outcomes.
 
         `timeout` bounds one attempt; a request with an idempotency key is retried with
         the same key for up to `retry_for` seconds before the client gives up on it; after
         `duration` seconds (if given) no new request is started; with `rate`, requests
-        start at most `rate` per second (an arrival schedule, not a burst)."""
+        start at most `rate` per second (an arrival schedule, not a burst). First, the
+        preflight (harness/preflight.py) checks that the deployments serve the requests'
+        handlers and probes each one: a mismatch stops the run as bad input."""
         self.check_overrides()
+        if preflight:
+            async with self.client() as client:
+                await check_preflight(
+                    client, self.server.admin, list(requests), self.manifest.get("services", {})
+                )
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
@@ -415,6 +425,19 @@ class Run:
             for v in self.verdicts
             if v.valid is not True
         ]
+        failures = next(
+            (
+                v.stats["common_failures"]
+                for v in self.verdicts
+                if v.valid is not True and v.stats.get("common_failures")
+            ),
+            [],
+        )
+        if failures:
+            lines.append("most common failures in the history:")
+            lines += [
+                f"  {f['count']} x {f['outcome']} {f['target']}: {f['error']}" for f in failures
+            ]
         raise AssertionError(
             f"verdict {self.valid} for run {self.id} (seed {self.seed}):\n  "
             + "\n  ".join(lines)

@@ -717,3 +717,126 @@ def test_enriched_state_complete_passes_and_gaps_fail():
         assert v.valid is False and problem in v.counterexamples[0]["problem"], (problem, v)
     v = check_enriched(h, {}, "register", "update", lambda o: o.invoke["req"])
     assert "registration lost" in v.counterexamples[0]["problem"]
+
+
+def run_data(records, invocations=(), journal=()):
+    from pathlib import Path
+
+    from harness.checkers.data import RunData
+
+    ledger = {"calls": [], "effects": [], "balances": []}
+    return RunData(Path("."), {}, records, ledger, list(invocations), list(journal))
+
+
+def test_a_crashing_checker_is_unknown_with_its_traceback_and_the_others_stand():
+    from harness.checkers.verdict import checker, evaluate
+
+    @checker
+    def check_reads_an_answer(records, name="answers are readable"):
+        return Verdict(name, True, str(records[1]["resp"]["status"]))  # no such field
+
+    h = history(op(1, "ok", resp={"paid": True}))
+    verdicts = evaluate(lambda run: [check_reads_an_answer(run.records)], run_data(h))
+    crashed, determinism, liveness = verdicts
+    assert crashed.id == "reads_an_answer" and crashed.valid == "unknown"
+    assert crashed.name == "answers are readable"
+    assert "KeyError: 'status'" in crashed.summary
+    assert "Traceback" in crashed.counterexamples[0]["traceback"]
+    assert determinism.id == "determinism" and liveness.id == "liveness"
+
+
+def test_a_crashing_checks_function_keeps_the_generic_findings():
+    from harness.checkers.verdict import evaluate
+
+    def checks(run):
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    verdicts = evaluate(checks, run_data([]))
+    assert [v.id for v in verdicts] == ["checks", "determinism", "liveness"]
+    assert verdicts[0].valid == "unknown" and "AttributeError" in verdicts[0].summary
+
+
+def test_verdict_ids_are_stable_and_unique():
+    from harness.checkers.effects import check_exactly_once
+    from harness.checkers.verdict import evaluate
+
+    ledger = {"calls": [], "effects": [], "balances": []}
+
+    def checks(run):
+        return [
+            check_exactly_once(run.records, ledger, "charge", "create", lambda r: True),
+            check_exactly_once(run.records, ledger, "refund", "refund", lambda r: True),
+            check_counters(run.records, {}),
+            check_counters(run.records, {}),
+            check_counters(run.records, {}, id="counters:again"),
+        ]
+
+    ids = [v.id for v in evaluate(checks, run_data([]))]
+    assert ids[:5] == [
+        "exactly_once:charge",
+        "exactly_once:refund",
+        "counters",
+        "counters#2",
+        "counters:again",
+    ]
+
+
+def test_determinism_flags_journal_mismatches_with_their_evidence():
+    from harness.checkers.determinism import check_determinism
+
+    fault = [{"type": "fault-start", "t": 1, "in_flight": 3}]
+    ok = {"id": "inv_1", "status": "completed"}
+    bad = {
+        "id": "inv_2",
+        "target": "Payments/p7/create",
+        "target_service_key": "p7",
+        "status": "backing-off",
+        "retry_count": 41,
+        "last_failure": "[570 Journal mismatch] ... 'set state' (index '2')",
+        "last_failure_error_code": 570,
+    }
+    journal = [{"id": "inv_2", "index": 0, "entry_type": "Command: Input"}]
+    v = check_determinism([ok, bad], journal, fault)
+    assert v.valid is False and "wedging 1 key(s): p7" in v.summary
+    (cx,) = v.counterexamples
+    assert cx["key"] == "p7" and cx["retry_count"] == 41 and cx["journal"] == journal
+    assert check_determinism([ok], [], fault).valid is True
+    assert check_determinism([ok], [], []).valid == "unknown"  # nothing was replayed
+
+
+def test_liveness_groups_invocations_queued_behind_a_wedged_key():
+    head = {
+        "id": "inv_h",
+        "target_service_name": "Payments",
+        "target_service_key": "p7",
+        "status": "backing-off",
+        "retry_count": 9,
+        "last_failure": "[570 Journal mismatch] x",
+    }
+    queued = {
+        "id": "inv_q",
+        "target_service_name": "Payments",
+        "target_service_key": "p7",
+        "status": "inboxed",
+    }
+    v = check_liveness([head, queued])
+    assert v.valid is False and v.stats["wedged_keys"] == 1
+    (cx,) = v.counterexamples
+    assert cx["id"] == "inv_h" and cx["blocked_behind_it"] == ["inv_q"]
+    assert "retrying for ever (attempt 9)" in cx["problem"]
+
+
+def test_failed_final_reads_are_liveness_evidence_and_failures_are_summarised():
+    from harness.checkers.verdict import evaluate
+
+    read = op(7, "info", key="p7", handler="get")
+    read[0]["check_read"] = True
+    read[1]["error"] = "TimeoutError: "
+    failed = op(8, "fail", key="p8", handler="create")
+    failed[1]["error"] = "HTTP 400: bad body"
+    verdicts = evaluate(lambda run: [], run_data(history(read, failed)))
+    liveness = verdicts[-1]
+    assert liveness.valid is False and liveness.stats["failed_final_reads"] == 1
+    assert liveness.counterexamples[0]["key"] == "p7"
+    reasons = {f["error"]: f["count"] for f in liveness.stats["common_failures"]}
+    assert reasons == {"TimeoutError: ": 1, "HTTP 400: bad body": 1}

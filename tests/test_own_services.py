@@ -68,10 +68,36 @@ def test_a_url_deployment_is_registered_and_never_faulted(tmp_path):
     ]
     assert [f["target"] for f in skipped] == ["counter"]
     assert "URL deployment" in skipped[0]["reason"]
-    assert "1 planned fault not injected: counter is a URL deployment" in (
-        run / "index.html"
-    ).read_text()  # the report says so
+    assert (
+        "1 planned fault not injected: counter is a URL deployment"
+        in (run / "index.html").read_text()
+    )  # the report says so
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["services"]["counter"]["faultable"] is False
     results = json.loads((run / "results.json").read_text())
     assert {v["id"]: v["valid"] for v in results["verdicts"]}["counters"] is True
+
+
+def test_preflight_stops_a_service_that_does_not_serve_the_scenarios_calls(tmp_path):
+    """Wrong handler names (admin API) and a body the handler cannot read (a probe that
+    Restate shows failing) are bad input, explained, before any fault."""
+    out = cli(
+        "run", "payments", "--seed", "1", "--report-dir", str(tmp_path / "a"),
+        "--app", "payments=tests.data.payments_other_names:app",
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert (
+        "the scenario calls Payments/create, but service 'payments' registered Payments "
+        "with handlers makePayment" in out.stdout
+    )
+    out = cli(
+        "run", "payments", "--seed", "1", "--report-dir", str(tmp_path / "b"),
+        "--app", "payments=tests.data.payments_other_body:app",
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert "Payments/create did not answer the scenario's request" in out.stdout
+    assert "KeyError('cents')" in out.stdout
+    (run,) = (tmp_path / "b").glob("*-payments-*")
+    results = json.loads((run / "results.json").read_text())
+    assert results["status"] == "bad-input"
+    assert not [f for f in (run / "faults.jsonl",) if f.exists() and f.read_text()]  # no fault

@@ -73,7 +73,9 @@ def checker(fn: Callable[P, Verdict]) -> Callable[P, Verdict]:
     def safe(*args: P.args, **kwargs: P.kwargs) -> Verdict:
         given = kwargs.pop("id", None)
         try:
-            bound = sig.bind(*args, **kwargs).arguments
+            call = sig.bind(*args, **kwargs)
+            call.apply_defaults()
+            bound = dict(call.arguments)
         except TypeError:
             bound = {}
         op = bound.get("op")
@@ -94,6 +96,7 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
     crash-safe; ids made unique in order ("x", "x#2")."""
     from harness.checkers.determinism import check_determinism
     from harness.checkers.liveness import check_liveness
+    from harness.workload.history import common_failures
 
     try:
         verdicts = list(checks(data))
@@ -103,8 +106,11 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
         check_determinism(data.invocations, data.journal, data.records),
         check_liveness(data.invocations, data.records, data.journal),
     ]
+    failures = common_failures(data.records)
     seen: Counter[str] = Counter()
     for v in verdicts:
+        if v.valid is not True and failures:  # the first thing a person wants to know
+            v.stats["common_failures"] = failures
         v.id = v.id or v.name
         seen[v.id] += 1
         if seen[v.id] > 1:

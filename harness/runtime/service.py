@@ -17,6 +17,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from harness.errors import HarnessError
@@ -50,6 +51,14 @@ def check_spec(spec: str) -> str:
     )
 
 
+def handlers_of(deployment: dict[str, Any]) -> dict[str, list[str]]:
+    """{Restate service: [handler names]} of a registration answer."""
+    return {
+        s["name"]: [h["name"] for h in s.get("handlers", [])]
+        for s in deployment.get("services", [])
+    }
+
+
 class ServiceProcess(Supervised):
     """Restarts keep the port: an invocation is pinned to the deployment it started on."""
 
@@ -63,6 +72,7 @@ class ServiceProcess(Supervised):
         env: dict[str, str] | None = None,
     ):
         self.app = app
+        self.handlers: dict[str, list[str]] = {}  # after register()
         self.kind = check_spec(app)
         if self.kind == "url":
             raise HarnessError(f"{app}: a URL deployment is a RemoteService, not a process")
@@ -96,9 +106,10 @@ class ServiceProcess(Supervised):
         return time.monotonic() - t0
 
     async def register(self, admin: AdminClient) -> list[str]:
-        """Register (force) with restate; returns the names of the services it exposes."""
-        deployment = await admin.register(self.uri)
-        return [s["name"] for s in deployment.get("services", [])]
+        """Register (force) with restate; returns the names of the services it exposes
+        (their handlers in `self.handlers`)."""
+        self.handlers = handlers_of(await admin.register(self.uri))
+        return list(self.handlers)
 
 
 class RemoteService:
@@ -112,6 +123,7 @@ class RemoteService:
         self.name = name
         self.uri = app[4:].rstrip("/")
         self.proc = None
+        self.handlers: dict[str, list[str]] = {}
 
     async def start(self, timeout: float = 10.0) -> float:
         url = urlparse(self.uri)
@@ -130,5 +142,7 @@ class RemoteService:
         return True
 
     async def register(self, admin: AdminClient) -> list[str]:
-        deployment = await admin.register(self.uri)
-        return [s["name"] for s in deployment.get("services", [])]
+        """Register (force) with restate; returns the names of the services it exposes
+        (their handlers in `self.handlers`)."""
+        self.handlers = handlers_of(await admin.register(self.uri))
+        return list(self.handlers)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +88,19 @@ def operations(records: list[dict[str, Any]]) -> Iterator[Completed]:
 
 def faults(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r["type"].startswith("fault-")]
+
+
+def common_failures(records: list[dict[str, Any]], top: int = 5) -> list[dict[str, Any]]:
+    """The most common reasons operations failed (`fail`) or got no answer (`info`), with
+    the handler they came from: what a person looks at first when a run went wrong."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for o in operations(records):
+        if o.outcome in ("fail", "info") and o.result is not None:
+            error = str(o.result.get("error") or "?").splitlines()[0]
+            error = re.sub(r"inv_\w+", "inv_...", error)[:200]
+            target = f"{o.invoke.get('service')}/{o.invoke.get('handler')}"
+            counts[(o.outcome, target, error)] += 1
+    return [
+        {"count": n, "outcome": outcome, "target": target, "error": error}
+        for (outcome, target, error), n in counts.most_common(top)
+    ]

@@ -1,0 +1,103 @@
+"""Preflight: before any fault, check that the deployments serve what the scenario calls.
+
+A scenario aimed at a service whose API differs would otherwise end as "unknown: 0
+operations completed", with the server's message buried in history.jsonl. Two checks:
+
+1. Every (service, handler) the workload's requests name is registered (admin API).
+2. One probe per handler: the first request of the workload that is safe to send twice (it
+   has an idempotency key, or is a read) goes ahead of the chaos, through the recorded
+   client. An answer of any kind is fine (a terminal error is an answer); a probe that gets
+   no answer while Restate shows its invocation failing attempt after attempt means the
+   handler cannot take the request (a body it cannot read): that stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from harness.errors import BadInput
+from harness.runtime.admin import AdminClient
+from harness.workload.client import IngressClient, Request
+
+PROBE_TIMEOUT = 5.0  # seconds: a handler that takes a request answers well within this
+
+
+def targets(requests: list[Any]) -> dict[tuple[str, str], Request]:
+    """The first request per (service, handler), in workload order (flows are opaque)."""
+    out: dict[tuple[str, str], Request] = {}
+    for r in requests:
+        if isinstance(r, Request):
+            out.setdefault((r.service, r.handler), r)
+    return out
+
+
+def static_mismatches(requests: list[Any], registered: dict[str, dict[str, Any]]) -> list[str]:
+    """`registered`: the run's services by name, each with `handlers` {Restate service:
+    [handler names]} from its registration."""
+    served = {
+        svc: (name, handlers)
+        for name, info in registered.items()
+        for svc, handlers in info.get("handlers", {}).items()
+    }
+    problems = []
+    for (service, handler), req in targets(requests).items():
+        if req.method == "GET":
+            continue  # the workflow API (attach, output) is the server's, not a handler
+        if service not in served:
+            listing = "; ".join(
+                f"{n} registered {', '.join(i.get('handlers', {})) or 'no service'}"
+                for n, i in registered.items()
+            )
+            problems.append(
+                f"the scenario calls {service}/{handler}, but no deployment registered a "
+                f"service {service!r} ({listing})"
+            )
+        elif handler not in served[service][1]:
+            name, handlers = served[service]
+            problems.append(
+                f"the scenario calls {service}/{handler}, but service {name!r} registered "
+                f"{service} with handlers {', '.join(handlers)}"
+            )
+    return problems
+
+
+async def probe(client: IngressClient, admin: AdminClient, requests: list[Any]) -> list[str]:
+    problems = []
+    for (service, handler), req in targets(requests).items():
+        if req.send or not (req.idem or req.method == "GET" or req.idempotent):
+            continue  # not safe to send twice, or a one-way send that answers at once
+        probe_req = dataclasses.replace(req, meta={**req.meta, "preflight": True})
+        out = await client.call(probe_req, timeout=PROBE_TIMEOUT)
+        if out.type != "info" or not req.idem:
+            continue  # an answer (or a refusal before sending: the chaos will say)
+        rows = await admin.invocations(
+            [service], f"idempotency_key = '{req.idem.replace(chr(39), chr(39) * 2)}'"
+        )
+        failing = [r for r in rows if r.get("retry_count") and r.get("status") != "completed"]
+        for r in failing:
+            problems.append(
+                f"{service}/{handler} did not answer the scenario's request "
+                f"{req.body!r} within {PROBE_TIMEOUT:.0f}s: Restate shows attempt "
+                f"{r.get('retry_count')} failing with: "
+                f"{(r.get('last_failure') or '?').strip()[:600]}"
+            )
+            await admin.kill(r["id"])  # do not leave it retrying for ever
+    return problems
+
+
+async def preflight(
+    client: IngressClient,
+    admin: AdminClient,
+    requests: list[Any],
+    registered: dict[str, dict[str, Any]],
+) -> None:
+    """Raise BadInput (exit 2) naming every handler the deployments do not serve as the
+    scenario calls it."""
+    problems = static_mismatches(requests, registered) or await probe(client, admin, requests)
+    if problems:
+        raise BadInput(
+            "preflight: the services do not serve the scenario's calls (nothing was faulted):\n  "
+            + "\n  ".join(problems)
+            + "\nAdapt the service, or the scenario's requests, to one contract."
+        )
