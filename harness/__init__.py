@@ -20,6 +20,7 @@ _EXPORTS = {
     "Request": "harness.workload.client",
     "Outcome": "harness.workload.client",
     "Control": "harness.controls",
+    "Contract": "harness.contracts",
     # faults
     "Fault": "harness.nemesis.faults",
     "kill": "harness.nemesis.faults",
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
     from harness.checkers.transitions import check_not_held_up, check_transitions
     from harness.checkers.vacuity import check_vacuity
     from harness.checkers.verdict import Verdict, checker
+    from harness.contracts import Contract
     from harness.controls import Control
     from harness.nemesis.faults import (
         Fault,

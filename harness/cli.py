@@ -156,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run service NAME from your own implementation: module:app (Python), "
         "cmd:COMMAND (any language, port in $PORT) or url:URL (repeatable)",
     )
+    run.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:CLASS",
+        help="talk to service NAME through your adapter (a subclass of the scenario's "
+        "contract), for an API that differs from the bundled one (repeatable)",
+    )
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
@@ -239,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append("--keep-data")
         for app in args.app:
             pytest_args.append(f"--chaos-app={app}")
+        for adapter in args.adapter:
+            pytest_args.append(f"--chaos-adapter={adapter}")
         report_dir = Path(args.report_dir)
         before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
         collection = _Collection()

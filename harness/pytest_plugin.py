@@ -68,6 +68,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME=SPEC",
         help="run scenario service NAME from your own app (repeatable)",
     )
+    g.addoption(
+        "--chaos-adapter",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:CLASS",
+        help="talk to service NAME through your adapter: a subclass of the scenario's "
+        "contract for NAME, for an API that differs from the bundled one (repeatable)",
+    )
+
+
+def parse_pairs(option: str, values: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs (NAME optionally SCENARIO.NAME) of a repeatable option."""
+    out = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not value or not re.fullmatch(r"(\w+\.)?\w+", name):
+            raise pytest.UsageError(f"{option} {v!r}: expected NAME=VALUE")
+        out[name] = value
+    return out
 
 
 def parse_apps(values: list[str]) -> dict[str, str]:
@@ -145,25 +164,38 @@ def apps_for(scenario: str, services: dict[str, str], apps: dict[str, str]) -> d
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """An --chaos-app that names a service no collected scenario has is bad input (a typo
-    would otherwise test the bundled service and pass): say which names there are."""
-    apps = parse_apps(config.getoption("--chaos-app"))
-    declared = {}
-    for item in items:
-        module = getattr(item, "module", None)
-        if module is not None and "chaos" in getattr(item, "fixturenames", ()):
-            declared[_scenario_name(item)] = dict(getattr(module, "SERVICES", {}))
-    if not apps or not declared or any(not s for s in declared.values()):
-        return  # a scenario without SERVICES: Run.check_overrides checks at run time
-    known = {f"{sc}.{n}" for sc, svcs in declared.items() for n in svcs}
-    for name in apps:
-        ok = name in known if "." in name else any(name in s for s in declared.values())
-        if not ok:
-            listing = "; ".join(f"{sc}: {', '.join(s)}" for sc, s in sorted(declared.items()))
-            raise pytest.UsageError(
-                f"--chaos-app {name}=...: no scenario of this run has a service {name!r}. "
-                f"Services by scenario: {listing} (scope one with SCENARIO.NAME=...)"
-            )
+    """An --chaos-app (or --chaos-adapter) that names a service no collected scenario has
+    (or has a contract for) is bad input, not a silent run of the bundled default: say
+    which names there are."""
+    overrides = {
+        "--chaos-app": ("SERVICES", "service", parse_apps(config.getoption("--chaos-app"))),
+        "--chaos-adapter": (
+            "CONTRACTS",
+            "contract",
+            parse_pairs("--chaos-adapter", config.getoption("--chaos-adapter")),
+        ),
+    }
+    scenarios = {
+        _scenario_name(item): item.module
+        for item in items
+        if getattr(item, "module", None) is not None
+        and "chaos" in getattr(item, "fixturenames", ())
+    }
+    for option, (attr, what, given) in overrides.items():
+        declared = {sc: dict(getattr(m, attr, {})) for sc, m in scenarios.items()}
+        if not given or not declared or (attr == "SERVICES" and not all(declared.values())):
+            continue  # a scenario without SERVICES: Run.check_overrides checks at run time
+        known = {f"{sc}.{n}" for sc, names in declared.items() for n in names}
+        for name in given:
+            ok = name in known if "." in name else any(name in d for d in declared.values())
+            if not ok:
+                listing = "; ".join(
+                    f"{sc}: {', '.join(d) or 'none'}" for sc, d in sorted(declared.items())
+                )
+                raise pytest.UsageError(
+                    f"{option} {name}=...: no scenario of this run has a {what} {name!r}. "
+                    f"By scenario: {listing} (scope one with SCENARIO.NAME=...)"
+                )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -217,18 +249,22 @@ def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
     return write
 
 
-def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str]) -> str:
+def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str], adapters: dict[str, str]) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
     from harness.bundled import scenario_dir
 
     path = Path(str(node.fspath)).resolve()
-    if path.parent == scenario_dir():
+    bundled = path.parent == scenario_dir()
+    if bundled:
         cmd = f"restate-chaos run {_scenario_name(node)} --seed {seed}"
-        return cmd + "".join(f" --app {shlex.quote(f'{n}={a}')}" for n, a in apps.items())
-    test = node.nodeid.split("[")[0].split("::")[-1]
-    cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
-    return cmd + "".join(f" --chaos-app {shlex.quote(f'{n}={a}')}" for n, a in apps.items())
+    else:
+        test = node.nodeid.split("[")[0].split("::")[-1]
+        cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
+    prefix = "--" if bundled else "--chaos-"
+    for option, pairs in (("app", apps), ("adapter", adapters)):
+        cmd += "".join(f" {prefix}{option} {shlex.quote(f'{n}={v}')}" for n, v in pairs.items())
+    return cmd
 
 
 def scenario_params(module: Any) -> dict[str, Any]:
@@ -258,8 +294,14 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     cfg = request.config
     node = request.node
     services = dict(getattr(node.module, "SERVICES", {}))
+    contracts = dict(getattr(node.module, "CONTRACTS", {}))
     apps = apps_for(_scenario_name(node), services, parse_apps(cfg.getoption("--chaos-app")))
-    reproduce = _reproduce(node, chaos_seed, apps)
+    adapters = apps_for(
+        _scenario_name(node),
+        contracts,
+        parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
+    )
+    reproduce = _reproduce(node, chaos_seed, apps, adapters)
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -269,6 +311,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             keep_data=cfg.getoption("--keep-data"),
             services=services,
             apps=apps,
+            contracts=contracts,
+            adapters=adapters,
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
             params=scenario_params(node.module),

@@ -53,6 +53,10 @@ class RunOptions:
     # the scenario's services (name -> default implementation), its module's SERVICES
     services: dict[str, str] = field(default_factory=dict)
     apps: dict[str, str] = field(default_factory=dict)  # service name -> the user's override
+    # the scenario's contracts (service name -> class), its module's CONTRACTS, and the
+    # user's adapters for them (service name -> module:Class, a subclass)
+    contracts: dict[str, type] = field(default_factory=dict)
+    adapters: dict[str, str] = field(default_factory=dict)
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
@@ -176,6 +180,20 @@ class Run:
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
+
+    def contract(self, name: str) -> Any:
+        """How to talk to service `name`: the user's adapter (--adapter), else the
+        scenario's contract (its module's CONTRACTS[name]). Recorded in run.json."""
+        from harness.contracts import make
+
+        if name not in self.options.contracts:
+            raise HarnessError(f"the scenario declares no contract for {name!r} in CONTRACTS")
+        spec = self.options.adapters.get(name)
+        self.manifest.setdefault("adapters", {})
+        if spec is not None:
+            self.manifest["adapters"][name] = spec
+        self._write_manifest()
+        return make(spec, self.options.contracts[name])
 
     def check_overrides(self) -> None:
         """An --app for a service this scenario does not start is bad input (a typo would

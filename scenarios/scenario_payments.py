@@ -12,8 +12,10 @@ Checks:   at most one effective charge per payment and exactly one when acknowle
 """
 
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -31,10 +33,46 @@ PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
 DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
 
 
+class PaymentsContract(Contract):
+    """What the scenario asks of the payment service, in the bundled Payments object's API.
+
+    For another API, subclass this and override what differs (`--adapter
+    payments=mypkg.chaos:MyPayments`). The service must charge through the world with the
+    scenario's payment id as the business `key` (the world's knobs and the ledger are keyed
+    by it), and the account and amount it was given.
+    """
+
+    def create(self, payment: str, amount: int, account: str, idem: str) -> Request:
+        """Charge `amount` to `account` once for payment id `payment`."""
+        body = {"amount": amount, "account": account}
+        return Request("Payments", "create", key=payment, body=body, idem=idem)
+
+    def refund(self, payment: str, idem: str) -> Request | None:
+        """Refund the payment; None if the API has no refunds (then none are sent, and
+        "refund at most once" is reported as not exercised)."""
+        return Request("Payments", "refund", key=payment, idem=idem)
+
+    def read(self, payment: str) -> Request | None:
+        """Read the payment's state after the chaos; None if the API has no read (then the
+        final state is judged from the answers the client got)."""
+        return Request("Payments", "get", key=payment)
+
+    def charged(self, answer: Any) -> bool:
+        """Modelling choice, what counts as applied: did a `create` (or read) answer say
+        the card was charged (a refunded payment was charged first)?"""
+        return answer["status"] in ("completed", "refunded")
+
+    def refunded(self, answer: Any) -> bool:
+        """Did a `refund` (or read) answer say the money went back?"""
+        return answer["status"] == "refunded"
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "payments": "harness.bundled.services.payments:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"payments": PaymentsContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -59,29 +97,30 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: PaymentsContract) -> list[Request]:
     requests = []
     for i in range(PAYMENTS):
-        body = {"amount": rng.randint(1, 100), "account": f"acct{rng.randrange(ACCOUNTS)}"}
-        create = Request("Payments", "create", key=f"p{i}", body=body, idem=f"create-p{i}")
-        requests.append(create)
-        if rng.random() < DUPLICATE:
-            requests.append(create)
+        pid, amount, account = f"p{i}", rng.randint(1, 100), f"acct{rng.randrange(ACCOUNTS)}"
+        create = api.create(pid, amount, account, idem=f"create-{pid}").as_action(
+            "create", pid, amount=amount, account=account
+        )
+        requests += [create, create] if rng.random() < DUPLICATE else [create]
         if rng.random() < REFUND:
-            requests += [
-                Request("Payments", "refund", key=f"p{i}", idem=f"refund-p{i}-{n}")
-                for n in range(2)
-            ]
+            for n in range(2):
+                refund = api.refund(pid, idem=f"refund-{pid}-{n}")
+                if refund is not None:
+                    requests.append(refund.as_action("refund", pid))
     return requests
 
 
 async def test_no_double_charge(chaos: Run) -> None:
+    api = chaos.contract("payments")
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("payments")
 
     rng = chaos.rng
-    requests = workload(rng)
+    requests = workload(rng, api)
     for a in range(ACCOUNTS):
         await world.open_account(f"acct{a}", BALANCE)
     keys = [f"p{i}" for i in range(PAYMENTS)]
@@ -93,33 +132,58 @@ async def test_no_double_charge(chaos: Run) -> None:
     plan += seeded_kills(chaos.fault_rng, len(requests), ("payments", "server"))
     await chaos.drive(requests, plan, retry_for=20)
 
-    finals = [Request("Payments", "get", key=key) for key in keys]
+    reads = [(key, api.read(key)) for key in keys]
+    finals = [r.as_action("read", key) for key, r in reads if r is not None]
     await chaos.verify(checks, reads=finals, timeout=20)
 
 
+def final_states(run: RunData, api: PaymentsContract) -> dict[str, str]:
+    """Per payment: charged, refunded or not charged: read after the chaos, else from the
+    last answers the client got."""
+    reads = run.answers("read")
+    if reads:
+        return {
+            p: "refunded" if api.refunded(a) else "charged" if api.charged(a) else "none"
+            for p, a in reads.items()
+            if a is not None
+        }
+    states = {p: "charged" if api.charged(a) else "none" for p, a in run.answers("create").items()}
+    states.update({p: "refunded" for p, a in run.answers("refund").items() if api.refunded(a)})
+    return states
+
+
 def checks(run: RunData) -> list[Verdict]:
+    api = run.contract("payments", PaymentsContract)
+    records = run.actions()  # the history in the scenario's words: create / refund / read
+    sent = {r["key"]: r for r in records if r.get("type") == "invoke" and r["handler"] == "create"}
     expected = {f"acct{a}": BALANCE for a in range(ACCOUNTS)}
-    for payment in run.final_reads("Payments", "get").values():
-        if payment and payment["status"] == "completed":
-            expected[payment["account"]] -= payment["amount"]
-    return [
+    for payment, state in final_states(run, api).items():
+        if state == "charged" and payment in sent:
+            expected[sent[payment]["account"]] -= sent[payment]["amount"]
+    refunds_sent = any(r.get("handler") == "refund" for r in records if r.get("type") == "invoke")
+    refund_verdict = (
         check_exactly_once(
-            run.records,
-            run.ledger,
-            "charge",
-            "create",
-            name="no double charge",
-            applied=lambda r: r["status"] in ("completed", "refunded"),
-        ),
-        check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "refund",
             "refund",
             name="refund at most once",
-            applied=lambda r: r["status"] == "refunded",
+            applied=api.refunded,
+        )
+        if refunds_sent
+        else Verdict(
+            "refund at most once",
+            "unknown",
+            "not exercised: the service's contract has no refund",
+            id="exactly_once:refund",
+        )
+    )
+    return [
+        check_exactly_once(
+            records, run.ledger, "charge", "create", name="no double charge", applied=api.charged
         ),
-        check_idempotent_response(run.records, "create"),
+        refund_verdict,
+        check_idempotent_response(records, "create"),
         check_balances(run.ledger, expected),
-        check_vacuity(run.records, min_ok=PAYMENTS, min_faults=4),
+        check_vacuity(records, min_ok=PAYMENTS, min_faults=4),
     ]

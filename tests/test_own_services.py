@@ -101,3 +101,54 @@ def test_preflight_stops_a_service_that_does_not_serve_the_scenarios_calls(tmp_p
     results = json.loads((run / "results.json").read_text())
     assert results["status"] == "bad-input"
     assert not [f for f in (run / "faults.jsonl",) if f.exists() and f.read_text()]  # no fault
+
+
+def orders_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI from the user-style project examples/orders (its own API: Checkout)."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO / "examples" / "orders",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+ADAPTER = "payments=chaos.payments_adapter:CheckoutPayments"
+
+
+def test_an_adapter_points_the_payments_scenario_at_another_api(tmp_path):
+    """Checkout has placeOrder only: charges are checked through the adapter, refunds are
+    not exercised (unknown, exit 4), and the broken Checkout is flagged (exit 1)."""
+    out = orders_cli(
+        "run", "payments", "--seed", "31", "--report-dir", str(tmp_path / "ok"),
+        "--app", "payments=orders.service:app", "--adapter", ADAPTER,
+    )  # fmt: skip
+    assert out.returncode == 4, out.stdout
+    (run,) = (tmp_path / "ok").glob("*-payments-*")
+    verdicts = {v["id"]: v for v in json.loads((run / "results.json").read_text())["verdicts"]}
+    assert verdicts["exactly_once:charge"]["valid"] is True
+    assert verdicts["balances"]["valid"] is True
+    assert verdicts["exactly_once:refund"]["valid"] == "unknown"
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["adapters"] == {"payments": ADAPTER.split("=", 1)[1]}
+    assert "--adapter payments=chaos.payments_adapter:CheckoutPayments" in manifest["reproduce"]
+
+    out = orders_cli(
+        "run", "payments", "--seed", "31", "--report-dir", str(tmp_path / "broken"),
+        "--app", "payments=orders.broken:app", "--adapter", ADAPTER,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout
+    assert "exactly_once:charge: False" in out.stdout
+
+
+def test_bad_adapters_are_bad_input(tmp_path):
+    out = orders_cli("run", "payments", "--adapter", "paymnts=chaos.payments_adapter:X")
+    assert out.returncode == 2
+    assert "no scenario of this run has a contract 'paymnts'" in out.stdout + out.stderr
+    out = orders_cli(
+        "run", "payments", "--seed", "1", "--report-dir", str(tmp_path / "r"),
+        "--adapter", "payments=orders.service:place_order",
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "must be a class that subclasses the scenario's contract" in out.stdout

@@ -52,6 +52,39 @@ class RunData:
         client's one-way sends returned, until then."""
         return max((e["wall"] for e in self.ledger["effects"]), default=0.0)
 
+    def actions(self) -> list[dict[str, Any]]:
+        """The history in the scenario's vocabulary: an operation tagged with
+        `Request.as_action` has `handler` = its action and `key` = its subject (the API's
+        own names are kept as `api_handler`, `api_key`), so checkers written against the
+        scenario's model read any API an adapter maps onto it."""
+        out = []
+        for r in self.records:
+            if r.get("type") == "invoke" and "action" in r:
+                r = {
+                    **r,
+                    "handler": r["action"],
+                    "key": r["subject"],
+                    "api_handler": r.get("handler"),
+                    "api_key": r.get("key"),
+                }
+            out.append(r)
+        return out
+
+    def answers(self, action: str) -> dict[str, Any]:
+        """The last acknowledged answer of `action` per subject (e.g. final reads)."""
+        out = {}
+        for o in operations(self.actions()):
+            if o.invoke.get("handler") == action and o.outcome == "ok" and o.result:
+                out[o.invoke.get("key")] = o.result.get("resp")
+        return out
+
+    def contract(self, name: str, default: type[Any]) -> Any:
+        """The contract the run used for service `name`: its adapter (run.json) or
+        `default`, so re-analysis reads answers the way the run did."""
+        from harness.contracts import make
+
+        return make(self.manifest.get("adapters", {}).get(name), default)
+
     def final_reads(self, service: str, handler: str) -> dict[str, Any]:
         """The last acknowledged answer of `service/handler` per object key (the check
         phase reads final state through the ingress; those reads are in the history)."""

@@ -101,8 +101,8 @@ def spread_keys(requests: list[Any], n: int, exclude: set[str] = frozenset()) ->
     """n object keys whose first request comes at evenly spread points of the workload
     (about 20% .. 80%), so that faults aimed at them do not queue behind each other."""
     first: dict[str, int] = {}
-    for i, r in enumerate(requests):
-        first.setdefault(r.key, i)
+    for i, r in enumerate(requests):  # the scenario's subject where tagged, else the key
+        first.setdefault(r.meta.get("subject", r.key), i)
     candidates = sorted((i, k) for k, i in first.items() if k not in exclude)
     picked: list[str] = []
     for j in range(n):

@@ -9,6 +9,7 @@ or a reset after sending is `info`: it may or may not have taken effect.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,13 @@ class Request:
     method: str = "POST"
     wait_s: float | None = None
     idempotent: bool = False
+
+    def as_action(self, action: str, subject: str, **model: Any) -> Request:
+        """This request, tagged with what it is in the scenario's model: `action` (create,
+        refund, read, ...) on `subject` (the business key, e.g. a payment id), plus any
+        model fields the checks need. Recorded with the operation in the history."""
+        meta = {**self.meta, "action": action, "subject": subject, **model}
+        return dataclasses.replace(self, meta=meta)
 
     @property
     def path(self) -> str:
