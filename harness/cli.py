@@ -164,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         help="talk to service NAME through your adapter (a subclass of the scenario's "
         "contract), for an API that differs from the bundled one (repeatable)",
     )
+    run.add_argument(
+        "--app-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also import Python apps and adapters from DIR (repeatable)",
+    )
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
@@ -249,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-app={app}")
         for adapter in args.adapter:
             pytest_args.append(f"--chaos-adapter={adapter}")
+        for path in args.app_path:
+            if not Path(path).is_dir():
+                print(f"error: --app-path {path}: not a folder", file=sys.stderr)
+                return 2
+            pytest_args.append(f"--chaos-app-path={path}")
         report_dir = Path(args.report_dir)
         before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
         collection = _Collection()

@@ -69,6 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run scenario service NAME from your own app (repeatable)",
     )
     g.addoption(
+        "--chaos-app-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also import Python apps and adapters from DIR (default: the working "
+        "directory only; repeatable)",
+    )
+    g.addoption(
         "--chaos-adapter",
         action="append",
         default=[],
@@ -313,6 +321,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             apps=apps,
             contracts=contracts,
             adapters=adapters,
+            app_paths=[Path(p).resolve() for p in cfg.getoption("--chaos-app-path")],
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
             params=scenario_params(node.module),

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,8 @@ class RunOptions:
     # user's adapters for them (service name -> module:Class, a subclass)
     contracts: dict[str, type] = field(default_factory=dict)
     adapters: dict[str, str] = field(default_factory=dict)
+    # folders where Python apps and adapters are imported from, besides the working directory
+    app_paths: list[Path] = field(default_factory=list)
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
@@ -165,6 +169,9 @@ class Run:
             await svc.start()
         else:
             env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
+            if self.options.app_paths and kind == "python":
+                paths = [*map(str, self.options.app_paths), os.environ.get("PYTHONPATH", "")]
+                env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
             port = self.ports.allocate()
             svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
             self.services[name] = svc
@@ -186,6 +193,9 @@ class Run:
         scenario's contract (its module's CONTRACTS[name]). Recorded in run.json."""
         from harness.contracts import make
 
+        for path in map(str, self.options.app_paths):  # where adapters are imported from
+            if path not in sys.path:
+                sys.path.insert(0, path)
         if name not in self.options.contracts:
             raise HarnessError(f"the scenario declares no contract for {name!r} in CONTRACTS")
         spec = self.options.adapters.get(name)

@@ -152,3 +152,18 @@ def test_bad_adapters_are_bad_input(tmp_path):
     )  # fmt: skip
     assert out.returncode == 2
     assert "must be a class that subclasses the scenario's contract" in out.stdout
+
+
+def test_an_app_outside_the_working_directory_is_found_with_app_path(tmp_path):
+    (tmp_path / "mysvc").mkdir()
+    counter = (REPO / "services" / "counter.py").read_text()
+    (tmp_path / "mysvc" / "counter_app.py").write_text(counter)
+    app = "counter=counter_app:app"
+    out = cli("run", "smoke", "--seed", "2", "--report-dir", str(tmp_path / "a"), "--app", app)
+    assert out.returncode == 3  # the service could not start: the message says how to fix
+    assert "pass --app-path DIR" in out.stdout
+    out = cli(
+        "run", "smoke", "--seed", "2", "--report-dir", str(tmp_path / "b"),
+        "--app", app, "--app-path", str(tmp_path / "mysvc"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout

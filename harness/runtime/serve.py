@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from hypercorn.asyncio import serve
@@ -26,7 +27,11 @@ def load_app(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
-        raise SystemExit(f"cannot import module {module_name!r} for app {spec!r}: {e}") from e
+        raise SystemExit(
+            f"cannot import module {module_name!r} for app {spec!r}: {e}. The service runs "
+            f"from {Path.cwd()} with the folders of --app-path on its path: run from your "
+            "project's root, or pass --app-path DIR (the folder that holds the package)"
+        ) from e
     try:
         return getattr(module, attr)
     except AttributeError:
