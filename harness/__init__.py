@@ -20,6 +20,7 @@ _EXPORTS = {
     "Request": "harness.workload.client",
     "Outcome": "harness.workload.client",
     "Control": "harness.controls",
+    "BadInput": "harness.errors",
     "Contract": "harness.contracts",
     # faults
     "Fault": "harness.nemesis.faults",
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
     from harness.checkers.verdict import Verdict, checker
     from harness.contracts import Contract
     from harness.controls import Control
+    from harness.errors import BadInput
     from harness.nemesis.faults import (
         Fault,
         kill,

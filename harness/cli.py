@@ -117,9 +117,20 @@ def describe(path: Path) -> dict[str, Any]:
     doc = (ast.get_docstring(tree) or "").strip()
     out: dict[str, Any] = {"doc": doc.splitlines()[0] if doc else "", "services": {}}
     out["controls"] = []
+    out["params"] = {}
     for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
+            names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
+            with contextlib.suppress(ValueError):
+                values = ast.literal_eval(node.value)
+                out["params"].update(dict(zip(names, values, strict=False)))
+            continue
         if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
             continue
+        name = node.targets[0].id
+        if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS"):
+            with contextlib.suppress(ValueError):
+                out["params"][name] = ast.literal_eval(node.value)
         if node.targets[0].id == "SERVICES":
             with contextlib.suppress(ValueError):
                 out["services"] = ast.literal_eval(node.value)
@@ -165,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         "contract), for an API that differs from the bundled one (repeatable)",
     )
     run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a scenario parameter (see `list`), e.g. BOOKINGS=60 or "
+        "sagas.LOST_ANSWER=0 (VALUE in JSON; repeatable)",
+    )
+    run.add_argument(
         "--app-path",
         action="append",
         default=[],
@@ -187,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:24} {info['doc']}")
             services = ", ".join(info["services"]) or "(not declared)"
             print(f"{'':24}   services (--app NAME=...): {services}")
+            params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
+            print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
             for control in info["controls"]:
                 print(f"{'':24}   negative control: --app {control}")
         return 0
@@ -256,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-app={app}")
         for adapter in args.adapter:
             pytest_args.append(f"--chaos-adapter={adapter}")
+        for param in args.param:
+            pytest_args.append(f"--chaos-param={param}")
         for path in args.app_path:
             if not Path(path).is_dir():
                 print(f"error: --app-path {path}: not a folder", file=sys.stderr)

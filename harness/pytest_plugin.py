@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
 import os
 import random
 import re
@@ -75,6 +76,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="also import Python apps and adapters from DIR (default: the working "
         "directory only; repeatable)",
+    )
+    g.addoption(
+        "--chaos-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a scenario parameter (an upper-case constant of its module, e.g. "
+        "BOOKINGS=60 or sagas.LOST_ANSWER=0; VALUE in JSON) for this run (repeatable)",
     )
     g.addoption(
         "--chaos-adapter",
@@ -172,9 +181,9 @@ def apps_for(scenario: str, services: dict[str, str], apps: dict[str, str]) -> d
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """An --chaos-app (or --chaos-adapter) that names a service no collected scenario has
-    (or has a contract for) is bad input, not a silent run of the bundled default: say
-    which names there are."""
+    """An --chaos-app (--chaos-adapter, --chaos-param) that names a service (contract,
+    parameter) no collected scenario has is bad input, not a silent run of the bundled
+    default: say which names there are."""
     overrides = {
         "--chaos-app": ("SERVICES", "service", parse_apps(config.getoption("--chaos-app"))),
         "--chaos-adapter": (
@@ -182,6 +191,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "contract",
             parse_pairs("--chaos-adapter", config.getoption("--chaos-adapter")),
         ),
+        "--chaos-param": ("params", "parameter", parse_params(config.getoption("--chaos-param"))),
     }
     scenarios = {
         _scenario_name(item): item.module
@@ -190,12 +200,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         and "chaos" in getattr(item, "fixturenames", ())
     }
     for option, (attr, what, given) in overrides.items():
-        declared = {sc: dict(getattr(m, attr, {})) for sc, m in scenarios.items()}
+        declared = {
+            sc: scenario_params(m) if attr == "params" else dict(getattr(m, attr, {}))
+            for sc, m in scenarios.items()
+        }
         if not given or not declared or (attr == "SERVICES" and not all(declared.values())):
             continue  # a scenario without SERVICES: Run.check_overrides checks at run time
         known = {f"{sc}.{n}" for sc, names in declared.items() for n in names}
         for name in given:
             ok = name in known if "." in name else any(name in d for d in declared.values())
+            if ok and attr == "params":
+                for sc, params in declared.items():
+                    short = name.rpartition(".")[2]
+                    if short in params and name in (short, f"{sc}.{short}"):
+                        problem = param_mismatch(params[short], given[name])
+                        if problem:
+                            raise pytest.UsageError(
+                                f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
+                            )
             if not ok:
                 listing = "; ".join(
                     f"{sc}: {', '.join(d) or 'none'}" for sc, d in sorted(declared.items())
@@ -275,12 +297,51 @@ def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str], adapters: dic
     return cmd
 
 
+def parse_params(values: list[str]) -> dict[str, Any]:
+    """NAME=VALUE pairs with JSON values (a bare word is a string)."""
+    out: dict[str, Any] = {}
+    for name, raw in parse_pairs("--chaos-param", values).items():
+        try:
+            out[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[name] = raw
+    return out
+
+
+def param_mismatch(current: Any, value: Any) -> str | None:
+    """Why `value` cannot replace a parameter now `current` (None: it can)."""
+    kinds = (int, float) if isinstance(current, float) else type(current)
+    if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, kinds):
+        return f"is a {type(current).__name__} (now {current!r})"
+    return None
+
+
+def override_params(scenario: str, module: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """Set the parameters meant for this scenario on its module; returns the old values.
+    A name the module does not have, or a value of another type, is bad input."""
+    declared = scenario_params(module)
+    old: dict[str, Any] = {}
+    for name, value in given.items():
+        scope, _, short = name.rpartition(".")
+        if scope and scope != scenario:
+            continue
+        if short not in declared:
+            continue  # meant for another scenario of the run (checked at collection)
+        current = getattr(module, short)
+        problem = param_mismatch(current, value)
+        if problem:
+            raise BadInput(f"--param {name}={value!r}: {short} {problem}")
+        old[short] = current
+        setattr(module, short, value)
+    return old
+
+
 def scenario_params(module: Any) -> dict[str, Any]:
     """A scenario's parameters: its module's upper-case constants of plain data types."""
     plain = (int, float, str, bool, list, tuple, dict, set, frozenset)
     out: dict[str, Any] = {}
     for name, value in vars(module).items():
-        if name == "CONTROLS":
+        if name in ("CONTROLS", "SERVICES", "CONTRACTS"):
             continue
         if name.isupper() and isinstance(value, plain):
             out[name] = sorted(value) if isinstance(value, set | frozenset) else value
@@ -303,6 +364,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     node = request.node
     services = dict(getattr(node.module, "SERVICES", {}))
     contracts = dict(getattr(node.module, "CONTRACTS", {}))
+    given = parse_params(cfg.getoption("--chaos-param"))
+    previous = override_params(_scenario_name(node), node.module, given)
     apps = apps_for(_scenario_name(node), services, parse_apps(cfg.getoption("--chaos-app")))
     adapters = apps_for(
         _scenario_name(node),
@@ -310,6 +373,12 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
     reproduce = _reproduce(node, chaos_seed, apps, adapters)
+    reproduce += "".join(
+        f" --{'chaos-' if 'pytest' in reproduce.split()[0] else ''}param "
+        + shlex.quote(f"{n}={json.dumps(v)}")
+        for n, v in given.items()
+        if n.rpartition(".")[2] in previous
+    )
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -347,6 +416,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             run.finish()
 
     request.addfinalizer(finish)  # sync: runs even when the event loop is gone
+    request.addfinalizer(lambda: [setattr(node.module, n, v) for n, v in previous.items()])
     yield run
     await run.close()
 

@@ -33,6 +33,12 @@ from harness import (
 )
 
 BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
+# Modelling choice (--param sagas.LOST_ANSWER_MS=...): a "lost answer" is a reservation that
+# takes effect and answers this late. It is lost to a service whose step gives up sooner
+# (the bundled Trips waits 0.5 s per attempt, 3 attempts, then fails the step); a service
+# that waits longer sees a slow success, not a loss: set this above your step timeout, or
+# LOST_ANSWER=0 to plan no lost answers.
+LOST_ANSWER_MS = 2000
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
@@ -90,7 +96,10 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
             how, step = failure
             key = f"{booking}:{STEPS[step]}"
             await world.set_knob(
-                "reserve", key, decline=how == "decline", latency_ms=2000 if how == "lost" else 0
+                "reserve",
+                key,
+                decline=how == "decline",
+                latency_ms=LOST_ANSWER_MS if how == "lost" else 0,
             )
     requests = workload(rng)
     ok_bookings = {b for b, f in plan.items() if f is None}

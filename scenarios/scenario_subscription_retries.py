@@ -19,6 +19,7 @@ Checks:   each payment and subscription took effect at most once; users whose pr
 import random
 
 from harness import (
+    BadInput,
     Control,
     Fault,
     Request,
@@ -34,6 +35,11 @@ from harness import (
 USERS, DUPLICATE, BROKEN_PROVIDER = 100, 0.2, 0.2
 FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within the bound)
 CATALOG = ("netflix", "hulu", "prime", "disney")
+# Modelling choice (--param subscription_retries.PROVIDER_FAILURE=...): how a provider that
+# fails for good fails. "retryable": 503 on every attempt, so the service must bound its
+# retries (the bundled one: 4 attempts) and then compensate; a service with no bound
+# retries it for ever. "terminal": 402 declined, which the service should not retry.
+PROVIDER_FAILURE = "retryable"
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
@@ -76,13 +82,19 @@ async def test_retries_and_saga(chaos: Run) -> None:
     await chaos.start_server()
     await chaos.start_service("subscriptions")
 
+    if PROVIDER_FAILURE not in ("retryable", "terminal"):
+        raise BadInput(f"PROVIDER_FAILURE must be retryable or terminal, not {PROVIDER_FAILURE!r}")
     requests, plan = workload(chaos.rng)
     chaos.manifest["saga_plan"] = plan
     await world.set_knob("reserve", fail_attempts=FLAKY)
     await world.set_knob("charge", fail_attempts=1)
     for user, (steps, k) in plan.items():
         if k is not None:
-            await world.set_knob("reserve", f"{user}:{steps[k]}", error_rate=1.0)
+            terminal = PROVIDER_FAILURE == "terminal"
+            await world.set_knob(
+                "reserve", f"{user}:{steps[k]}", error_rate=0.0 if terminal else 1.0,
+                decline=terminal,
+            )  # fmt: skip
     faults = seeded_kills(
         chaos.fault_rng, len(requests), ["subscriptions", "server"], window=(0.1, 0.8)
     )

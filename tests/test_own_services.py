@@ -167,3 +167,24 @@ def test_an_app_outside_the_working_directory_is_found_with_app_path(tmp_path):
         "--app", app, "--app-path", str(tmp_path / "mysvc"),
     )  # fmt: skip
     assert out.returncode == 0, out.stdout
+
+
+def test_scenario_parameters_are_set_recorded_and_checked(tmp_path):
+    out = cli(
+        "run", "smoke", "--seed", "2", "--report-dir", str(tmp_path / "r"),
+        "--param", "OPS=120", "--param", "smoke.KEYS=4",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout
+    (run,) = (tmp_path / "r").glob("*-smoke-*")
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["params"]["OPS"] == 120 and manifest["params"]["KEYS"] == 4
+    assert manifest["reproduce"].endswith("--param OPS=120 --param smoke.KEYS=4")
+    lines = (run / "history.jsonl").read_text().splitlines()
+    invokes = [r for r in map(json.loads, lines) if r["type"] == "invoke"]
+    assert {r["key"] for r in invokes} == {"c0", "c1", "c2", "c3"}
+    for bad, says in [("OPZ=1", "no scenario of this run has a parameter 'OPZ'"),
+                      ("OPS=many", "smoke's OPS is a int (now 500)")]:  # fmt: skip
+        out = cli("run", "smoke", "--report-dir", str(tmp_path / "bad"), "--param", bad)
+        assert out.returncode == 2 and says in out.stdout + out.stderr
+    assert not (tmp_path / "bad").exists()
+    assert "parameters (--param NAME=VALUE): OPS=500 KEYS=20" in cli("list").stdout
