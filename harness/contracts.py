@@ -26,6 +26,11 @@ class Contract:
     the API has no such operation: the scenario then leaves it out and says which of its
     guarantees were not exercised."""
 
+    def check_answer(self, action: str, answer: Any) -> None:
+        """Read a probe's answer to `action` as the checks will (raise if it cannot be):
+        the preflight calls it, so an answer of another shape stops the run before the
+        chaos, not a checker after it."""
+
 
 def load_class(spec: str) -> type:
     """`module:Class`, importable from the working directory (a project's own package)."""

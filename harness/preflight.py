@@ -8,12 +8,14 @@ operations completed", with the server's message buried in history.jsonl. Two ch
    has an idempotency key, or is a read) goes ahead of the chaos, through the recorded
    client. An answer of any kind is fine (a terminal error is an answer); a probe that gets
    no answer while Restate shows its invocation failing attempt after attempt means the
-   handler cannot take the request (a body it cannot read): that stops the run.
+   handler cannot take the request (a body it cannot read): that stops the run. So does an
+   answer the scenario's contract cannot read (`Contract.check_answer`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from harness.errors import BadInput
@@ -62,13 +64,17 @@ def static_mismatches(requests: list[Any], registered: dict[str, dict[str, Any]]
     return problems
 
 
-async def probe(client: IngressClient, admin: AdminClient, requests: list[Any]) -> list[str]:
+async def probe(
+    client: IngressClient, admin: AdminClient, requests: list[Any], contracts: list[Any] = ()
+) -> list[str]:
     problems = []
     for (service, handler), req in targets(requests).items():
         if req.send or not (req.idem or req.method == "GET" or req.idempotent):
             continue  # not safe to send twice, or a one-way send that answers at once
         probe_req = dataclasses.replace(req, meta={**req.meta, "preflight": True})
         out = await client.call(probe_req, timeout=PROBE_TIMEOUT)
+        if out.type == "ok" and "action" in req.meta:
+            problems += unreadable(service, handler, req.meta["action"], out.value, contracts)
         if out.type != "info" or not req.idem:
             continue  # an answer (or a refusal before sending: the chaos will say)
         rows = await admin.invocations(
@@ -86,15 +92,35 @@ async def probe(client: IngressClient, admin: AdminClient, requests: list[Any]) 
     return problems
 
 
+def unreadable(
+    service: str, handler: str, action: str, answer: Any, contracts: list[Any]
+) -> list[str]:
+    """The contracts' complaints about a probe's answer (an answer of another shape)."""
+    out = []
+    for contract in contracts:
+        try:
+            contract.check_answer(action, answer)
+        except Exception as e:
+            out.append(
+                f"{service}/{handler} answered {json.dumps(answer)[:300]}, which "
+                f"{type(contract).__name__} cannot read as the answer to {action!r}: "
+                f"{type(e).__name__}: {e} (an adapter's answer readers say how to read it)"
+            )
+    return out
+
+
 async def preflight(
     client: IngressClient,
     admin: AdminClient,
     requests: list[Any],
     registered: dict[str, dict[str, Any]],
+    contracts: list[Any] = (),  # type: ignore[assignment]
 ) -> None:
     """Raise BadInput (exit 2) naming every handler the deployments do not serve as the
-    scenario calls it."""
-    problems = static_mismatches(requests, registered) or await probe(client, admin, requests)
+    scenario calls it, and every answer the scenario's contracts cannot read."""
+    problems = static_mismatches(requests, registered) or await probe(
+        client, admin, requests, contracts
+    )
     if problems:
         raise BadInput(
             "preflight: the services do not serve the scenario's calls (nothing was faulted):\n  "

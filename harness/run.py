@@ -92,6 +92,7 @@ class Run:
         self.plan: list[Fault] = []
         self.timings: dict[str, float] = {}
         self.started_names: list[str] = []  # service names, in the order started
+        self.contracts: list[Any] = []  # contracts the scenario took (chaos.contract)
         self.stats: dict[str, Any] = {}
         self.started = time.time()
         self._finished = False
@@ -203,7 +204,9 @@ class Run:
         if spec is not None:
             self.manifest["adapters"][name] = spec
         self._write_manifest()
-        return make(spec, self.options.contracts[name])
+        contract = make(spec, self.options.contracts[name])
+        self.contracts.append(contract)
+        return contract
 
     def check_overrides(self) -> None:
         """An --app for a service this scenario does not start is bad input (a typo would
@@ -301,7 +304,11 @@ class Run:
         if preflight:
             async with self.client() as client:
                 await check_preflight(
-                    client, self.server.admin, list(requests), self.manifest.get("services", {})
+                    client,
+                    self.server.admin,
+                    list(requests),
+                    self.manifest.get("services", {}),
+                    self.contracts,
                 )
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]

@@ -66,6 +66,12 @@ class PaymentsContract(Contract):
         """Did a `refund` (or read) answer say the money went back?"""
         return answer["status"] == "refunded"
 
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action in ("create", "read"):
+            self.charged(answer)
+        elif action == "refund":
+            self.refunded(answer)
+
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {

@@ -100,6 +100,15 @@ def test_preflight_stops_a_service_that_does_not_serve_the_scenarios_calls(tmp_p
     (run,) = (tmp_path / "b").glob("*-payments-*")
     results = json.loads((run / "results.json").read_text())
     assert results["status"] == "bad-input"
+    out = cli(
+        "run", "payments", "--seed", "1", "--report-dir", str(tmp_path / "c"),
+        "--app", "payments=tests.data.payments_other_answer:app",
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert (
+        'Payments/create answered {"paymentId": "p0", "state": "OK"}, which PaymentsContract '
+        "cannot read as the answer to 'create': KeyError: 'status'" in out.stdout
+    )
     assert not [f for f in (run / "faults.jsonl",) if f.exists() and f.read_text()]  # no fault
 
 
