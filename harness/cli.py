@@ -55,7 +55,8 @@ commands:
                           (pytest underneath); reports go to reports/<run-id>/
   report RUN_DIR...        re-run the stored runs' checks and rewrite their reports
   dashboard [REPORT_DIR]   rebuild REPORT_DIR/index.html (default reports/) from its runs
-  provision               install the pinned restate-server from npm into the cache
+  provision [--node DIR]  install the pinned restate-server from npm into the cache (and
+                          the npm dependencies of a Node.js service in DIR)
 
 exit codes (run, report):
   0 every guarantee held     1 a guarantee was violated     2 bad input
@@ -197,7 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     dash = sub.add_parser("dashboard", help="rebuild the dashboard of a report folder")
     dash.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"))
-    sub.add_parser("provision", help="install restate-server from npm now")
+    prov = sub.add_parser(
+        "provision", help="install restate-server from npm now (and a Node.js service's deps)"
+    )
+    prov.add_argument(
+        "--node",
+        type=Path,
+        metavar="DIR",
+        help="also install the npm dependencies of the Node.js project DIR into the cache "
+        "and link them as DIR/node_modules",
+    )
     args, extra = parser.parse_known_args(argv)
 
     if args.command == "list":
@@ -240,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             print(binary.resolve())
+            if args.node is not None:
+                from harness.runtime.node import provision_node_project
+
+                print(provision_node_project(args.node.resolve()))
         except HarnessError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

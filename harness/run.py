@@ -302,6 +302,7 @@ class Run:
         handlers and probes each one: a mismatch stops the run as bad input."""
         self.check_overrides()
         if preflight:
+            t0 = time.monotonic()
             async with self.client() as client:
                 await check_preflight(
                     client,
@@ -310,6 +311,7 @@ class Run:
                     self.manifest.get("services", {}),
                     self.contracts,
                 )
+            self.timings["preflight"] = time.monotonic() - t0
         self.plan = list(faults)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
