@@ -12,8 +12,10 @@ Checks:   at most one reservation per product in the inventory, exactly one when
 """
 
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -30,10 +32,32 @@ from harness import (
 RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
 
 
+class ProductsContract(Contract):
+    """What the scenario asks of the inventory service, in the bundled Products object's
+    API: reserve({"reservation"}) -> {"reserved": bool}, keyed by product. For another API,
+    subclass and override (`--adapter products=mypkg.chaos:MyProducts`). The service must
+    reserve through the world with the product as the business `key`."""
+
+    def reserve(self, product: str, reservation: str, idem: str) -> Request:
+        """Try to reserve `product` for `reservation` (one winner per product)."""
+        body = {"reservation": reservation}
+        return Request("Products", "reserve", key=product, body=body, idem=idem)
+
+    def won(self, answer: Any) -> bool:
+        """Modelling choice, what counts as applied: did the answer say this reservation
+        got the product?"""
+        return bool(answer["reserved"])
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        self.won(answer)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "products": "harness.bundled.services.products:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"products": ProductsContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -46,16 +70,11 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: ProductsContract) -> list[Request]:
     requests: list[Request] = []
     for i in range(RESERVATIONS):
-        req = Request(
-            "Products",
-            "reserve",
-            key=f"prod{rng.randrange(PRODUCTS)}",
-            body={"reservation": f"r{i}"},
-            idem=f"r{i}",
-        )
+        product = f"prod{rng.randrange(PRODUCTS)}"
+        req = api.reserve(product, f"r{i}", idem=f"r{i}").as_action("reserve", product)
         requests.append(req)
         if rng.random() < DUPLICATE:  # again: right away, or a little later
             requests.insert(rng.randrange(len(requests), len(requests) + 30), req)
@@ -63,12 +82,13 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_each_product_reserved_once(chaos: Run) -> None:
+    api = chaos.contract("products")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("products")
 
     rng = chaos.rng
-    requests = workload(rng)
+    requests = workload(rng, api)
     victims = spread_keys(requests, 3)
     plan = await chaos.effect_window("products", "reserve", victims)
     plan += seeded_kills(chaos.fault_rng, len(requests), ("products", "server"))
@@ -78,21 +98,20 @@ async def test_each_product_reserved_once(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    api = run.contract("products", ProductsContract)
+    records = run.actions()  # in the scenario's words: reserve of a product
     return [
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "reserve",
             "reserve",
             name="each product reserved at most once",
-            applied=lambda r: r["reserved"],
+            applied=api.won,
         ),
         check_single_winner(
-            run.records,
-            "reserve",
-            won=lambda r: r["reserved"],
-            name="one acknowledged winner per product",
+            records, "reserve", won=api.won, name="one acknowledged winner per product"
         ),
-        check_idempotent_response(run.records, "reserve"),
-        check_vacuity(run.records, min_ok=RESERVATIONS, min_faults=4),
+        check_idempotent_response(records, "reserve"),
+        check_vacuity(records, min_ok=RESERVATIONS, min_faults=4),
     ]

@@ -10,16 +10,51 @@ Checks:   every counter equals its distinct acknowledged increments; every invoc
 """
 
 import random
+from typing import Any
 
-from harness import Control, Request, Run, RunData, Verdict, check_counters, check_vacuity, kill
+from harness import (
+    Contract,
+    Control,
+    Request,
+    Run,
+    RunData,
+    Verdict,
+    check_counters,
+    check_vacuity,
+    kill,
+)
 
 OPS, KEYS, DUPLICATES = 500, 20, 0.15
+
+
+class CounterContract(Contract):
+    """What the scenario asks of the counter, in the bundled Counter object's API: exclusive
+    add(int) -> int and shared get() -> int, keyed by counter name. For another API,
+    subclass and override (`--adapter counter=mypkg.chaos:MyCounter`)."""
+
+    def add(self, counter: str, delta: int, idem: str) -> Request:
+        """Add `delta` to `counter` once per idempotency key."""
+        return Request("Counter", "add", key=counter, body=delta, idem=idem)
+
+    def read(self, counter: str) -> Request:
+        """Read the counter after the chaos."""
+        return Request("Counter", "get", key=counter)
+
+    def value(self, answer: Any) -> int:
+        """The counter's value in a read's answer."""
+        return int(answer)
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action == "read":
+            self.value(answer)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "counter": "harness.bundled.services.counter:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"counter": CounterContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -32,10 +67,11 @@ CONTROLS = [
 ]
 
 
-def increments(rng: random.Random) -> list[Request]:
+def increments(rng: random.Random, api: CounterContract) -> list[Request]:
     requests: list[Request] = []
     for i in range(OPS):
-        req = Request("Counter", "add", key=f"c{rng.randrange(KEYS)}", body=1, idem=f"inc-{i}")
+        counter = f"c{rng.randrange(KEYS)}"
+        req = api.add(counter, 1, idem=f"inc-{i}").as_action("add", counter)
         requests.append(req)
         if rng.random() < DUPLICATES:  # the same request again: right away, or later
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), req)
@@ -43,10 +79,11 @@ def increments(rng: random.Random) -> list[Request]:
 
 
 async def test_counter_survives_kills(chaos: Run) -> None:
+    api = chaos.contract("counter")
     await chaos.start_server()
     await chaos.start_service("counter")
 
-    requests = increments(chaos.rng)
+    requests = increments(chaos.rng, api)
     window = range(len(requests) // 5, len(requests) * 3 // 4)
     first, second = sorted(chaos.fault_rng.sample(window, 2))
     await chaos.drive(
@@ -58,13 +95,15 @@ async def test_counter_survives_kills(chaos: Run) -> None:
         retry_for=10,
     )
 
-    finals = [Request("Counter", "get", key=f"c{k}") for k in range(KEYS)]
+    finals = [api.read(f"c{k}").as_action("read", f"c{k}") for k in range(KEYS)]
     await chaos.verify(checks, reads=finals, timeout=10)
 
 
 def checks(run: RunData) -> list[Verdict]:
-    counters = run.final_reads("Counter", "get")
+    api = run.contract("counter", CounterContract)
+    counters = {key: api.value(answer) for key, answer in run.answers("read").items()}
+    records = run.actions()  # in the scenario's words: add and read of a counter
     return [
-        check_counters(run.records, counters),
-        check_vacuity(run.records, min_ok=OPS // 2, min_faults=2),
+        check_counters(records, counters),
+        check_vacuity(records, min_ok=OPS // 2, min_faults=2),
     ]
