@@ -132,6 +132,12 @@ def describe(path: Path) -> dict[str, Any]:
         if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS"):
             with contextlib.suppress(ValueError):
                 out["params"][name] = ast.literal_eval(node.value)
+        if name == "CONTRACTS" and isinstance(node.value, ast.Dict):
+            out["contracts"] = {
+                ast.literal_eval(k): ast.unparse(v)
+                for k, v in zip(node.value.keys, node.value.values, strict=True)
+                if k is not None
+            }
         if node.targets[0].id == "SERVICES":
             with contextlib.suppress(ValueError):
                 out["services"] = ast.literal_eval(node.value)
@@ -216,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:24} {info['doc']}")
             services = ", ".join(info["services"]) or "(not declared)"
             print(f"{'':24}   services (--app NAME=...): {services}")
+            for service, contract in info.get("contracts", {}).items():
+                print(
+                    f"{'':24}   adapter (--adapter {service}=module:Class): a subclass "
+                    f"of harness.bundled.scenarios.{path.stem}.{contract}"
+                )
             params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
             print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
             for control in info["controls"]:

@@ -37,6 +37,9 @@ def test_list_shows_services_and_controls():
     out = cli("list")
     assert out.returncode == 0
     assert "services (--app NAME=...): payments" in out.stdout
+    assert (
+        "a subclass of harness.bundled.scenarios.scenario_payments.PaymentsContract" in out.stdout
+    )
     assert "--app payments=harness.bundled.services.broken.payments_clock_state:app" in out.stdout
 
 
