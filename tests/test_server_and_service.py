@@ -66,6 +66,8 @@ async def test_lifecycle_kill_restart_keeps_state(topo):
     rows = await server.admin.query("SELECT value_utf8 FROM state WHERE service_key = 'k'")
     assert rows == [{"value_utf8": "2"}]
     assert await server.admin.wait_quiescent(["Counter"], timeout=10) < 10
+    # the server's scratch dirs live in its base dir, not in the machine's /tmp
+    assert list((server.config.base_dir / "tmp").glob("invoker-*"))
 
 
 async def test_pause_blocks_requests_until_resume(topo):

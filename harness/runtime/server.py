@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -50,9 +51,12 @@ class RestateServer(Supervised):
         self.node_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.config.to_toml())
         t0 = time.monotonic()
+        tmp = self.config.base_dir / "tmp"  # the server's scratch dirs (invoker-*), not /tmp's
+        tmp.mkdir(parents=True, exist_ok=True)
         self._spawn(
             [str(self.binary), "--config-file", str(self.config_path), "--no-logo"],
             self.log_path,
+            env={**os.environ, "TMPDIR": str(tmp)},
         )
         while True:
             self._check_alive(t0, timeout, "ready")
