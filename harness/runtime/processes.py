@@ -112,6 +112,10 @@ class ProcessRegistry:
         proc.signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.popen.wait(timeout=10)
+        # children the leader forked (a shell wrapper's, npm's) die a moment later
+        deadline = time.monotonic() + 2
+        while proc.group_members() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     async def stop(self, proc: Proc, grace: float = 10.0) -> bool:
         """SIGTERM, wait up to `grace` seconds, then SIGKILL. True if it exited by itself."""
