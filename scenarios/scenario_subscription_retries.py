@@ -17,9 +17,11 @@ Checks:   each payment and subscription took effect at most once; users whose pr
 """
 
 import random
+from typing import Any
 
 from harness import (
     BadInput,
+    Contract,
     Control,
     Fault,
     Request,
@@ -42,10 +44,34 @@ CATALOG = ("netflix", "hulu", "prime", "disney")
 PROVIDER_FAILURE = "retryable"
 
 
+class SubscriptionsContract(Contract):
+    """What the scenario asks of the subscription service, in the bundled
+    SubscriptionService's API: add({"user", "subscriptions", "amount"}) pays, then subscribes
+    to each; a failed saga is a terminal error. For another API, subclass and override
+    (`--adapter subscriptions=mypkg.chaos:MySubscriptions`). The service must call the world
+    with the business key "<user>:<step>": `charge` / `refund` for the step "pay", `reserve`
+    / `cancel` for each subscription, in the order given."""
+
+    def add(self, user: str, subscriptions: list[str], amount: int, idem: str) -> Request:
+        """Pay `amount` for `user`, then subscribe to each of `subscriptions`."""
+        body = {"user": user, "subscriptions": subscriptions, "amount": amount}
+        return Request("SubscriptionService", "add", idem=idem, body=body)
+
+    def failed(self, answer: Any) -> bool:
+        """Modelling choice: does an acknowledged answer say the saga failed? The bundled
+        API answers a failure with a terminal error, never with an answer."""
+        return False
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        self.failed(answer)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "subscriptions": "harness.bundled.services.subscription_saga:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"subscriptions": SubscriptionsContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -58,19 +84,16 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> tuple[list[Request], dict[str, tuple[list[str], int | None]]]:
+def workload(
+    rng: random.Random, api: SubscriptionsContract
+) -> tuple[list[Request], dict[str, tuple[list[str], int | None]]]:
     """The requests, and per user its saga steps and the index of the step that fails."""
     requests, plan = [], {}
     for i in range(USERS):
         user, subs = f"u{i}", rng.sample(CATALOG, rng.randint(1, 3))
         fails = rng.randrange(len(subs)) + 1 if rng.random() < BROKEN_PROVIDER else None
         plan[user] = (["pay", *subs], fails)
-        req = Request(
-            "SubscriptionService",
-            "add",
-            idem=user,
-            body={"user": user, "subscriptions": subs, "amount": rng.randint(5, 20)},
-        )
+        req = api.add(user, subs, rng.randint(5, 20), idem=user).as_action("add", user)
         requests.append(req)
         if rng.random() < DUPLICATE:
             requests.append(req)
@@ -78,13 +101,14 @@ def workload(rng: random.Random) -> tuple[list[Request], dict[str, tuple[list[st
 
 
 async def test_retries_and_saga(chaos: Run) -> None:
+    api = chaos.contract("subscriptions")
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("subscriptions")
 
     if PROVIDER_FAILURE not in ("retryable", "terminal"):
         raise BadInput(f"PROVIDER_FAILURE must be retryable or terminal, not {PROVIDER_FAILURE!r}")
-    requests, plan = workload(chaos.rng)
+    requests, plan = workload(chaos.rng, api)
     chaos.manifest["saga_plan"] = plan
     await world.set_knob("reserve", fail_attempts=FLAKY)
     await world.set_knob("charge", fail_attempts=1)
@@ -113,9 +137,11 @@ async def test_retries_and_saga(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    api = run.contract("subscriptions", SubscriptionsContract)
+    records = run.actions(failed={"add": api.failed})  # in the scenario's words
     plan = {u: (steps, k) for u, (steps, k) in run.manifest["saga_plan"].items()}
     return [
-        check_saga(run.records, run.ledger, plan, handler="add"),
-        check_idempotent_response(run.records, "add"),
-        check_vacuity(run.records, min_ok=USERS // 2, min_faults=3),
+        check_saga(records, run.ledger, plan, handler="add"),
+        check_idempotent_response(records, "add"),
+        check_vacuity(records, min_ok=USERS // 2, min_faults=3),
     ]

@@ -840,3 +840,20 @@ def test_failed_final_reads_are_liveness_evidence_and_failures_are_summarised():
     assert liveness.counterexamples[0]["key"] == "p7"
     reasons = {f["error"]: f["count"] for f in liveness.stats["common_failures"]}
     assert reasons == {"TimeoutError: ": 1, "HTTP 400: bad body": 1}
+
+
+def test_actions_speak_the_scenarios_words_and_read_failures_from_answers():
+    """An adapter's API: handler placeOrder on a plain service, a failure answered as 200."""
+    create = op(1, "ok", key=None, handler="placeOrder", resp={"result": "REJECTED"})
+    create[0].update(action="book", subject="b1")
+    other = op(2, "ok", key=None, handler="placeOrder", resp={"result": "OK"})
+    other[0].update(action="book", subject="b2")
+    data = run_data(history(create, other))
+    records = data.actions(failed={"book": lambda answer: answer["result"] == "REJECTED"})
+    invokes = [r for r in records if r["type"] == "invoke"]
+    assert [(r["handler"], r["key"], r["api_handler"]) for r in invokes] == [
+        ("book", "b1", "placeOrder"),
+        ("book", "b2", "placeOrder"),
+    ]
+    assert [r["type"] for r in records if r["type"] != "invoke"] == ["fail", "ok"]
+    assert data.answers("book") == {"b1": {"result": "REJECTED"}, "b2": {"result": "OK"}}

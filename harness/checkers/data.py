@@ -7,6 +7,7 @@ run can be re-analysed at any time (`python -m harness report RUN_DIR`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,20 @@ class RunData:
         client's one-way sends returned, until then."""
         return max((e["wall"] for e in self.ledger["effects"]), default=0.0)
 
-    def actions(self) -> list[dict[str, Any]]:
+    def actions(
+        self, failed: dict[str, Callable[[Any], bool]] | None = None
+    ) -> list[dict[str, Any]]:
         """The history in the scenario's vocabulary: an operation tagged with
         `Request.as_action` has `handler` = its action and `key` = its subject (the API's
         own names are kept as `api_handler`, `api_key`), so checkers written against the
-        scenario's model read any API an adapter maps onto it."""
+        scenario's model read any API an adapter maps onto it. `failed`: per action, a
+        reader of acknowledged answers that say the operation failed (an API that answers
+        200 with a failure status): such an answer counts as the failure the client saw."""
         out = []
+        actions: dict[int, str] = {}
         for r in self.records:
             if r.get("type") == "invoke" and "action" in r:
+                actions[r["op"]] = r["action"]
                 r = {
                     **r,
                     "handler": r["action"],
@@ -67,6 +74,13 @@ class RunData:
                     "api_handler": r.get("handler"),
                     "api_key": r.get("key"),
                 }
+            elif (
+                r.get("type") == "ok"
+                and failed
+                and actions.get(r["op"]) in failed
+                and failed[actions[r["op"]]](r.get("resp"))
+            ):
+                r = {**r, "type": "fail", "error": f"answered as failed: {r.get('resp')}"}
             out.append(r)
         return out
 

@@ -45,11 +45,13 @@ def check_saga(
     answers: dict[str, set[str]] = defaultdict(set)
     op_ids: dict[str, list[int]] = defaultdict(list)
     for o in operations(records):
-        if o.invoke.get("handler") == handler and o.idem:
-            op_ids[o.idem].append(o.op)
+        # the scenario's subject where tagged (RunData.actions), else the idempotency key
+        saga = o.key if "action" in o.invoke else o.idem
+        if o.invoke.get("handler") == handler and saga:
+            op_ids[saga].append(o.op)
             sent = o.result is not None and "connect" not in str(o.result.get("error"))
             if o.outcome == "ok" or (o.outcome == "fail" and sent):
-                answers[o.idem].add(o.outcome)
+                answers[saga].add(o.outcome)
     bad = []
     failed = unplanned = 0
     for saga, (steps, k) in sorted(plan.items()):
