@@ -200,3 +200,19 @@ def test_scenario_parameters_are_set_recorded_and_checked(tmp_path):
         assert out.returncode == 2 and says in out.stdout + out.stderr
     assert not (tmp_path / "bad").exists()
     assert "parameters (--param NAME=VALUE): OPS=500 KEYS=20" in cli("list").stdout
+
+
+def test_node_dependencies_need_npm_and_say_so(tmp_path, monkeypatch):
+    import pytest
+
+    from harness.errors import HarnessError
+    from harness.runtime import node
+
+    monkeypatch.setenv("RESTATE_CHAOS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(node.shutil, "which", lambda name: None)
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "package.json").write_text('{"dependencies": {"left-pad": "1.3.0"}}')
+    with pytest.raises(HarnessError, match="npm is not on PATH"):
+        node.provision_node_project(project)
+    assert not (project / "node_modules").exists()
