@@ -131,6 +131,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "chaos: a chaos scenario (run by the restate-chaos plugin in its own loop)"
     )
+    config.addinivalue_line(
+        "markers",
+        "kafka: needs a Kafka broker (the `kafka` extra); skipped with the reason where none runs",
+    )
     if config.getoption("--chaos-sweep") < 1:
         raise pytest.UsageError("--chaos-sweep must be >= 1")
     parse_apps(config.getoption("--chaos-app"))
