@@ -32,13 +32,15 @@ class Contract:
         chaos, not a checker after it."""
 
 
-def load_class(spec: str) -> type:
-    """`module:Class`, importable from the working directory (a project's own package)."""
+def load_class(spec: str, paths: list[str] = ()) -> type:  # type: ignore[assignment]
+    """`module:Class`, importable from the working directory (a project's own package) or
+    one of `paths` (--app-path)."""
     module, sep, attr = spec.partition(":")
     if not sep or not module or not attr:
         raise BadInput(f"adapter {spec!r}: expected module:Class, e.g. mypkg.chaos:MyAdapter")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    for path in [os.getcwd(), *paths]:
+        if path not in sys.path:
+            sys.path.insert(0, path)
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
@@ -57,11 +59,12 @@ def _subclasses(cls: type, base: type) -> bool:
     )
 
 
-def make(spec: str | None, default: type[Any]) -> Any:
-    """An instance of the adapter `spec`, which must subclass `default`; else `default`."""
+def make(spec: str | None, default: type[Any], paths: list[str] = ()) -> Any:  # type: ignore[assignment]
+    """An instance of the adapter `spec` (imported as load_class does), which must subclass
+    `default`; else `default`."""
     if spec is None:
         return default()
-    cls = load_class(spec)
+    cls = load_class(spec, paths)
     if not (isinstance(cls, type) and _subclasses(cls, default)):
         raise BadInput(
             f"adapter {spec!r} must be a class that subclasses the scenario's contract "

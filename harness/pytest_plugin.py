@@ -111,19 +111,19 @@ def parse_apps(values: list[str]) -> dict[str, str]:
     NAME may be scoped to one scenario, SCENARIO.NAME, where several have a service NAME."""
     from harness.runtime.service import check_spec
 
-    apps = {}
+    example = (
+        "e.g. counter=myapp.svc:app, payments=cmd:node dist/payments.js or "
+        "payments=url:http://127.0.0.1:9080"
+    )
     for v in values:
-        name, sep, app = v.partition("=")
-        if not sep or not re.fullmatch(r"(\w+\.)?\w+", name):
-            raise pytest.UsageError(
-                f"--chaos-app {v!r}: expected NAME=SPEC, e.g. counter=myapp.svc:app, "
-                "payments=cmd:node dist/payments.js or payments=url:http://127.0.0.1:9080"
-            )
+        if "=" not in v:
+            raise pytest.UsageError(f"--chaos-app {v!r}: expected NAME=SPEC, {example}")
+    apps = parse_pairs("--chaos-app", values)
+    for name, app in apps.items():
         try:
             check_spec(app)
         except HarnessError as e:
-            raise pytest.UsageError(f"--chaos-app {v!r}: {e}") from None
-        apps[name] = app
+            raise pytest.UsageError(f"--chaos-app {name}={app}: {e}") from None
     return apps
 
 
@@ -210,19 +210,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         }
         if not given or not declared or (attr == "SERVICES" and not all(declared.values())):
             continue  # a scenario without SERVICES: Run.check_overrides checks at run time
-        known = {f"{sc}.{n}" for sc, names in declared.items() for n in names}
         for name in given:
-            ok = name in known if "." in name else any(name in d for d in declared.values())
-            if ok and attr == "params":
-                for sc, params in declared.items():
-                    short = name.rpartition(".")[2]
-                    if short in params and name in (short, f"{sc}.{short}"):
-                        problem = param_mismatch(params[short], given[name])
-                        if problem:
-                            raise pytest.UsageError(
-                                f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
-                            )
-            if not ok:
+            # (scenario, name) pairs this override is meant for
+            targets = [
+                (sc, name.rpartition(".")[2])
+                for sc, names in declared.items()
+                if name.rpartition(".")[2] in names and name.rpartition(".")[0] in ("", sc)
+            ]
+            if not targets:
                 listing = "; ".join(
                     f"{sc}: {', '.join(d) or 'none'}" for sc, d in sorted(declared.items())
                 )
@@ -230,6 +225,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"{option} {name}=...: no scenario of this run has a {what} {name!r}. "
                     f"By scenario: {listing} (scope one with SCENARIO.NAME=...)"
                 )
+            for sc, short in targets if attr == "params" else ():
+                problem = param_mismatch(declared[sc][short], given[name])
+                if problem:
+                    raise pytest.UsageError(
+                        f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
+                    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -283,7 +284,13 @@ def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
     return write
 
 
-def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str], adapters: dict[str, str]) -> str:
+def _reproduce(
+    node: pytest.Item,
+    seed: int,
+    apps: dict[str, str],
+    adapters: dict[str, str],
+    params: dict[str, Any],
+) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
     from harness.bundled import scenario_dir
@@ -296,7 +303,8 @@ def _reproduce(node: pytest.Item, seed: int, apps: dict[str, str], adapters: dic
         test = node.nodeid.split("[")[0].split("::")[-1]
         cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
     prefix = "--" if bundled else "--chaos-"
-    for option, pairs in (("app", apps), ("adapter", adapters)):
+    as_json = {n: json.dumps(v) for n, v in params.items()}
+    for option, pairs in (("app", apps), ("adapter", adapters), ("param", as_json)):
         cmd += "".join(f" {prefix}{option} {shlex.quote(f'{n}={v}')}" for n, v in pairs.items())
     return cmd
 
@@ -376,13 +384,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         contracts,
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
-    reproduce = _reproduce(node, chaos_seed, apps, adapters)
-    reproduce += "".join(
-        f" --{'chaos-' if 'pytest' in reproduce.split()[0] else ''}param "
-        + shlex.quote(f"{n}={json.dumps(v)}")
-        for n, v in given.items()
-        if n.rpartition(".")[2] in previous
-    )
+    applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
+    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied)
     run = Run(
         _scenario_name(node),
         RunOptions(

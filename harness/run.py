@@ -13,7 +13,6 @@ import inspect
 import os
 import random
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -194,17 +193,15 @@ class Run:
         scenario's contract (its module's CONTRACTS[name]). Recorded in run.json."""
         from harness.contracts import make
 
-        for path in map(str, self.options.app_paths):  # where adapters are imported from
-            if path not in sys.path:
-                sys.path.insert(0, path)
         if name not in self.options.contracts:
             raise HarnessError(f"the scenario declares no contract for {name!r} in CONTRACTS")
         spec = self.options.adapters.get(name)
         self.manifest.setdefault("adapters", {})
         if spec is not None:
             self.manifest["adapters"][name] = spec
+        self.manifest["app_paths"] = [str(p) for p in self.options.app_paths]
         self._write_manifest()
-        contract = make(spec, self.options.contracts[name])
+        contract = make(spec, self.options.contracts[name], self.manifest["app_paths"])
         self.contracts.append(contract)
         return contract
 
@@ -376,7 +373,7 @@ class Run:
         held. A read that gets no answer (a wedged key) is evidence for the liveness
         verdict, not a crash."""
         await self.heal()
-        await self.quiesce(services or self.restate_services, timeout)
+        await self.quiesce(services, timeout)
         await self._final_reads(list(reads))
         await self.check(checks)
         self.assert_held()

@@ -86,30 +86,31 @@ class RunData:
 
     def answers(self, action: str) -> dict[str, Any]:
         """The last acknowledged answer of `action` per subject (e.g. final reads)."""
-        out = {}
-        for o in operations(self.actions()):
-            if o.invoke.get("handler") == action and o.outcome == "ok" and o.result:
-                out[o.invoke.get("key")] = o.result.get("resp")
-        return out
+        return last_answers(self.actions(), lambda inv: inv.get("handler") == action)
 
     def contract(self, name: str, default: type[Any]) -> Any:
         """The contract the run used for service `name`: its adapter (run.json) or
         `default`, so re-analysis reads answers the way the run did."""
         from harness.contracts import make
 
-        return make(self.manifest.get("adapters", {}).get(name), default)
+        spec = self.manifest.get("adapters", {}).get(name)
+        return make(spec, default, self.manifest.get("app_paths", []))
 
     def final_reads(self, service: str, handler: str) -> dict[str, Any]:
         """The last acknowledged answer of `service/handler` per object key (the check
         phase reads final state through the ingress; those reads are in the history)."""
-        out = {}
-        for o in operations(self.records):
-            inv = o.invoke
-            if (
-                inv.get("service") == service
-                and inv.get("handler") == handler
-                and o.result
-                and o.outcome == "ok"
-            ):
-                out[inv.get("key")] = o.result.get("resp")
-        return out
+        return last_answers(
+            self.records,
+            lambda inv: inv.get("service") == service and inv.get("handler") == handler,
+        )
+
+
+def last_answers(
+    records: list[dict[str, Any]], match: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Per key, the last acknowledged answer of the operations whose invoke `match`es."""
+    out = {}
+    for o in operations(records):
+        if match(o.invoke) and o.outcome == "ok" and o.result:
+            out[o.invoke.get("key")] = o.result.get("resp")
+    return out
