@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
@@ -243,7 +245,7 @@ class Run:
         assert self.world is not None, "start_world() first"
         for key in keys:
             await self.world.set_knob(op, key, latency_ms=latency_ms)
-        return effect_window_plan(target, op, keys, downtime)
+        return effect_window_plan(target, op, keys, downtime, window_ms=latency_ms)
 
     async def wait_delivered(self, handlers: list[str], at_least: int, timeout: float) -> None:
         """Wait (bounded) until `handlers` ("Service/handler") have at least `at_least`
@@ -315,7 +317,12 @@ class Run:
         self._write_manifest()
         runnable = [f for f in self.plan if f.target not in self.remote]
         nemesis = Nemesis(
-            runnable, self.components, self.history, self.dir / "faults.jsonl", events=self.world
+            runnable,
+            self.components,
+            self.history,
+            self.dir / "faults.jsonl",
+            events=self.world,
+            restate=self._restate_counts,
         )
         for f in self.plan:
             if f.target in self.remote:
@@ -342,6 +349,18 @@ class Run:
         self.stats["driver"] = dict(driver.stats.__dict__)
         self.stats["driver"]["concurrency"] = concurrency
         return outcomes
+
+    async def _restate_counts(self) -> dict[str, int] | None:
+        """The run's invocations by status, or None when the server does not answer at
+        once (it is down: a fault)."""
+        if self.server is None or not self.restate_services:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self.server.admin.status_counts(self.restate_services, within=0), 1.0
+            )
+        except (HarnessError, aiohttp.ClientError, TimeoutError, OSError):
+            return None
 
     def _report_progress(
         self, driver: Driver, nemesis: Nemesis, total: int, t0: float, final: bool = False

@@ -81,6 +81,12 @@ CONTROLS = [
         ("saga",),
         "terminal error propagates without compensating",
     ),
+    Control(
+        "subscriptions",
+        "harness.bundled.services.broken.subscription_saga_small_budget:app",
+        ("vacuity",),
+        "retry budget below the provider's transient failures: most requests fail",
+    ),
 ]
 
 

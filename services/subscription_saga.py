@@ -38,6 +38,12 @@ def world_call(op: str, user: str, step: str, idem: str, **fields):
 
 @service.handler()
 async def add(ctx: restate.Context, req: dict) -> dict:
+    return await subscribe(ctx, req, RETRIES)
+
+
+async def subscribe(ctx: restate.Context, req: dict, retries: restate.RunOptions) -> dict:
+    """The saga: pay, then subscribe to each; undo in reverse on a terminal error. Each
+    provider call is retried under `retries`."""
     user, subs = req["user"], req["subscriptions"]
     payment_id = str(ctx.uuid())  # journaled: the same on every retry and replay
     undo = []
@@ -51,12 +57,12 @@ async def add(ctx: restate.Context, req: dict) -> dict:
         await ctx.run_typed(
             "pay",
             world_call("charge", user, "pay", f"pay-{payment_id}", amount=req["amount"]),
-            RETRIES,
+            retries,
         )
         for sub in subs:
             undo.append((f"cancel {sub}", world_call("cancel", user, sub, f"cancel-{user}-{sub}")))
             await ctx.run_typed(
-                f"add-{sub}", world_call("reserve", user, sub, f"sub-{user}-{sub}"), RETRIES
+                f"add-{sub}", world_call("reserve", user, sub, f"sub-{user}-{sub}"), retries
             )
     except TerminalError:
         for name, step in reversed(undo):

@@ -89,6 +89,49 @@ def test_vacuity_guard():
     assert check_vacuity(ok_ops, min_ok=1, min_faults=1).valid == "unknown"
 
 
+def test_vacuity_counts_what_the_nemesis_recorded_as_landed():
+    ok_ops = history(*(op(i, "ok") for i in range(10)))
+    base = {"type": "fault-start", "t": 1, "wall": 100.0, "kind": "kill", "target": "svc"}
+    restate_busy = {**base, "fault": 0, "in_flight": 0, "restate_in_flight": 7, "landed": True}
+    in_window = {**base, "fault": 1, "in_flight": 3, "window_ms": 300, "landed": True}
+    missed = {
+        **base,
+        "fault": 2,
+        "in_flight": 3,
+        "world_key": "p7",
+        "window_ms": 300,
+        "landed": False,
+        "missed": "acted 510 ms after its event, outside its 300 ms window",
+    }
+    v = check_vacuity([*ok_ops, restate_busy, in_window, missed], min_ok=1, min_faults=2)
+    assert v.valid is True
+    assert "1 of 2 window faults landed in their window" in v.summary
+    assert v.stats["window_faults"] == 2 and v.stats["window_faults_landed"] == 1
+    # a missed window does not count, also while work was pending
+    v = check_vacuity([*ok_ops, in_window, missed], 1, 2, pending_until=200.0)
+    assert v.valid == "unknown"
+    assert "fault 2 (kill svc on p7): acted 510 ms after its event" in v.summary
+
+
+def test_vacuity_flags_a_service_that_fails_most_requests():
+    def failed(i, error):
+        return [
+            {"type": "invoke", "t": i, "op": i, "key": f"k{i}"},
+            {"type": "fail", "t": i + 0.5, "op": i, "error": error},
+        ]
+
+    ok_ops = history(*(op(i, "ok") for i in range(4)))
+    answered = [r for i in range(10, 20) for r in failed(i, "HTTP 500: retries exhausted")]
+    v = check_vacuity(ok_ops + answered + fault(3), min_ok=50, min_faults=1)
+    assert v.valid is False and "requests that should succeed failed: 10 of 14" in v.summary
+    assert v.counterexamples[0]["error"] == "HTTP 500: retries exhausted"
+    # refused connections are what a fault does, not the service answering an error
+    refused = [r for i in range(10, 20) for r in failed(i, "connect: refused")]
+    assert check_vacuity(ok_ops + refused + fault(3), 50, 1).valid == "unknown"
+    # a scenario that plans most requests to fail says so
+    assert check_vacuity(ok_ops + answered + fault(3), 4, 1, max_failed=0.8).valid is True
+
+
 def test_vacuity_counts_faults_while_work_is_pending():
     ok_ops = history(*(op(i, "ok") for i in range(10)))
     idle = [{"type": "fault-start", "t": 1, "wall": 100.0, "in_flight": 0}]

@@ -161,3 +161,80 @@ def test_spread_keys_picks_keys_first_seen_across_the_workload():
     reqs = [Request("S", "h", key=f"k{i}") for i in range(100)]
     assert spread_keys(reqs, 3) == ["k20", "k50", "k80"]
     assert spread_keys(reqs, 3, exclude={"k50"}) == ["k20", "k49", "k80"]
+
+
+class SlowTarget(FakeTarget):
+    """A process that takes `restart` seconds to come back."""
+
+    def __init__(self, restart):
+        super().__init__()
+        self.restart = restart
+
+    async def start(self, timeout=30.0):
+        await asyncio.sleep(self.restart)
+        return await super().start()
+
+
+class LateEvents(FakeEvents):
+    """World events that come `delay` seconds into the run, stamped when they are read."""
+
+    def __init__(self, events, delay):
+        super().__init__(events)
+        self.delay = delay
+        self.t0 = None
+
+    async def events(self, after, wait=0.0):
+        import time
+
+        loop = asyncio.get_running_loop()
+        self.t0 = self.t0 or loop.time()
+        if loop.time() - self.t0 < self.delay:
+            await asyncio.sleep(0.01)
+            return []
+        out = [{**e, "wall": time.time()} for e in self._events if e["seq"] > after]
+        if not out:
+            await asyncio.sleep(0.01)
+        return out
+
+
+async def window_run(tmp_path, busy_target):
+    """A long fault on `busy_target` in force when a window kill of "svc" fires."""
+    h = History(tmp_path / "h.jsonl")
+    targets = {"svc": SlowTarget(0.0), "server": SlowTarget(0.0)}
+    targets[busy_target] = SlowTarget(0.6)
+    events = LateEvents([{"seq": 1, "op": "charge", "outcome": "applied", "key": "p1"}], 0.1)
+    plan = [
+        Fault("kill", busy_target, at=0.0, downtime=0.0),
+        Fault("kill", "svc", on_event={"op": "charge", "key": "p1"}, downtime=0, window_ms=300),
+    ]
+    restate = {"running": 4, "suspended": 2, "scheduled": 9, "completed": 50}
+
+    async def counts():
+        return restate
+
+    nem = Nemesis(plan, targets, h, tmp_path / "f.jsonl", events=events, restate=counts)
+    await asyncio.wait_for(nem.run(Progress()), 5)
+    h.close()
+    return {r["fault"]: r for r in read(tmp_path / "f.jsonl") if r["type"] == "fault-start"}
+
+
+async def test_a_window_fault_fires_while_another_target_is_down(tmp_path):
+    starts = await window_run(tmp_path, "server")
+    window = starts[1]
+    assert window["overlaps"] == [0]  # the server's fault was in force, and recorded so
+    assert window["landed"] is True and window["event_lag_ms"] < 100
+    assert "waited_ms" not in window
+
+
+async def test_a_window_fault_behind_one_on_its_target_is_recorded_as_missed(tmp_path):
+    starts = await window_run(tmp_path, "svc")
+    window = starts[1]
+    assert window["landed"] is False and window["waited_ms"] >= 300
+    assert "outside its 300 ms window" in window["missed"]
+    assert "waited" in window["missed"]
+    assert window["restate_in_flight"] == 6  # running + suspended; scheduled is for later
+
+
+def test_a_window_needs_an_event_trigger():
+    with pytest.raises(ValueError, match="event-triggered"):
+        Fault("kill", "svc", after_ops=3, window_ms=300)

@@ -1,5 +1,10 @@
-"""A run that exercised nothing is not a pass: too few completed operations, or no fault
-that landed while requests were in flight, makes the run's verdict unknown."""
+"""A run that exercised nothing is not a pass: too few completed operations, or too few
+faults that landed where they were aimed, makes the run's verdict unknown.
+
+Too few completed operations counts only when the harness failed to exercise the system
+(requests that got no answer at all). When the service answered most requests with errors,
+the system failed, and that is a violated guarantee, not an empty run.
+"""
 
 from __future__ import annotations
 
@@ -11,39 +16,97 @@ from harness.workload.history import faults, operations
 NAME = "the run exercised the system"
 
 
+def landed(fault: dict[str, Any], pending_until: float | None = None) -> bool:
+    """A fault landed if the nemesis recorded so (inside its window after its event, or
+    while client requests or Restate invocations were in flight); a fault from before that
+    record counts when client requests were in flight. For work that goes on after the
+    client's request returned (one-way messages, timers), also one that began before
+    `pending_until` (wall time, e.g. the world's last effect of the run), unless it missed
+    an event window."""
+    if fault.get("window_ms") is not None:
+        return bool(fault.get("landed"))
+    if fault.get("landed", fault.get("in_flight", 0) > 0):
+        return True
+    return pending_until is not None and fault["wall"] < pending_until
+
+
+def answered_failed(result: dict[str, Any] | None) -> bool:
+    """The service (through Restate) answered this attempt with an error: an HTTP error
+    status, or an answer the contract reads as failed. Not a refused connection or a
+    timeout, which a fault causes."""
+    if result is None or result.get("type") != "fail":
+        return False
+    error = str(result.get("error") or "")
+    return error.startswith(("HTTP ", "answered as failed"))
+
+
+def describe(fault: dict[str, Any]) -> str:
+    on = f" on {fault['world_key']}" if fault.get("world_key") else ""
+    return f"fault {fault.get('fault')} ({fault['kind']} {fault['target']}{on}): {fault['missed']}"
+
+
 @checker
 def check_vacuity(
-    records: list[dict[str, Any]], min_ok: int, min_faults: int, pending_until: float | None = None
+    records: list[dict[str, Any]],
+    min_ok: int,
+    min_faults: int,
+    pending_until: float | None = None,
+    max_failed: float = 0.5,
 ) -> Verdict:
-    """A fault landed if client requests were in flight when it began, or, for work that
-    goes on after the client's request returned (one-way messages, timers), if it began
-    before `pending_until` (wall time, e.g. the world's last effect of the run)."""
-    ok = sum(1 for op in operations(records) if op.outcome == "ok")
+    """`min_ok` acknowledged operations and `min_faults` landed faults, else unknown. When
+    more than `max_failed` of the operations ended failed (the service answered an error),
+    the verdict is violated: requests that should have succeeded failed."""
+    ops = list(operations(records))
+    ok = sum(1 for op in ops if op.outcome == "ok")
+    errors = [op for op in ops if answered_failed(op.result)]
+    failed = len(errors)
     starts = [f for f in faults(records) if f["type"] == "fault-start"]
-    landed = [
-        f
-        for f in starts
-        if f.get("in_flight", 0) > 0 or (pending_until is not None and f["wall"] < pending_until)
-    ]
+    hits = [f for f in starts if landed(f, pending_until)]
+    windowed = [f for f in starts if f.get("window_ms") is not None]
+    missed = [f for f in starts if f.get("missed") and not landed(f, pending_until)]
     stats = {
         "ok_ops": ok,
+        "failed_ops": failed,
         "faults": len(starts),
-        "faults_in_flight": len(landed),
+        "faults_in_flight": len(hits),
+        "window_faults": len(windowed),
+        "window_faults_landed": sum(1 for f in windowed if f.get("landed")),
         "min_ok": min_ok,
         "min_faults": min_faults,
     }
+    windows = (
+        f"; {stats['window_faults_landed']} of {len(windowed)} window faults landed in their window"
+        if windowed
+        else ""
+    )
+    if ops and failed / len(ops) > max_failed:
+        return Verdict(
+            NAME,
+            False,
+            f"requests that should succeed failed: {failed} of {len(ops)} operations ended "
+            f"with an error from the service (at most {max_failed:.0%} expected), "
+            f"{ok} acknowledged",
+            stats,
+            counterexamples=[
+                {"op": op.op, "key": op.key, "error": (op.result or {}).get("error")}
+                for op in errors[:20]
+            ],
+        )
     why = []
     if ok < min_ok:
         why.append(f"only {ok} operations completed (need {min_ok})")
-    if len(landed) < min_faults:
+    if len(hits) < min_faults:
         why.append(
-            f"only {len(landed)} of {len(starts)} faults hit requests in flight (need {min_faults})"
+            f"only {len(hits)} of {len(starts)} faults landed where they were aimed "
+            f"(need {min_faults})" + windows
         )
+        why += [describe(f) for f in missed]
     if why:
         return Verdict(NAME, "unknown", "; ".join(why), stats)
     return Verdict(
         NAME,
         True,
-        f"{ok} operations completed; {len(landed)} faults landed while requests were in flight",
+        f"{ok} operations completed; {len(hits)} of {len(starts)} faults landed while work "
+        f"was in flight{windows}",
         stats,
     )

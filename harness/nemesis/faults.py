@@ -14,6 +14,8 @@ import hashlib
 import json
 import random
 import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -34,6 +36,9 @@ class Fault:
     # "outcome": "applied", "key": ["p1", "p7"]} (a list matches any of its values)
     on_event: dict[str, Any] | None = None
     downtime: float = 0.5  # seconds before the fault is undone (restart / resume)
+    # an event-triggered fault lands only if it acts within this many ms of its event (the
+    # held-back answer's latency: after that the effect may be journaled); None: no window
+    window_ms: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -44,6 +49,8 @@ class Fault:
             )
         if self.downtime < 0:
             raise ValueError(f"downtime must be >= 0, got {self.downtime}")
+        if self.window_ms is not None and self.on_event is None:
+            raise ValueError("window_ms is for event-triggered faults (on_event={...})")
 
 
 def kill(target: str, **trigger: Any) -> Fault:
@@ -115,14 +122,19 @@ def spread_keys(requests: list[Any], n: int, exclude: set[str] = frozenset()) ->
 
 
 def effect_window_plan(
-    target: str, op: str, victims: list[str], downtime: float = 0.3
+    target: str, op: str, victims: list[str], downtime: float = 0.3, window_ms: float = 300
 ) -> list[Fault]:
     """Kill `target` right after the world applies `op` for each victim key: the window
     between a side effect and its journal entry, when the victims' answers are held back
-    by a latency knob (`Run.effect_window` sets both)."""
+    `window_ms` by a latency knob (`Run.effect_window` sets both). A kill that comes later
+    missed its window, and is recorded so."""
     return [
         Fault(
-            "kill", target, downtime=downtime, on_event={"op": op, "outcome": "applied", "key": v}
+            "kill",
+            target,
+            downtime=downtime,
+            on_event={"op": op, "outcome": "applied", "key": v},
+            window_ms=window_ms,
         )
         for v in victims
     ]
@@ -177,14 +189,24 @@ class Events(Protocol):
     async def events(self, after: int, wait: float = ...) -> list[dict[str, Any]]: ...
 
 
+# Restate invocation states that are work under way (not scheduled for later, not paused
+# after exhausting retries, not done)
+IN_FLIGHT_STATES = ("pending", "ready", "running", "suspended", "backing-off")
+SAMPLE_EVERY = 0.2  # seconds between samples of Restate's invocation counts
+
+
 class Nemesis:
-    """Arms every fault of the plan at once; executes them one at a time.
+    """Arms every fault of the plan at once and executes each when its trigger fires.
 
     Each fault waits for its own trigger, so a trigger that comes early (parallel requests
     reorder) is not missed behind an earlier fault. One follower reads the world's events and
     hands each event to at most one waiting fault, the first in plan order that it matches.
-    Execution is serialized: two faults never overlap, so every fault is undone (restart /
-    resume) before the next begins.
+    Faults on one target run one at a time (each is undone before the next on that target
+    begins); faults on different targets overlap, so an event-triggered kill fires when its
+    event comes, not when an unrelated fault ends. A fault-start records the faults already
+    in force (`overlaps`) and whether the fault landed where it was aimed (`landed`): within
+    its window after its event, or while work was in flight (client requests waiting, or
+    invocations Restate had under way, sampled every SAMPLE_EVERY s by `restate`).
     """
 
     def __init__(
@@ -194,6 +216,7 @@ class Nemesis:
         history: History,
         faults_path: Path,
         events: Events | None = None,
+        restate: Callable[[], Awaitable[dict[str, int] | None]] | None = None,
     ):
         unknown = {f.target for f in plan} - set(targets)
         if unknown:
@@ -206,11 +229,14 @@ class Nemesis:
         self.targets = targets
         self.history = history
         self.events = events
+        self.restate = restate  # invocation counts by status of the run's services
         self.faults_path = faults_path
         self.workload_done = asyncio.Event()  # set by the caller: no trigger fires after it
         # event-triggered faults waiting: plan index -> future resolved with the event
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._one_at_a_time = asyncio.Lock()
+        self._per_target: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._in_force: set[int] = set()
+        self._sample: tuple[float, dict[str, int]] | None = None  # (monotonic, counts)
         self.injected = 0  # faults started so far (live progress)
 
     def record(self, type_: str, **fields: Any) -> None:
@@ -242,6 +268,14 @@ class Nemesis:
             return await self._waiting[i]
         return None
 
+    async def _sample_restate(self) -> None:
+        assert self.restate is not None
+        while True:
+            counts = await self.restate()  # None while the server is down
+            if counts is not None:
+                self._sample = (time.monotonic(), counts)
+            await asyncio.sleep(SAMPLE_EVERY)
+
     async def _one(self, i: int, fault: Fault, progress: Progress, t0: float) -> None:
         trigger = asyncio.ensure_future(self._trigger(i, fault, progress, t0))
         done = asyncio.ensure_future(self.workload_done.wait())
@@ -252,44 +286,80 @@ class Nemesis:
             self.record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
             return
         event = trigger.result()
-        async with self._one_at_a_time:
-            await self._execute(i, fault, progress, event)
+        fired = time.monotonic()
+        async with self._per_target[fault.target]:
+            await self._execute(i, fault, progress, event, fired)
+
+    def _aim(
+        self, fault: Fault, progress: Progress, event: dict[str, Any] | None, fired: float
+    ) -> dict[str, Any]:
+        """Where the fault landed, measured at the moment it acts."""
+        out: dict[str, Any] = {"in_flight": progress.in_flight}
+        if self._sample is not None:
+            at, counts = self._sample
+            out["restate_in_flight"] = sum(counts.get(s, 0) for s in IN_FLIGHT_STATES)
+            out["restate_sample_age_ms"] = round((time.monotonic() - at) * 1000, 1)
+        waited = (time.monotonic() - fired) * 1000
+        if waited >= 1:  # behind another fault on the same target
+            out["waited_ms"] = round(waited, 1)
+        if self._in_force:
+            out["overlaps"] = sorted(self._in_force)
+        if event is None:
+            out["landed"] = out["in_flight"] > 0 or out.get("restate_in_flight", 0) > 0
+            if not out["landed"]:
+                out["missed"] = "no request or invocation was in flight"
+            return out
+        lag = (time.time() - event["wall"]) * 1000 if "wall" in event else None
+        out.update(
+            world_seq=event["seq"],
+            world_key=event.get("key"),
+            event_lag_ms=None if lag is None else round(lag, 1),
+        )
+        if fault.window_ms is not None:
+            out["window_ms"] = fault.window_ms
+            out["landed"] = lag is not None and lag <= fault.window_ms
+            if not out["landed"]:
+                out["missed"] = (
+                    f"acted {out['event_lag_ms']} ms after its event, outside its "
+                    f"{fault.window_ms:g} ms window"
+                    + (
+                        f" (waited {out['waited_ms']} ms for a fault on the same target)"
+                        if "waited_ms" in out
+                        else ""
+                    )
+                )
+        else:
+            out["landed"] = True  # fired by the event it was aimed at
+        return out
 
     async def _execute(
-        self, i: int, fault: Fault, progress: Progress, event: dict[str, Any] | None
+        self,
+        i: int,
+        fault: Fault,
+        progress: Progress,
+        event: dict[str, Any] | None,
+        fired: float,
     ) -> None:
         target = self.targets[fault.target]
-        evidence = {}
-        if event is not None:  # which world event fired it, and how long ago
-            evidence = {
-                "world_seq": event["seq"],
-                "world_key": event.get("key"),
-                "event_lag_ms": round((time.time() - event["wall"]) * 1000, 1)
-                if "wall" in event
-                else None,
-            }
-        self.record(
-            "fault-start",
-            fault=i,
-            kind=fault.kind,
-            target=fault.target,
-            in_flight=progress.in_flight,
-            **evidence,
-        )
+        aim = self._aim(fault, progress, event, fired)
+        self.record("fault-start", fault=i, kind=fault.kind, target=fault.target, **aim)
         self.injected += 1
-
-        if fault.kind == "kill":
-            await target.kill()
-        elif fault.kind == "stop":
-            await target.stop()
-        else:
-            target.pause()
-        await asyncio.sleep(fault.downtime)
-        if fault.kind == "pause":
-            target.resume()
-            ready = 0.0
-        else:
-            ready = await target.start()
+        self._in_force.add(i)
+        try:
+            if fault.kind == "kill":
+                await target.kill()
+            elif fault.kind == "stop":
+                await target.stop()
+            else:
+                target.pause()
+            await asyncio.sleep(fault.downtime)
+            if fault.kind == "pause":
+                target.resume()
+                ready = 0.0
+            else:
+                ready = await target.start()
+        finally:
+            self._in_force.discard(i)
         self.record(
             "fault-end", fault=i, kind=fault.kind, target=fault.target, ready_after=round(ready, 3)
         )
@@ -300,9 +370,13 @@ class Nemesis:
         t0 = self.history.now()
         loop = asyncio.get_running_loop()
         self._waiting = {i: loop.create_future() for i, f in enumerate(self.plan) if f.on_event}
-        follower = asyncio.create_task(self._follow_events()) if self._waiting else None
+        helpers = []
+        if self._waiting:
+            helpers.append(asyncio.create_task(self._follow_events()))
+        if self.restate is not None and self.plan:
+            helpers.append(asyncio.create_task(self._sample_restate()))
         try:
             await asyncio.gather(*(self._one(i, f, progress, t0) for i, f in enumerate(self.plan)))
         finally:
-            if follower is not None:
-                follower.cancel()
+            for h in helpers:
+                h.cancel()

@@ -62,6 +62,14 @@ def what_was_done(data: RunData, results: dict[str, Any]) -> list[str]:
             )
             + "."
         )
+    windowed = [r for r in starts if r.get("window_ms") is not None]
+    if windowed:
+        hit = sum(1 for r in windowed if r.get("landed"))
+        lines.append(
+            f"{hit} of {_plural(len(windowed), 'window fault')} landed in their window "
+            "(between the side effect and the release of its held-back answer)"
+            + ("." if hit == len(windowed) else "; the others missed it (see Faults).")
+        )
     skipped = [r for r in data.records if r["type"] == "fault-skipped"]
     never = sum(1 for r in skipped if not r.get("reason"))
     if never:

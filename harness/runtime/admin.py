@@ -101,10 +101,12 @@ class AdminClient(HttpClient):
         rows = await self.query(f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}")
         return rows[0].get("n", 0) if rows else 0
 
-    async def status_counts(self, services: list[str]) -> dict[str, int]:
+    async def status_counts(self, services: list[str], within: float = 15.0) -> dict[str, int]:
+        """Invocations of `services` by status; retried for `within` seconds."""
         rows = await self.query(
             "SELECT status, count(*) AS n FROM sys_invocation"
-            f" WHERE target_service_name IN ({_sql_list(services)}) GROUP BY status"
+            f" WHERE target_service_name IN ({_sql_list(services)}) GROUP BY status",
+            within,
         )
         return {r["status"]: r["n"] for r in rows}
 
