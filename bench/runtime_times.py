@@ -1,7 +1,10 @@
 """Runtime timings: server start, service start + registration, kill -> ready after restart.
 
 Prints medians over N rounds, each next to a reference measured in the same run: a bare
-`python -c pass` start (the floor for any Python service process). Nothing is asserted.
+`python -c pass` start (the floor for any Python service process). Then a service process
+of the harness (`python -m harness.runtime.serve`, a bundled service) against a bare
+restate-sdk + hypercorn app (bench/bare_service.py), both timed from spawn to a listening
+port, alternating. Nothing is asserted.
 
     .venv/bin/python bench/runtime_times.py [--rounds 10]
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +27,42 @@ from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
 from harness.runtime.server import RestateServer
 from harness.runtime.service import ServiceProcess
+
+
+def until_listening(argv: list[str], port: int) -> float:
+    """Seconds from spawn until `port` accepts a connection; the process is then killed."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return time.monotonic() - t0
+            if proc.poll() is not None:
+                raise RuntimeError(f"{argv} exited with {proc.returncode}")
+            time.sleep(0.002)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def service_vs_bare(rounds: int) -> None:
+    alloc = PortAllocator()
+    bare_py = str(Path(__file__).with_name("bare_service.py"))
+    ours, bare = [], []
+    try:
+        for _ in range(rounds):
+            port = alloc.allocate()
+            bare.append(until_listening([sys.executable, bare_py, str(port)], port))
+            app = "harness.bundled.services.counter:app"
+            argv = [sys.executable, "-m", "harness.runtime.serve", app, str(port)]
+            ours.append(until_listening(argv, port))
+    finally:
+        alloc.release_all()
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"\nservice process, spawn -> listening (median of {rounds}, alternating):")
+    print(f"  bare restate-sdk + hypercorn app  {b * 1000:6.0f} ms   1.00x")
+    print(f"  harness service (counter)         {o * 1000:6.0f} ms   {o / b:.2f}x")
 
 
 def python_start() -> float:
@@ -86,4 +126,6 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=10)
-    asyncio.run(main(parser.parse_args().rounds))
+    rounds = parser.parse_args().rounds
+    asyncio.run(main(rounds))
+    service_vs_bare(rounds)

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from harness.workload.kafka import EventProducer
 
 
+SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still arrive
+
+
 @dataclass
 class RunOptions:
     seed: int
@@ -432,12 +435,17 @@ class Run:
     async def quiesce(self, services: list[str] | None = None, timeout: float = 30.0) -> None:
         """Wait (bounded) until none of `services`' invocations is non-completed, then dump
         their sys_invocation rows to invocations.json. Stuck invocations are not an error
-        here: the liveness check reports them."""
+        here: the liveness check reports them. Where messages can still be on their way
+        (the client sent one-way requests or Kafka events, or a service journaled a
+        one-way call), the invocation count must also stay unchanged for SETTLE seconds;
+        otherwise the run is quiet as soon as Restate reports nothing pending."""
         assert self.server is not None
         services = services or self.restate_services
         admin = self.server.admin
+        one_way = self.history.one_way or await admin.one_way_calls(services)
+        self.stats["quiesce_settle"] = settle = SETTLE if one_way else 0.0
         try:
-            self.timings["quiesce"] = await admin.wait_quiescent(services, timeout)
+            self.timings["quiesce"] = await admin.wait_quiescent(services, timeout, settle)
         except NotQuiescent:
             self.timings["quiesce"] = timeout
         self.manifest["checked_services"] = services

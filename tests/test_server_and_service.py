@@ -212,3 +212,30 @@ def test_service_specs_are_checked():
     for bad in ("pkg.mod", "cmd:", "url:http://10.0.0.1:9080", "url:ftp://127.0.0.1"):
         with pytest.raises(HarnessError):
             check_spec(bad)
+
+
+def test_service_and_world_processes_stay_lean():
+    """A service process (the serve runner, every bundled service) and the world import
+    neither the report layer (matplotlib, jinja2) nor the run layer (psutil, pytest): that
+    cost would be paid again at every restart after a kill."""
+    import subprocess
+    import sys
+
+    from harness.bundled import scenario_dir
+
+    services = sorted(
+        f"harness.bundled.services.{'broken.' if p.parent.name == 'broken' else ''}{p.stem}"
+        for p in (scenario_dir().parent / "services").rglob("*.py")
+        if p.stem != "__init__"
+    )
+    code = (
+        "import sys, importlib\n"
+        f"for m in {['harness.runtime.serve', 'harness.world.app', *services]!r}:\n"
+        "    importlib.import_module(m)\n"
+        "heavy = {'matplotlib', 'jinja2', 'psutil', 'pytest', 'harness.run', 'harness.report'}\n"
+        "print(sorted(m for m in sys.modules if m in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert len(services) > 20
+    assert out.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ from harness.errors import HarnessError, NotQuiescent
 from harness.http import HttpClient
 
 NOT_DONE = "status != 'completed'"
+POLL = 0.1  # seconds between polls while waiting for quiescence
 
 
 class AdminError(HarnessError):
@@ -110,14 +111,24 @@ class AdminClient(HttpClient):
         )
         return {r["status"]: r["n"] for r in rows}
 
+    async def one_way_calls(self, services: list[str]) -> int:
+        """One-way calls (sends) journaled by `services`' invocations."""
+        rows = await self.query(
+            "SELECT count(*) AS n FROM sys_journal j JOIN sys_invocation i ON j.id = i.id"
+            f" WHERE i.target_service_name IN ({_sql_list(services)})"
+            " AND j.entry_type LIKE '%OneWayCall%'"
+        )
+        return rows[0].get("n", 0) if rows else 0
+
     async def wait_quiescent(
         self, services: list[str], timeout: float = 60.0, settle: float = 2.0
     ) -> float:
         """Wait until no invocation of `services` is non-completed and their number has
-        not changed for `settle` seconds: a one-way or delayed message still in Restate's
-        outbox (after a server restart it can take a while) is not an invocation yet, and
-        1.7.12 has no table that shows it. Returns seconds waited; raises NotQuiescent with
-        the stuck invocations when the bound runs out."""
+        not changed for `settle` seconds (at least two polls, POLL apart): a one-way or
+        delayed message still in Restate's outbox (after a server restart it can take a
+        while) is not an invocation yet, and 1.7.12 has no table that shows it. Returns
+        seconds waited; raises NotQuiescent with the stuck invocations when the bound runs
+        out."""
         t0 = time.monotonic()
         seen, since = -1, t0
         while True:
@@ -141,7 +152,7 @@ class AdminClient(HttpClient):
                     f"{len(stuck)} invocation(s) of {services} not completed after {timeout:.0f}s"
                     f":\n{lines}"
                 )
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(POLL)
 
     async def cancel(self, invocation_id: str) -> None:
         await self._request("PATCH", f"/invocations/{invocation_id}/cancel")

@@ -113,6 +113,7 @@ class IngressClient:
         """One attempt; `timeout` (seconds) overrides the client's for this attempt."""
         assert self._session is not None, "use `async with IngressClient(...)`"
         op = self.history.next_op()
+        self.history.one_way += req.send
         self.history.append(
             "invoke",
             op=op,

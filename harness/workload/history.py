@@ -26,6 +26,9 @@ class History:
         self.t0 = time.monotonic() if t0 is None else t0
         self._file: TextIO = open(path, "a", buffering=1)  # noqa: SIM115 - closed in close()
         self._op_ids = itertools.count(1)
+        # one-way requests sent (ingress /send, Kafka events): their invocations may appear
+        # after the client's call returned, so quiescence waits for them to settle
+        self.one_way = 0
 
     def next_op(self) -> int:
         """A run-unique operation id (all clients of a run share the history)."""

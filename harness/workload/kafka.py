@@ -34,6 +34,7 @@ class EventProducer:
         ("Service/handler")."""
         service, handler = sink.split("/")
         op = self.history.next_op()
+        self.history.one_way += 1
         self.history.append(
             "invoke", op=op, service=service, handler=handler, key=key, req=value, topic=topic
         )
