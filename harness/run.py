@@ -469,7 +469,9 @@ class Run:
         self.manifest["checks"] = f"{checks.__module__}:{checks.__qualname__}"
         self.manifest["checks_file"] = inspect.getfile(checks)
         self._write_manifest()
-        self.verdicts = evaluate(checks, RunData.load(self.dir))
+        data = RunData.load(self.dir)
+        self.verdicts = evaluate(checks, data)
+        self.stats["recovery"] = hist.recovery_summary(data.records)
         return self.verdicts
 
     @property

@@ -900,3 +900,28 @@ def test_actions_speak_the_scenarios_words_and_read_failures_from_answers():
     ]
     assert [r["type"] for r in records if r["type"] != "invoke"] == ["fail", "ok"]
     assert data.answers("book") == {"b1": {"result": "REJECTED"}, "b2": {"result": "OK"}}
+
+
+def test_recovery_is_measured_from_process_back_to_the_first_in_flight_answer():
+    from harness.workload.history import percentile, recovery, recovery_summary
+
+    recs = [
+        {"type": "invoke", "t": 0.0, "op": 1, "idem": "a"},  # in flight through the kill
+        {"type": "invoke", "t": 0.1, "op": 2, "idem": "b"},
+        {"type": "fault-start", "t": 1.0, "fault": 0, "kind": "kill", "target": "server"},
+        {"type": "info", "t": 1.0, "op": 1, "error": "disconnected"},
+        {"type": "fault-end", "t": 2.0, "fault": 0, "kind": "kill", "target": "server"},
+        {"type": "invoke", "t": 2.1, "op": 3, "idem": "c"},  # new: does not count
+        {"type": "ok", "t": 2.2, "op": 3, "resp": 1},
+        {"type": "invoke", "t": 2.3, "op": 4, "idem": "a", "attempt": 2},  # a's retry
+        {"type": "ok", "t": 2.4, "op": 4, "resp": 1},
+        {"type": "ok", "t": 2.9, "op": 2, "resp": 1},
+        {"type": "fault-start", "t": 3.0, "fault": 1, "kind": "kill", "target": "svc"},
+        {"type": "fault-end", "t": 3.5, "fault": 1, "kind": "kill", "target": "svc"},
+    ]
+    assert recovery(recs) == [
+        {"fault": 0, "kind": "kill", "target": "server", "after": 0.4},
+        {"fault": 1, "kind": "kill", "target": "svc", "after": None},  # nothing in flight
+    ]
+    assert recovery_summary(recs) == {"kill server": {"n": 1, "p50": 0.4, "p99": 0.4}}
+    assert percentile([3, 1, 2, 4], 50) == 2 and percentile(list(range(1, 101)), 99) == 99

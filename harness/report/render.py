@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.checkers.data import RunData
 from harness.report import charts
-from harness.workload.history import operations
+from harness.workload.history import operations, recovery
 
 _env = Environment(
     loader=PackageLoader("harness.report", "templates"),
@@ -140,6 +140,17 @@ def counterexample_journals(data: RunData, cx_ops: dict[int, Any]) -> dict[str, 
     return {idem: (inv, entries.get(inv, [])[:40]) for idem, inv in ids.items()}
 
 
+def faults_with_recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fault records; each fault-end with `recovered_after`: seconds from the process
+    being back to the first answer of a request in flight when the fault began."""
+    after = {r["fault"]: r["after"] for r in recovery(records)}
+    return [
+        {**r, "recovered_after": after.get(r.get("fault"))} if r["type"] == "fault-end" else r
+        for r in records
+        if r["type"].startswith("fault-")
+    ]
+
+
 def context(run_dir: Path) -> dict[str, Any]:
     data = RunData.load(run_dir)
     results_path = run_dir / "results.json"
@@ -168,7 +179,7 @@ def context(run_dir: Path) -> dict[str, Any]:
         "headline": headline(results),
         "done": what_was_done(data, results),
         "restate": restate_view(data.invocations),
-        "faults": [r for r in data.records if r["type"].startswith("fault-")],
+        "faults": faults_with_recovery(data.records),
         "timeline_svg": charts.timeline(ops, bands) if ops else "",
         "throughput_svg": charts.throughput(ops, bands) if ops else "",
         "waits": waits,

@@ -17,7 +17,7 @@ from harness.runtime.ports import HOST
 class RetryPolicy:
     initial_interval: str = "50ms"
     factor: float = 2.0
-    max_interval: str = "1s"
+    max_interval: str = "250ms"  # after a restart, a retry comes within 0.25 s
     max_attempts: int | None = None  # None = unlimited: a chaos run must not pause invocations
     on_max_attempts: str = "pause"
 

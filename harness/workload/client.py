@@ -170,5 +170,5 @@ def record_outcome(
     return Outcome(op, type_, value, error, sent)
 
 
-async def sleep_backoff(attempt: int, base: float = 0.05, cap: float = 1.0) -> None:
+async def sleep_backoff(attempt: int, base: float = 0.05, cap: float = 0.25) -> None:
     await asyncio.sleep(min(cap, base * 2 ** (attempt - 1)))

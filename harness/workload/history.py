@@ -7,8 +7,10 @@ request may or may not have taken effect). Fault events: `fault-start` / `fault-
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -107,3 +109,58 @@ def common_failures(records: list[dict[str, Any]], top: int = 5) -> list[dict[st
         {"count": n, "outcome": outcome, "target": target, "error": error}
         for (outcome, target, error), n in counts.most_common(top)
     ]
+
+
+def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per fault that was undone: seconds from the process being back (its fault-end) to
+    the first answer of a request that was in flight when the fault began (a request is its
+    idempotency key, else its operation; retries belong to it). None when no such request
+    was answered."""
+    spans: dict[Any, list[float | None]] = {}  # request -> [first invoke t, first ok t]
+    invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
+    for r in records:
+        if r["type"] == "invoke":
+            spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
+        elif r["type"] == "ok" and r["op"] in invokes:
+            inv = invokes[r["op"]]
+            span = spans[inv.get("idem") or ("op", r["op"])]
+            if span[1] is None:
+                span[1] = r["t"]
+    answered = sorted((end, start) for start, end in spans.values() if end is not None)
+    starts = {r["fault"]: r for r in records if r["type"] == "fault-start"}
+    out = []
+    for end in (r for r in records if r["type"] == "fault-end"):
+        began = starts.get(end.get("fault"), {}).get("t", end["t"])
+        later = itertools.islice(
+            answered, bisect.bisect_right(answered, (end["t"], math.inf)), None
+        )
+        first = next((a for a, s in later if s < began), None)  # the earliest answer
+        out.append(
+            {
+                "fault": end.get("fault"),
+                "kind": end["kind"],
+                "target": end["target"],
+                "after": None if first is None else round(first - end["t"], 3),
+            }
+        )
+    return out
+
+
+def recovery_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Recovery per fault kind ("kill server", "kill service", ...): how many faults, and
+    p50 / p99 seconds from process back to the first in-flight request answered."""
+    groups: dict[str, list[float]] = {}
+    for r in recovery(records):
+        if r["after"] is not None:
+            what = "server" if r["target"] == "server" else "service"
+            groups.setdefault(f"{r['kind']} {what}", []).append(r["after"])
+    return {
+        k: {"n": len(v), "p50": percentile(v, 50), "p99": percentile(v, 99)}
+        for k, v in sorted(groups.items())
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
