@@ -129,7 +129,7 @@ def describe(path: Path) -> dict[str, Any]:
         if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
             continue
         name = node.targets[0].id
-        if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS"):
+        if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS", "SCALED"):
             with contextlib.suppress(ValueError):
                 out["params"][name] = ast.literal_eval(node.value)
         if name == "CONTRACTS" and isinstance(node.value, ast.Dict):
@@ -166,6 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--seed", type=int, help="seed (default: random, printed and recorded)")
     run.add_argument("--sweep", type=int, default=1, metavar="K", help="run with K seeds")
+    run.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        metavar="N",
+        help="multiply each scenario's workload and faults by N, keeping their proportions",
+    )
+    run.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="start no request after SECONDS of the chaos phase (a soak, with --scale)",
+    )
     run.add_argument(
         "--app",
         action="append",
@@ -275,9 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         except HarnessError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        if args.sweep < 1:
-            print(f"error: --sweep must be >= 1, got {args.sweep}", file=sys.stderr)
-            return 2
+        for bad, what in (
+            (args.sweep < 1, f"--sweep must be >= 1, got {args.sweep}"),
+            (args.scale < 1, f"--scale must be >= 1, got {args.scale}"),
+            (
+                args.duration is not None and not args.duration > 0,
+                f"--duration must be > 0 seconds, got {args.duration}",
+            ),
+        ):
+            if bad:
+                print(f"error: {what}", file=sys.stderr)
+                return 2
         import pytest
 
         pytest_args = [
@@ -294,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if args.seed is not None:
             pytest_args.append(f"--chaos-seed={args.seed}")
+        if args.scale != 1:
+            pytest_args.append(f"--chaos-scale={args.scale}")
+        if args.duration is not None:
+            pytest_args.append(f"--chaos-duration={args.duration}")
         if args.restate_bin:
             pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:

@@ -48,6 +48,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run every scenario with K seeds: SEED, SEED+1, ... SEED+K-1",
     )
     g.addoption(
+        "--chaos-scale",
+        type=int,
+        default=1,
+        metavar="N",
+        help="multiply each scenario's workload and faults by N, keeping their proportions "
+        "(the parameters its module lists in SCALED, and one copy of its fault plan per "
+        "Nth of the workload)",
+    )
+    g.addoption(
+        "--chaos-duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="start no request after SECONDS of the chaos phase (a soak: with --chaos-scale "
+        "large enough, the run drives for that long)",
+    )
+    g.addoption(
         "--chaos-report-dir",
         default=REPORT_DIR_DEFAULT,
         help="where run directories are written (default: reports/)",
@@ -137,6 +154,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.getoption("--chaos-sweep") < 1:
         raise pytest.UsageError("--chaos-sweep must be >= 1")
+    if config.getoption("--chaos-scale") < 1:
+        raise pytest.UsageError("--chaos-scale must be >= 1")
+    duration = config.getoption("--chaos-duration")
+    if duration is not None and not duration > 0:
+        raise pytest.UsageError("--chaos-duration must be > 0 seconds")
     parse_apps(config.getoption("--chaos-app"))
     seed = config.getoption("--chaos-seed")
     config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
@@ -290,6 +312,8 @@ def _reproduce(
     apps: dict[str, str],
     adapters: dict[str, str],
     params: dict[str, Any],
+    scale: int = 1,
+    duration: float | None = None,
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -306,6 +330,10 @@ def _reproduce(
     as_json = {n: json.dumps(v) for n, v in params.items()}
     for option, pairs in (("app", apps), ("adapter", adapters), ("param", as_json)):
         cmd += "".join(f" {prefix}{option} {shlex.quote(f'{n}={v}')}" for n, v in pairs.items())
+    if scale != 1:
+        cmd += f" {prefix}scale {scale}"
+    if duration is not None:
+        cmd += f" {prefix}duration {duration:g}"
     return cmd
 
 
@@ -348,12 +376,25 @@ def override_params(scenario: str, module: Any, given: dict[str, Any]) -> dict[s
     return old
 
 
+def scale_params(module: Any, scale: int) -> dict[str, Any]:
+    """Multiply the scenario's workload sizes (the integer parameters its module lists in
+    `SCALED`) by `scale`; returns the old values."""
+    if scale == 1:
+        return {}
+    old = {name: getattr(module, name) for name in getattr(module, "SCALED", ())}
+    for name, value in old.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadInput(f"SCALED names {name}, which is not an integer parameter")
+        setattr(module, name, value * scale)
+    return old
+
+
 def scenario_params(module: Any) -> dict[str, Any]:
     """A scenario's parameters: its module's upper-case constants of plain data types."""
     plain = (int, float, str, bool, list, tuple, dict, set, frozenset)
     out: dict[str, Any] = {}
     for name, value in vars(module).items():
-        if name in ("CONTROLS", "SERVICES", "CONTRACTS"):
+        if name in ("CONTROLS", "SERVICES", "CONTRACTS", "SCALED"):
             continue
         if name.isupper() and isinstance(value, plain):
             out[name] = sorted(value) if isinstance(value, set | frozenset) else value
@@ -378,6 +419,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     contracts = dict(getattr(node.module, "CONTRACTS", {}))
     given = parse_params(cfg.getoption("--chaos-param"))
     previous = override_params(_scenario_name(node), node.module, given)
+    scale = cfg.getoption("--chaos-scale")
+    previous = {**scale_params(node.module, scale), **previous}
     apps = apps_for(_scenario_name(node), services, parse_apps(cfg.getoption("--chaos-app")))
     adapters = apps_for(
         _scenario_name(node),
@@ -385,7 +428,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
-    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied)
+    duration = cfg.getoption("--chaos-duration")
+    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied, scale, duration)
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -401,6 +445,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
             params=scenario_params(node.module),
+            scale=scale,
+            duration=duration,
             progress=_progress_writer(cfg),
         ),
     )

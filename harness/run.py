@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import math
 import os
 import random
 import shutil
@@ -25,7 +26,13 @@ from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent
-from harness.nemesis.faults import Fault, Nemesis, effect_window_plan, plan_digest
+from harness.nemesis.faults import (
+    Fault,
+    Nemesis,
+    effect_window_plan,
+    plan_digest,
+    scale_plan,
+)
 from harness.preflight import preflight as check_preflight
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
@@ -68,6 +75,8 @@ class RunOptions:
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
+    scale: int = 1  # workload and faults multiplied by this (--scale)
+    duration: float | None = None  # no request starts after this many seconds (--duration)
     # live progress during the chaos phase: called with a status line (final=True at the end)
     progress: Callable[[str, bool], None] | None = None
 
@@ -108,6 +117,8 @@ class Run:
             started=self.started,
             description=options.description,
             params=options.params,
+            scale=options.scale,
+            duration_limit=options.duration,  # --duration ("duration" is the run's own)
         )
         self._write_manifest()
 
@@ -192,6 +203,13 @@ class Run:
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
+
+    @property
+    def scale(self) -> int:
+        """The workload multiplier (--scale N): the parameters a scenario lists in SCALED
+        are already multiplied; a scenario multiplies anything else it sizes by hand (for
+        example the number of keys its event-triggered faults aim at)."""
+        return self.options.scale
 
     def contract(self, name: str) -> Any:
         """How to talk to service `name`: the user's adapter (--adapter), else the
@@ -314,7 +332,9 @@ class Run:
                     self.contracts,
                 )
             self.timings["preflight"] = time.monotonic() - t0
-        self.plan = list(faults)
+        self.plan = scale_plan(list(faults), self.scale, len(requests))
+        if self.options.duration is not None:
+            duration = min(duration or math.inf, self.options.duration)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()

@@ -32,6 +32,7 @@ from harness import (
 )
 
 USERS, PACKAGES, EVENTS = 30, 30, 6
+SCALED = ("USERS", "PACKAGES")  # the workload sizes --scale N multiplies
 SLOW = {f"u{i}" for i in range(3)}
 
 

@@ -25,6 +25,7 @@ from harness import (
 )
 
 TASKS, DUPLICATE = 60, 0.2
+SCALED = ("TASKS",)  # the workload sizes --scale N multiplies
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation

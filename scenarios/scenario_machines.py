@@ -31,6 +31,7 @@ from harness import (
 )
 
 REQUESTS, DUPLICATE = 250, 0.15
+SCALED = ("REQUESTS",)  # the workload sizes --scale N multiplies
 MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
 STATES = {"setUp": "UP", "tearDown": "DOWN"}
 

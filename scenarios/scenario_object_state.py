@@ -28,6 +28,7 @@ from harness import (
 )
 
 ADDS, READS, USERS, DUPLICATE = 300, 300, 20, 0.15
+SCALED = ("ADDS", "READS", "USERS")  # the workload sizes --scale N multiplies
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation

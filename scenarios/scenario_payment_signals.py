@@ -33,6 +33,7 @@ from harness import (
 )
 
 PAYMENTS = 100
+SCALED = ("PAYMENTS",)  # the workload sizes --scale N multiplies
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation

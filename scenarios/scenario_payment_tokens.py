@@ -34,6 +34,7 @@ from harness import (
 )
 
 TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
+SCALED = ("TOKENS", "ACCOUNTS")  # the workload sizes --scale N multiplies
 SERVICE = "PaymentProcessor"
 
 

@@ -30,6 +30,7 @@ from harness import (
 )
 
 PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
+SCALED = ("PAYMENTS", "ACCOUNTS")  # the workload sizes --scale N multiplies
 DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
 
 
@@ -131,7 +132,7 @@ async def test_no_double_charge(chaos: Run) -> None:
         await world.open_account(f"acct{a}", BALANCE)
     keys = [f"p{i}" for i in range(PAYMENTS)]
     declined = rng.sample(keys, int(PAYMENTS * DECLINE))
-    victims = spread_keys(requests, 3, exclude=set(declined))
+    victims = spread_keys(requests, 3 * chaos.scale, exclude=set(declined))
     for key in declined:
         await world.set_knob("charge", key, decline=True)
     plan = await chaos.effect_window("payments", "charge", victims)  # the dangerous window

@@ -30,6 +30,7 @@ from harness import (
 )
 
 RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
+SCALED = ("RESERVATIONS", "PRODUCTS")  # the workload sizes --scale N multiplies
 
 
 class ProductsContract(Contract):

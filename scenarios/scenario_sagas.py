@@ -35,6 +35,7 @@ from harness import (
 )
 
 BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
+SCALED = ("BOOKINGS",)  # the workload sizes --scale N multiplies
 # Modelling choice (--param sagas.LOST_ANSWER_MS=...): a "lost answer" is a reservation that
 # takes effect and answers this late. It is lost to a service whose step gives up sooner
 # (the bundled Trips waits 0.5 s per attempt, 3 attempts, then fails the step); a service

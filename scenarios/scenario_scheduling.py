@@ -31,6 +31,7 @@ from harness import (
 )
 
 INVOICES, PAID, REDELIVERED, LATE_BOUND = 120, 0.4, 0.2, 10.0
+SCALED = ("INVOICES",)  # the workload sizes --scale N multiplies
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation

@@ -25,6 +25,7 @@ from harness import (
 )
 
 OPS, KEYS, DUPLICATES = 500, 20, 0.15
+SCALED = ("OPS", "KEYS")  # the workload sizes --scale N multiplies
 
 
 class CounterContract(Contract):

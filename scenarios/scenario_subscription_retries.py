@@ -35,6 +35,7 @@ from harness import (
 )
 
 USERS, DUPLICATE, BROKEN_PROVIDER = 100, 0.2, 0.2
+SCALED = ("USERS",)  # the workload sizes --scale N multiplies
 FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within the bound)
 CATALOG = ("netflix", "hulu", "prime", "disney")
 # Modelling choice (--param subscription_retries.PROVIDER_FAILURE=...): how a provider that

@@ -25,6 +25,7 @@ from harness import (
 )
 
 UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
+SCALED = ("UPLOADS",)  # the workload sizes --scale N multiplies
 WORKFLOW = "DataUploadService"
 
 

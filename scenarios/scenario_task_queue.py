@@ -28,6 +28,7 @@ from harness import (
 )
 
 TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
+SCALED = ("TASKS",)  # the workload sizes --scale N multiplies
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation

@@ -29,6 +29,7 @@ from harness import (
 )
 
 TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
+SCALED = ("TICKETS",)  # the workload sizes --scale N multiplies
 SERVICES = ["ConcertTicketing", "TicketPayments", "TicketEmails"]
 
 

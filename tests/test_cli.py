@@ -37,6 +37,10 @@ def test_unknown_scenario_is_a_clear_error_and_writes_nothing(tmp_path):
 def test_invalid_parameters_are_clear_errors(tmp_path):
     out = cli("run", "smoke", "--sweep", "0")
     assert out.returncode == 2 and "--sweep must be >= 1" in out.stderr
+    out = cli("run", "smoke", "--scale", "0")
+    assert out.returncode == 2 and "--scale must be >= 1, got 0" in out.stderr
+    out = cli("run", "smoke", "--duration", "-1")
+    assert out.returncode == 2 and "--duration must be > 0 seconds" in out.stderr
     out = cli("run", "smoke", "--app", "counter", "--report-dir", str(tmp_path / "r"))
     assert out.returncode != 0
     assert "expected NAME=SPEC, e.g. counter=myapp.svc:app" in out.stdout + out.stderr
@@ -63,7 +67,9 @@ def test_missing_binary_is_a_clear_error_without_traceback(tmp_path):
 
 
 def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
-    out = cli("run", "smoke", "--seed", "5", "--report-dir", str(tmp_path / "r"))
+    """Also at --scale 2: twice the workload and faults, recorded and reproducible."""
+    args = ("--seed", "5", "--scale", "2", "--duration", "120")
+    out = cli("run", "smoke", *args, "--report-dir", str(tmp_path / "r"))
     assert out.returncode == 0, out.stdout
     (run_dir,) = (p for p in (tmp_path / "r").iterdir() if p.is_dir())
     assert (tmp_path / "r" / "index.html").is_file()  # the dashboard
@@ -71,8 +77,12 @@ def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
 
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["seed"] == 5 and manifest["status"] == "passed"
-    assert manifest["reproduce"] == "restate-chaos run smoke --seed 5"
-    assert manifest["params"]["OPS"] == 500  # the scenario's parameters
+    assert manifest["reproduce"] == "restate-chaos run smoke " + " ".join(args)
+    assert manifest["params"]["OPS"] == 1000 and manifest["params"]["KEYS"] == 40  # scaled
+    assert manifest["scale"] == 2 and manifest["duration_limit"] == 120
+    assert len(manifest["plan"]) == 4  # the plan once per half of the workload
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["stats"]["driver"]["requests"] > 1000
     assert manifest["versions"]["restate_server"] == "1.7.12"
     assert manifest["versions"]["restate_sdk"].startswith("1.")
     assert manifest["versions"]["harness"] == "0.1.0"

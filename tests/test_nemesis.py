@@ -238,3 +238,19 @@ async def test_a_window_fault_behind_one_on_its_target_is_recorded_as_missed(tmp
 def test_a_window_needs_an_event_trigger():
     with pytest.raises(ValueError, match="event-triggered"):
         Fault("kill", "svc", after_ops=3, window_ms=300)
+
+
+def test_a_scaled_plan_repeats_in_each_part_of_the_workload():
+    from harness.nemesis.faults import scale_plan
+
+    event = Fault("kill", "svc", on_event={"op": "charge"})
+    plan = [kill("svc", after_ops=50), kill("server", after_ops=80), event]
+    assert scale_plan(plan, 1, 100) == plan
+    scaled = scale_plan(plan, 2, 200)  # the workload doubled: 200 requests
+    assert sorted((f.target, f.after_ops) for f in scaled if f.after_ops is not None) == [
+        ("server", 40),
+        ("server", 140),
+        ("svc", 25),
+        ("svc", 125),
+    ]
+    assert scaled.count(event) == 1  # a scenario picks more keys for these itself

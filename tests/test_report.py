@@ -179,3 +179,15 @@ def test_dashboard_in_a_browser(browser, stored_runs):
     href = page.locator("section.scenario a").first.get_attribute("href")
     assert (stored_runs[1].parent / href).is_file()
     page.close()
+
+
+def test_reanalysis_sees_the_parameters_the_run_had():
+    """A run at --scale 2 (or with --param) expects what its parameters said: re-analysis
+    sets them on the scenario module while the checks run, and restores them after."""
+    from harness.bundled.scenarios import scenario_smoke as smoke
+    from harness.report.analyze import recorded_params
+
+    with recorded_params(smoke.checks, {"OPS": 1000, "KEYS": 40, "GONE": 1}):
+        assert (smoke.OPS, smoke.KEYS) == (1000, 40)
+        assert not hasattr(smoke, "GONE")
+    assert (smoke.OPS, smoke.KEYS) == (500, 20)

@@ -10,6 +10,7 @@ from its recorded timeline as well as from its seed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import random
@@ -166,6 +167,23 @@ def seeded_kills(
 ) -> list[Fault]:
     """One kill of each listed target (a name listed twice is killed twice)."""
     return seeded_plan(rng, requests, [("kill", t) for t in targets], downtime, window)
+
+
+def scale_plan(plan: list[Fault], scale: int, requests: int) -> list[Fault]:
+    """The plan once per 1/`scale` of a workload of `requests` (--scale): a fault after p
+    of the requests fires after (p/requests + j)/scale of them, for j = 0..scale-1, so the
+    faults keep their place in each part. Faults fired by time or by a world event are kept
+    as they are: a scenario that scales them picks more keys itself (`Run.scale`)."""
+    if scale == 1 or requests == 0:
+        return plan
+    out = [f for f in plan if f.after_ops is None]
+    for f in plan:
+        if f.after_ops is not None:
+            out += [
+                dataclasses.replace(f, after_ops=(f.after_ops + j * requests) // scale)
+                for j in range(scale)
+            ]
+    return out
 
 
 class Target(Protocol):
