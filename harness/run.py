@@ -466,8 +466,8 @@ class Run:
         self.stats["quiesce_settle"] = settle = SETTLE if one_way else 0.0
         try:
             self.timings["quiesce"] = await admin.wait_quiescent(services, timeout, settle)
-        except NotQuiescent:
-            self.timings["quiesce"] = timeout
+        except NotQuiescent as e:
+            self.timings["quiesce"] = e.waited
         self.manifest["checked_services"] = services
         rows = await admin.invocations(services)
         manifest.write_json(self.dir / "invocations.json", {"rows": rows})

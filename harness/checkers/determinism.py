@@ -11,15 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers.verdict import Verdict, checker
+from harness.runtime.admin import journal_mismatch
 from harness.workload.history import faults
 
 NAME = "deterministic replay (no journal mismatch)"
-MISMATCH_CODES = {570}
-
-
-def mismatched(row: dict[str, Any]) -> bool:
-    code = row.get("last_failure_error_code")
-    return code in MISMATCH_CODES or "[570 " in (row.get("last_failure") or "")
 
 
 def journal_of(journal: list[dict[str, Any]], invocation_id: str) -> list[dict[str, Any]]:
@@ -49,7 +44,7 @@ def check_determinism(
     """`invocations`: sys_invocation rows after quiesce (a mismatched invocation never
     completes, so it is still there with its last failure). Unknown when no fault struck:
     then nothing was replayed and a mismatch could not show."""
-    bad = [r for r in invocations if mismatched(r)]
+    bad = [r for r in invocations if journal_mismatch(r)]
     stats = {"invocations": len(invocations), "journal_mismatches": len(bad)}
     if bad:
         keys = sorted({str(r.get("target_service_key") or r.get("target")) for r in bad})

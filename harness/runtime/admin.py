@@ -14,6 +14,16 @@ from harness.http import HttpClient
 
 NOT_DONE = "status != 'completed'"
 POLL = 0.1  # seconds between polls while waiting for quiescence
+# an invocation that failed with a journal mismatch is retried for ever and never gets
+# past it (the replayed code takes another path): waiting longer shows nothing new
+WEDGED_FOR = 3.0
+MISMATCH_CODES = ("RT0016", 570)
+
+
+def journal_mismatch(row: dict[str, Any]) -> bool:
+    """A sys_invocation row whose last attempt failed with a journal mismatch (570)."""
+    code = row.get("last_failure_error_code")
+    return code in MISMATCH_CODES or "[570 " in (row.get("last_failure") or "")
 
 
 class AdminError(HarnessError):
@@ -127,19 +137,30 @@ class AdminClient(HttpClient):
         not changed for `settle` seconds (at least two polls, POLL apart): a one-way or
         delayed message still in Restate's outbox (after a server restart it can take a
         while) is not an invocation yet, and 1.7.12 has no table that shows it. Returns
-        seconds waited; raises NotQuiescent with the stuck invocations when the bound runs
-        out."""
+        seconds waited. Raises NotQuiescent with the stuck invocations when the bound runs
+        out, or sooner when every one left has been failing with a journal mismatch for
+        WEDGED_FOR seconds: replaying the same code cannot get past it."""
         t0 = time.monotonic()
         seen, since = -1, t0
+        wedged_since: float | None = None
+        checked = 0.0
         while True:
             counts = await self.status_counts(services)
             total = sum(counts.values())
             busy = total - counts.get("completed", 0)
+            now = time.monotonic()
             if total != seen or busy:
-                seen, since = total, time.monotonic()
-            elif time.monotonic() - since >= settle:
-                return time.monotonic() - t0
-            if time.monotonic() - t0 > timeout:
+                seen, since = total, now
+            elif now - since >= settle:
+                return now - t0
+            if busy and now - checked >= 1.0:  # what is left: only journal mismatches?
+                checked = now
+                stuck = await self.invocations(services, NOT_DONE)
+                if stuck and all(journal_mismatch(r) for r in stuck):
+                    wedged_since = wedged_since or now
+                else:
+                    wedged_since = None
+            if now - t0 > timeout or (wedged_since and now - wedged_since >= WEDGED_FOR):
                 stuck = await self.invocations(services, NOT_DONE)
                 # the JSON rows leave out NULL columns: use .get
                 lines = "\n".join(
@@ -148,9 +169,13 @@ class AdminClient(HttpClient):
                     f"last_failure={(r.get('last_failure') or '')[:200]}"
                     for r in stuck[:20]
                 )
+                why = (
+                    f"not completed after {timeout:.0f}s"
+                    if now - t0 > timeout
+                    else f"failing with a journal mismatch for {WEDGED_FOR:.0f}s"
+                )
                 raise NotQuiescent(
-                    f"{len(stuck)} invocation(s) of {services} not completed after {timeout:.0f}s"
-                    f":\n{lines}"
+                    f"{len(stuck)} invocation(s) of {services} {why}:\n{lines}", now - t0
                 )
             await asyncio.sleep(POLL)
 
