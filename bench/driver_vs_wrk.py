@@ -90,7 +90,7 @@ async def aiohttp_round(url: str, seconds: float, connections: int) -> float:
 async def driver_round(url: str, seconds: float, connections: int, tmp: Path, i: int) -> float:
     history = History(tmp / f"history-{i}.jsonl")
     requests = [Request("Counter", "add", key=f"c{k % KEYS}", body=1) for k in range(200_000)]
-    async with IngressClient(url, history, connections=connections) as client:
+    async with IngressClient(url, history, connections=connections) as client, history.buffered():
         driver = Driver(client, concurrency=connections)
         t0 = time.monotonic()
         await driver.run(requests, duration=seconds)

@@ -357,7 +357,7 @@ class Run:
                     "it cannot be killed, stopped or paused (the server still is)",
                 )
         t0 = time.monotonic()
-        async with self.client(timeout) as client:
+        async with self.client(timeout) as client, self.history.buffered():
             driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
             chaos = asyncio.create_task(nemesis.run(driver))
             ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))

@@ -79,3 +79,34 @@ async def test_bounded_wait_retries_a_read_then_times_out_and_a_flow_takes_anoth
     assert len(attaches) > 1  # a GET is safe to retry without an idempotency key
     assert attaches[-1].invoke["wall"] - attaches[0].invoke["wall"] < 0.5  # within the wait
     assert [o.invoke["handler"] for o in ops][-1] == "resultAsEmail"
+
+
+def test_a_buffered_history_keeps_its_lines_through_a_kill_9(tmp_path):
+    """In the chaos phase the history is buffered, flushed every 0.1 s: a line is on disk
+    a moment after it was written, even with nothing written after it, so a kill -9 of the
+    harness loses at most that moment."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from harness.workload.history import History\n"
+        "async def main():\n"
+        "    h = History(Path(sys.argv[1]))\n"
+        "    async with h.buffered():\n"
+        "        h.append('invoke', op=1)\n"
+        "        await asyncio.sleep(0.5)\n"
+        "        print('written', flush=True)\n"
+        "        await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    path = tmp_path / "h.jsonl"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"written"
+        proc.kill()
+        proc.wait()
+    finally:
+        proc.kill()
+    assert [r["type"] for r in read(path)] == ["invoke"]

@@ -259,6 +259,7 @@ class Nemesis:
 
     def record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
+        self.history.flush()  # a fault is never among the lines a crash loses
         with open(self.faults_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
 
