@@ -110,3 +110,11 @@ def test_a_buffered_history_keeps_its_lines_through_a_kill_9(tmp_path):
     finally:
         proc.kill()
     assert [r["type"] for r in read(path)] == ["invoke"]
+
+
+def test_a_torn_history_line_is_skipped_and_the_rest_is_read(tmp_path):
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"type":"invoke","op":1}\n\n{"type":"ok","op":1}\n{"type":"inv')
+    assert [r["type"] for r in read(path)] == ["invoke", "ok"]
+    path.write_text('{"type":"invoke","op":1}\n{"type":"ok","op":1}\n')
+    assert [r["type"] for r in read(path)] == ["invoke", "ok"]
