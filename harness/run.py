@@ -446,11 +446,13 @@ class Run:
 
     async def heal(self) -> None:
         """Every fault undone, every process up."""
+        t0 = time.monotonic()
         for comp in self.components.values():
             if comp.proc is not None:
                 comp.resume()
             if not comp.running():
                 await comp.start()
+        self.timings["heal"] = time.monotonic() - t0
 
     async def quiesce(self, services: list[str] | None = None, timeout: float = 30.0) -> None:
         """Wait (bounded) until none of `services`' invocations is non-completed, then dump
@@ -484,6 +486,7 @@ class Run:
     async def check(self, checks: Callable[[RunData], list[Verdict]]) -> list[Verdict]:
         """Run the scenario's checks, a pure function of the run directory's data. After
         heal and quiesce, and after the check-phase reads (they are part of the history)."""
+        t0 = time.monotonic()
         if self.world is not None:
             await self.ledger()
         self.manifest["checks"] = f"{checks.__module__}:{checks.__qualname__}"
@@ -492,6 +495,7 @@ class Run:
         data = RunData.load(self.dir)
         self.verdicts = evaluate(checks, data)
         self.stats["recovery"] = hist.recovery_summary(data.records)
+        self.timings["check"] = time.monotonic() - t0
         return self.verdicts
 
     @property
@@ -545,10 +549,12 @@ class Run:
         if self._finished:
             return
         self._finished = True
+        t0 = time.monotonic()
         for comp in [*self.components.values(), self.world_process]:
             if comp is not None and comp.proc is not None:
                 comp.registry.kill(comp.proc)
         self.ports.release_all()
+        self.timings["teardown"] = time.monotonic() - t0
         self.history.close()  # the check-phase reads are in; nothing more is appended
         if interrupted:
             status = "interrupted"
