@@ -88,7 +88,12 @@ def check_vacuity(
             f"{ok} acknowledged",
             stats,
             counterexamples=[
-                {"op": op.op, "key": op.key, "error": (op.result or {}).get("error")}
+                {
+                    "problem": "a request the scenario expects to succeed failed",
+                    "ops": [op.op],
+                    "key": op.key,
+                    "error": (op.result or {}).get("error"),
+                }
                 for op in errors[:20]
             ],
         )

@@ -26,6 +26,22 @@ def journal_mismatch(row: dict[str, Any]) -> bool:
     return code in MISMATCH_CODES or "[570 " in (row.get("last_failure") or "")
 
 
+def wedged(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+    """`row` cannot complete: it failed with a journal mismatch, or it waits in the inbox
+    of an object key whose running invocation did (`rows`: the non-completed ones)."""
+    if journal_mismatch(row):
+        return True
+
+    def key(r: dict[str, Any]) -> tuple[Any, Any]:
+        return r.get("target_service_name"), r.get("target_service_key")
+
+    return (
+        row.get("status") == "pending"
+        and key(row)[1] is not None
+        and any(journal_mismatch(r) and key(r) == key(row) for r in rows)
+    )
+
+
 class AdminError(HarnessError):
     pass
 
@@ -156,7 +172,7 @@ class AdminClient(HttpClient):
             if busy and now - checked >= 1.0:  # what is left: only journal mismatches?
                 checked = now
                 stuck = await self.invocations(services, NOT_DONE)
-                if stuck and all(journal_mismatch(r) for r in stuck):
+                if stuck and all(wedged(r, stuck) for r in stuck):
                     wedged_since = wedged_since or now
                 else:
                     wedged_since = None
