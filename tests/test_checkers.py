@@ -138,6 +138,10 @@ def test_vacuity_counts_faults_while_work_is_pending():
     assert check_vacuity(ok_ops + idle, min_ok=1, min_faults=1).valid == "unknown"
     assert check_vacuity(ok_ops + idle, 1, 1, pending_until=101.0).valid is True
     assert check_vacuity(ok_ops + idle, 1, 1, pending_until=99.0).valid == "unknown"
+    recorded = [{**idle[0], "landed": False, "missed": "no request or invocation was in flight"}]
+    v = check_vacuity(ok_ops + recorded, 1, 1, pending_until=101.0)
+    assert v.valid is True and v.stats["faults_while_pending"] == 1
+    assert "1 of them with nothing in flight at that moment" in v.summary
 
 
 def test_combine_false_beats_unknown_beats_true():

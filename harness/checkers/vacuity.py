@@ -108,10 +108,19 @@ def check_vacuity(
         why += [describe(f) for f in missed]
     if why:
         return Verdict(NAME, "unknown", "; ".join(why), stats)
+    pending = sum(1 for f in hits if f.get("landed") is False)  # rescued by pending_until
+    stats["faults_while_pending"] = pending
     return Verdict(
         NAME,
         True,
         f"{ok} operations completed; {len(hits)} of {len(starts)} faults landed while work "
-        f"was in flight{windows}",
+        "was in flight"
+        + (
+            f" ({pending} of them with nothing in flight at that moment, but before the last "
+            "effect of work still pending: one-way messages, events, timers)"
+            if pending
+            else ""
+        )
+        + windows,
         stats,
     )
