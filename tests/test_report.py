@@ -185,6 +185,7 @@ def test_reanalysis_sees_the_parameters_the_run_had():
     """A run at --scale 2 (or with --param) expects what its parameters said: re-analysis
     sets them on the scenario module while the checks run, and restores them after."""
     from harness.bundled.scenarios import scenario_smoke as smoke
+
     from harness.report.analyze import recorded_params
 
     with recorded_params(smoke.checks, {"OPS": 1000, "KEYS": 40, "GONE": 1}):
