@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-import aiohttp
+import orjson
 
 from harness.workload.history import History
+from harness.workload.http1 import ConnectError, Disconnected, Http1Client
 
 UNKNOWN_STATUSES = {502, 503, 504}
 
@@ -86,32 +86,32 @@ class Outcome:
 
 
 class IngressClient:
-    """A pooled aiohttp client: httpx is ~4x slower at loading the ingress (DESIGN 8)."""
+    """Calls through the ingress over keep-alive HTTP/1.1 connections (harness.workload.http1:
+    aiohttp's client costs three times as much per request, see bench/driver_vs_wrk.py)."""
 
     def __init__(
         self, base_url: str, history: History, timeout: float = 15.0, connections: int = 64
     ):
         self.base_url = base_url.rstrip("/")
         self.history = history
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.timeout = timeout
         self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+        self._http: Http1Client | None = None
 
     async def __aenter__(self) -> IngressClient:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._connections), timeout=self.timeout
-        )
+        url = urlsplit(self.base_url)
+        self._http = Http1Client(url.hostname or "127.0.0.1", url.port or 80, self._connections)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._http is not None:
+            await self._http.close()
 
     async def call(
         self, req: Request, worker: int = 0, attempt: int = 1, timeout: float | None = None
     ) -> Outcome:
         """One attempt; `timeout` (seconds) overrides the client's for this attempt."""
-        assert self._session is not None, "use `async with IngressClient(...)`"
+        assert self._http is not None, "use `async with IngressClient(...)`"
         op = self.history.next_op()
         self.history.one_way += req.send
         self.history.append(
@@ -129,27 +129,23 @@ class IngressClient:
         headers = {"idempotency-key": req.idem} if req.idem else {}
         data = None
         if req.body is not None:  # a handler without input wants no body and no content-type
-            data = json.dumps(req.body)
+            data = orjson.dumps(req.body)
             headers["content-type"] = "application/json"
         try:
-            async with self._session.request(
-                req.method,
-                self.base_url + req.path,
-                data=data,
-                headers=headers,
-                skip_auto_headers=() if data else ("Content-Type",),  # aiohttp adds one
-                timeout=self.timeout if timeout is None else aiohttp.ClientTimeout(total=timeout),
-            ) as resp:
-                text = await resp.text()
-                status = resp.status
-        except aiohttp.ClientConnectorError as e:
+            status, body = await self._http.request(
+                req.method, req.path, headers, data, self.timeout if timeout is None else timeout
+            )
+        except ConnectError as e:
             return record_outcome(self.history, op, "fail", error=f"connect: {e}", sent=False)
-        except (TimeoutError, aiohttp.ClientError) as e:
+        except (TimeoutError, Disconnected) as e:
             return record_outcome(self.history, op, "info", error=f"{type(e).__name__}: {e}")
         if 200 <= status < 300:
-            return record_outcome(self.history, op, "ok", value=json.loads(text) if text else None)
+            return record_outcome(
+                self.history, op, "ok", value=orjson.loads(body) if body else None
+            )
         kind = "info" if status in UNKNOWN_STATUSES else "fail"
-        return record_outcome(self.history, op, kind, error=f"HTTP {status}: {text[:500]}")
+        text = body[:500].decode(errors="replace")
+        return record_outcome(self.history, op, kind, error=f"HTTP {status}: {text}")
 
 
 def record_outcome(

@@ -107,15 +107,12 @@ class Driver:
         t0 = time.monotonic()
         stop_at = None if duration is None else t0 + duration
         results: list[Outcome | None] = [None] * len(requests)
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(len(requests)):
-            queue.put_nowait(i)
+        order = iter(range(len(requests)))  # the workers take the next request in turn
 
         async def worker(wid: int) -> None:
             while stop_at is None or time.monotonic() < stop_at:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                i = next(order, None)
+                if i is None:
                     return
                 if rate is not None:
                     await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))

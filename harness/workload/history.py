@@ -20,12 +20,21 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
+
+import orjson
 
 OUTCOMES = ("ok", "fail", "info")
 
 
 FLUSH_EVERY = 0.1  # seconds: what a kill -9 of the harness can lose of a buffered history
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    """One JSONL line; what JSON cannot hold is written as its str()."""
+    return orjson.dumps(
+        record, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    )
 
 
 class History:
@@ -36,7 +45,7 @@ class History:
     def __init__(self, path: Path, t0: float | None = None):
         self.path = path
         self.t0 = time.monotonic() if t0 is None else t0
-        self._file: TextIO = open(path, "a", buffering=1 << 16)  # noqa: SIM115 - see close()
+        self._file: BinaryIO = open(path, "ab", buffering=1 << 16)  # noqa: SIM115 - see close()
         self._write_through = True
         self._op_ids = itertools.count(1)
         # one-way requests sent (ingress /send, Kafka events): their invocations may appear
@@ -52,7 +61,7 @@ class History:
 
     def append(self, type_: str, **fields: Any) -> dict[str, Any]:
         record = {"type": type_, "t": self.now(), "wall": round(time.time(), 6), **fields}
-        self._file.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+        self._file.write(encode_line(record))
         if self._write_through:
             self._file.flush()
         return record
