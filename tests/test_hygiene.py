@@ -39,6 +39,21 @@ def test_signal_mid_run_leaves_no_process(subpytest, sig):
     assert (run.report_dir / res["run_id"] / "run.json").exists()
 
 
+def test_sigterm_with_two_workers_leaves_no_process(subpytest):
+    """`run --jobs 2` (pytest-xdist): a SIGTERM to the harness reaches both workers' runs."""
+    run = subpytest([SMOKE, "scenarios/scenario_payments.py", "-n", "2", "--chaos-seed", "11"])
+    wait_for_history(run.report_dir, 200)
+    deadline = time.monotonic() + 30
+    while len(list(run.report_dir.glob("*/history.jsonl"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both scenarios under way
+    run.proc.send_signal(signal.SIGTERM)
+    code, out = run.wait(timeout=60)
+    assert code != 0, out
+    assert run.leftovers() == [], out
+    statuses = [json.loads(p.read_text())["status"] for p in run.report_dir.glob("*/results.json")]
+    assert statuses and set(statuses) <= {"interrupted", "passed"}, statuses
+
+
 def test_crashing_scenario_leaves_no_process_and_a_crash_report(subpytest):
     run = subpytest(["tests/data/raising.py", "--chaos-seed", "1"])
     code, out = run.wait()

@@ -110,13 +110,15 @@ class AdminClient(HttpClient):
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
-    async def journal(self, services: list[str]) -> list[dict[str, Any]]:
+    async def journal(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
         """Journal entries of the services' invocations (kept after completion for the
-        server's journal retention), for the evidence behind a counterexample."""
+        server's journal retention), for the evidence behind a counterexample; `where`
+        filters the invocations (columns of sys_invocation as i.*)."""
         return await self.query(
             "SELECT j.id, j.index, j.entry_type, j.name, j.appended_at FROM sys_journal j"
             " JOIN sys_invocation i ON j.id = i.id"
-            f" WHERE i.target_service_name IN ({_sql_list(services)}) ORDER BY j.id, j.index"
+            f" WHERE i.target_service_name IN ({_sql_list(services)}) AND ({where})"
+            " ORDER BY j.id, j.index"
         )
 
     async def count_invocations(self, handlers: list[str]) -> int:
