@@ -207,9 +207,10 @@ class Events(Protocol):
     async def events(self, after: int, wait: float = ...) -> list[dict[str, Any]]: ...
 
 
-# Restate invocation states that are work under way (not scheduled for later, not paused
-# after exhausting retries, not done)
-IN_FLIGHT_STATES = ("pending", "ready", "running", "suspended", "backing-off")
+# Restate invocation states that are work under way: everything but paused (retries
+# exhausted) and done; a delayed message waiting to fire (scheduled) is the work a timer
+# scenario's faults aim at
+IN_FLIGHT_STATES = ("scheduled", "pending", "ready", "running", "suspended", "backing-off")
 SAMPLE_EVERY = 0.2  # seconds between samples of Restate's invocation counts
 
 
