@@ -161,10 +161,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--chaos-duration must be > 0 seconds")
     parse_apps(config.getoption("--chaos-app"))
     seed = config.getoption("--chaos-seed")
+    if seed is None:  # a pytest-xdist worker takes the seed its controller drew
+        seed = getattr(config, "workerinput", {}).get("chaos_seed")
     config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
     config.stash[_RUNS] = []
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker runs with the controller's seed, so all of them collect
+    the same seeded tests and the run is reproducible with that one seed."""
+    node.workerinput["chaos_seed"] = node.config.stash[_SEED]
 
 
 _SEED = pytest.StashKey[int]()

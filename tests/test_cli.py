@@ -90,3 +90,14 @@ def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
     for name in ("history.jsonl", "faults.jsonl", "results.json", "invocations.json"):
         assert (run_dir / name).is_file(), name
     assert not (run_dir / "restate" / "n1" / "data").exists()  # passing run: data removed
+
+
+def test_two_jobs_without_a_seed_share_one_drawn_seed(tmp_path):
+    """--jobs 2 runs pytest-xdist workers; each must take the seed the controller drew, or
+    they collect different tests (and the run could not be reproduced)."""
+    import json
+
+    out = cli("run", "smoke", "--jobs", "2", "--sweep", "2", "--report-dir", str(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("*/run.json"))
+    assert len(seeds) == 2 and seeds[1] == seeds[0] + 1
