@@ -132,6 +132,9 @@ def describe(path: Path) -> dict[str, Any]:
         if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS", "SCALED"):
             with contextlib.suppress(ValueError):
                 out["params"][name] = ast.literal_eval(node.value)
+        if name == "SCALED":
+            with contextlib.suppress(ValueError):
+                out["scaled"] = list(ast.literal_eval(node.value))
         if name == "CONTRACTS" and isinstance(node.value, ast.Dict):
             out["contracts"] = {
                 ast.literal_eval(k): ast.unparse(v)
@@ -250,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
             print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
+            scaled = ", ".join(info.get("scaled", [])) or "none (its fault plan only)"
+            print(f"{'':24}   multiplied by --scale N: {scaled}")
             for control in info["controls"]:
                 print(f"{'':24}   negative control: --app {control}")
         return 0

@@ -37,6 +37,7 @@ def test_list_shows_services_and_controls():
     out = cli("list")
     assert out.returncode == 0
     assert "services (--app NAME=...): payments" in out.stdout
+    assert "multiplied by --scale N: PAYMENTS, ACCOUNTS" in out.stdout
     assert (
         "a subclass of harness.bundled.scenarios.scenario_payments.PaymentsContract" in out.stdout
     )
