@@ -192,3 +192,30 @@ def test_reanalysis_sees_the_parameters_the_run_had():
         assert (smoke.OPS, smoke.KEYS) == (1000, 40)
         assert not hasattr(smoke, "GONE")
     assert (smoke.OPS, smoke.KEYS) == (500, 20)
+
+
+def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_runs, tmp_path):
+    import shutil
+
+    run_dir = shutil.copytree(stored_runs[0], tmp_path / "run")
+    html = (run_dir / "index.html").read_text()
+    assert "window faults landed in their window" in html  # payments' event-window kills
+    assert "first request in flight answered" in html
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["stats"]["recovery"]["kill service"]["n"] >= 1
+    # a window kill that came too late is reported as missed, in the table and the verdict
+    lines = (run_dir / "history.jsonl").read_text().splitlines()
+    late = next(i for i, line in enumerate(lines) if '"window_ms"' in line)
+    record = json.loads(lines[late])
+    record.update(landed=False, missed="acted 512 ms after its event, outside its 300 ms window")
+    lines[late] = json.dumps(record)
+    (run_dir / "history.jsonl").write_text("\n".join(lines) + "\n")
+    harness("report", str(run_dir))
+    html = (run_dir / "index.html").read_text()
+    assert '<span class="missed">missed</span>: acted 512 ms after its event' in html
+    vacuity = next(
+        v
+        for v in json.loads((run_dir / "results.json").read_text())["verdicts"]
+        if v["id"] == "vacuity"
+    )
+    assert vacuity["stats"]["window_faults_landed"] == vacuity["stats"]["window_faults"] - 1
