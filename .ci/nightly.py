@@ -1,0 +1,152 @@
+"""The nightly chaos job, as the workflow runs it and as anyone can run it locally.
+
+    .ci/nightly [SCENARIO ...|all] [--seed N] [--sweep K] [--long] [--jobs N] [--out DIR]
+
+Runs `restate-chaos run` over the scenarios with a fresh random seed (printed and recorded)
+unless one is given, and leaves in OUT (default nightly-out/): junit.xml, reports/ (the run
+folders and the dashboard), summary.md (a table of scenario, seed, verdict and report, and
+the reproduce command of every failure; also appended to $GITHUB_STEP_SUMMARY when set),
+seed.txt, and corpus-candidates.txt: one line per failing run to add to tests/corpus.txt,
+so that the regular tests replay that seed from then on. With --long it also runs every
+negative control on 3 seeds (junit-controls.xml). Exits with `restate-chaos run`'s code
+(0 passed, 1 violated, 2 bad input, 3 could not run, 4 inconclusive), or the controls' when
+the scenarios passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def run_dirs(reports: Path) -> list[Path]:
+    return sorted(p for p in reports.iterdir() if (p / "run.json").is_file())
+
+
+def corpus_line(manifest: dict, results: dict) -> str:
+    """The tests/corpus.txt line that replays this run: scenario, seed, overrides, and why."""
+    failed = [v["id"] for v in results.get("verdicts", []) if v.get("valid") is not True]
+    versions = manifest.get("versions", {})
+    tokens = shlex.split(manifest["reproduce"])  # restate-chaos run NAME --seed S [ARGS]
+    args = shlex.join(tokens[5:]) if tokens[:2] == ["restate-chaos", "run"] else ""
+    return (
+        f"{manifest['scenario']} {manifest['seed']}{' ' + args if args else ''}  # "
+        f"{results.get('status')} {time.strftime('%Y-%m-%d')}: {', '.join(failed) or '-'}; "
+        f"restate-server {versions.get('restate_server')}, restate-sdk "
+        f"{versions.get('restate_sdk')}, git {manifest.get('git', {}).get('sha', '?')[:12]}"
+    )
+
+
+def summarize(reports: Path, seed: int, code: int) -> tuple[str, list[str]]:
+    rows, failures, corpus = [], [], []
+    for d in run_dirs(reports):
+        manifest = json.loads((d / "run.json").read_text())
+        results_path = d / "results.json"
+        results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+        status = results.get("status", manifest.get("status", "?"))
+        link = f"reports/{d.name}/index.html"
+        rows.append(
+            f"| {manifest['scenario']} | {manifest['seed']} | {status} | [{d.name}]({link}) |"
+        )
+        if status != "passed":
+            failures.append(
+                f"- {manifest['scenario']} seed {manifest['seed']} ({status}): "
+                f"`{manifest['reproduce']}`"
+            )
+            if status in ("failed", "unknown"):
+                corpus.append(corpus_line(manifest, results))
+    lines = [
+        f"## restate-chaos nightly: seed {seed}, exit {code}",
+        "",
+        f"{len(rows)} run(s); dashboard: reports/index.html",
+        "",
+        "| scenario | seed | verdict | report |",
+        "| --- | --- | --- | --- |",
+        *rows,
+    ]
+    if failures:
+        lines += ["", "### Failures: reproduce with", "", *failures]
+    if corpus:
+        lines += [
+            "",
+            "### Add to tests/corpus.txt (the regular tests then replay these seeds)",
+            "",
+            "```",
+            *corpus,
+            "```",
+        ]
+    return "\n".join(lines) + "\n", corpus
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenarios", nargs="*", default=["all"])
+    parser.add_argument("--seed", type=int, help="first seed (default: fresh and random)")
+    parser.add_argument("--sweep", type=int, default=1, help="seeds per scenario")
+    parser.add_argument("--long", action="store_true", help="also every control, 3 seeds")
+    parser.add_argument("--jobs", type=int, default=2, help="scenarios at a time")
+    parser.add_argument("--out", type=Path, default=Path("nightly-out"))
+    args, extra = parser.parse_known_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "seed.txt").write_text(f"{seed}\n")
+    print(f"nightly seed: {seed} (reproduce any run with its own command in summary.md)")
+    cmd = [
+        str(BIN / "restate-chaos"),
+        "run",
+        *args.scenarios,
+        "--seed",
+        str(seed),
+        "--sweep",
+        str(args.sweep),
+        "--jobs",
+        str(args.jobs),
+        "--report-dir",
+        str(out / "reports"),
+        f"--junitxml={out / 'junit.xml'}",
+        *extra,
+    ]
+    print("+ " + " ".join(cmd), flush=True)
+    code = subprocess.run(cmd, cwd=REPO).returncode
+    (out / "reports").mkdir(exist_ok=True)
+    summary, corpus = summarize(out / "reports", seed, code)
+    (out / "summary.md").write_text(summary)
+    (out / "corpus-candidates.txt").write_text("".join(line + "\n" for line in corpus))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as f:
+            f.write(summary)
+    print(summary)
+    if args.long:
+        controls = [
+            str(BIN / "pytest"),
+            "-n",
+            str(args.jobs),
+            "--long",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_scenarios.py",
+            "-k",
+            "negative_control",
+            f"--junitxml={out / 'junit-controls.xml'}",
+        ]
+        print("+ " + " ".join(controls), flush=True)
+        controls_code = subprocess.run(controls, cwd=REPO).returncode
+        code = code or controls_code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
