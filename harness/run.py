@@ -59,14 +59,9 @@ SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still a
 # completed ones are slimmed and only unfinished ones keep their journal: 100k
 # invocations' journals are 77 MB of JSON and half a GB once loaded
 FULL_DUMP_UP_TO = 20_000
-SLIM = (
-    "id",
-    "target_service_name",
-    "target_service_key",
-    "status",
-    "idempotency_key",
-    "journal_size",
-)
+# what the verdicts and the report read of a completed invocation: its status (counted)
+# and its journal size (the report's journal statistics)
+SLIM = ("status", "journal_size")
 
 
 def slim(row: dict[str, Any]) -> dict[str, Any]:
@@ -493,7 +488,7 @@ class Run:
             rows = [r if r.get("status") != "completed" else slim(r) for r in rows]
             journal_of = "i.status != 'completed'"
             self.manifest["dumps"] = (
-                f"{len(rows)} invocations: completed ones without times and deployment, "
+                f"{len(rows)} invocations: of completed ones only status and journal size, "
                 "journals of the not completed ones only"
             )
         manifest.write_json(self.dir / "invocations.json", {"rows": rows})
