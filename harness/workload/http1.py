@@ -115,14 +115,17 @@ class Http1Client:
                 if conn.closed:
                     self._open.discard(conn)
                     conn = None
-            try:
-                async with asyncio.timeout(timeout):
-                    if conn is None:
+            deadline = asyncio.get_running_loop().time() + timeout
+            if conn is None:
+                try:
+                    async with asyncio.timeout_at(deadline):
                         conn = await self._connect()
+                except TimeoutError as e:  # nothing was sent yet
+                    raise ConnectError(f"no connection within {timeout:g}s") from e
+            try:
+                async with asyncio.timeout_at(deadline):
                     status, payload, keep = await conn.roundtrip(data)
             except BaseException:
-                if conn is None:
-                    raise
                 conn.close()
                 self._open.discard(conn)
                 raise
