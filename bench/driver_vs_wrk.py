@@ -25,13 +25,10 @@ import time
 from pathlib import Path
 
 import aiohttp
+from topology import counter_topology  # bench/topology.py, beside this script
 
-from harness.runtime import binary
-from harness.runtime.config import ServerConfig
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
-from harness.runtime.server import RestateServer
-from harness.runtime.service import ServiceProcess
 from harness.workload.client import IngressClient, Request
 from harness.workload.driver import Driver
 from harness.workload.history import History
@@ -104,15 +101,7 @@ async def main(rounds: int, seconds: float, connections: int) -> None:
     reg, alloc = ProcessRegistry(), PortAllocator()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        server = RestateServer(
-            binary.resolve(),
-            ServerConfig(tmp / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
-            tmp,
-            registry=reg,
-        )
-        service = ServiceProcess(
-            "harness.bundled.services.counter:app", alloc.allocate(), tmp, registry=reg
-        )
+        server, service = counter_topology(tmp, reg, alloc)
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT)
         results: dict[str, list[float]] = {"wrk": [], "aiohttp (bare)": [], "driver": []}

@@ -21,12 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.runtime import binary
-from harness.runtime.config import ServerConfig
+from topology import counter_topology  # bench/topology.py, beside this script
+
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
-from harness.runtime.server import RestateServer
-from harness.runtime.service import ServiceProcess
 
 
 def until_listening(argv: list[str], port: int) -> float:
@@ -73,16 +71,7 @@ def python_start() -> float:
 
 async def one_round(tmp: Path, i: int) -> dict[str, float]:
     reg, alloc = ProcessRegistry(), PortAllocator()
-    node = tmp / f"r{i}"
-    server = RestateServer(
-        binary.resolve(),
-        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
-        node,
-        registry=reg,
-    )
-    service = ServiceProcess(
-        "harness.bundled.services.counter:app", alloc.allocate(), node, registry=reg
-    )
+    server, service = counter_topology(tmp / f"r{i}", reg, alloc)
     try:
         out = {"server start -> ready": await server.start()}
         t0 = time.monotonic()

@@ -39,6 +39,17 @@ def call(url: str, body: int | None = None) -> int:
     return json.loads(urllib.request.urlopen(req, timeout=10).read())
 
 
+def call_until(url: str, body: int, within: float) -> int:
+    """`call`, retried until it goes through (the topology coming up or back)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return call(url, body)
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} did not answer within {within:g} s"
+            time.sleep(0.1)
+
+
 @pytest.mark.skipif(bool(SKIP), reason=f"Docker backend skipped: {SKIP}")
 def test_compose_topology_survives_a_container_kill():
     alloc = PortAllocator()
@@ -60,24 +71,10 @@ def test_compose_topology_survives_a_container_kill():
     ingress = f"http://127.0.0.1:{ports['INGRESS_PORT']}"
     try:
         subprocess.run([*compose, "up", "-d"], env=env, check=True, capture_output=True)
-        deadline = time.monotonic() + 60
-        while True:  # registered once a call goes through
-            try:
-                first = call(f"{ingress}/Counter/c1/add", 5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the topology did not come up in 60 s"
-                time.sleep(0.2)
+        first = call_until(f"{ingress}/Counter/c1/add", 5, within=60)  # once registered
         subprocess.run([*compose, "kill", "counter"], env=env, check=True, capture_output=True)
         subprocess.run([*compose, "start", "counter"], env=env, check=True, capture_output=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                second = call(f"{ingress}/Counter/c1/add", 2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the counter did not come back in 30 s"
-                time.sleep(0.1)
+        second = call_until(f"{ingress}/Counter/c1/add", 2, within=30)
         assert (first, second) == (5, 7)
         assert call(f"{ingress}/Counter/c1/get") == 7
     finally:

@@ -1,0 +1,27 @@
+"""A restate-server and the bundled Counter service, not started, for the benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.runtime import binary
+from harness.runtime.config import ServerConfig
+from harness.runtime.ports import PortAllocator
+from harness.runtime.processes import ProcessRegistry
+from harness.runtime.server import RestateServer
+from harness.runtime.service import ServiceProcess
+
+
+def counter_topology(
+    node: Path, reg: ProcessRegistry, alloc: PortAllocator
+) -> tuple[RestateServer, ServiceProcess]:
+    server = RestateServer(
+        binary.resolve(),
+        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        node,
+        registry=reg,
+    )
+    service = ServiceProcess(
+        "harness.bundled.services.counter:app", alloc.allocate(), node, registry=reg
+    )
+    return server, service
