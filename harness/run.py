@@ -25,7 +25,7 @@ import aiohttp
 from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
-from harness.errors import BadInput, HarnessError, NotQuiescent
+from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
     Fault,
     Nemesis,
@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 
 
 SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still arrive
+# seconds a service gets to listen on its port at its first start: a bundled Python service
+# listens in about 0.13 s (bench/runtime_times.py); a command (node, a JVM) gets longer
+FIRST_START = {"python": 5.0, "cmd": 20.0}
 # Restate's rows are dumped in full up to this many invocations; beyond (a soak), the
 # completed ones are slimmed and only unfinished ones keep their journal: 100k
 # invocations' journals are 77 MB of JSON and half a GB once loaded
@@ -202,7 +205,14 @@ class Run:
             port = self.ports.allocate()
             svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
             self.services[name] = svc
-            await svc.start()
+            try:
+                await svc.start(timeout=FIRST_START[kind])
+            except ProcessFailed as e:  # the app is wrong, not the run: bad input, at once
+                raise BadInput(
+                    f"service {name!r} ({app}) did not start: {e}\nCheck the app: it must "
+                    "serve a Restate endpoint on $PORT (a Python module:app is imported from "
+                    "the working directory and --app-path)"
+                ) from None
         self.manifest.setdefault("services", {})[name] = {
             "app": app,
             "kind": kind,

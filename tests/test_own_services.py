@@ -174,8 +174,9 @@ def test_an_app_outside_the_working_directory_is_found_with_app_path(tmp_path):
     (tmp_path / "mysvc" / "counter_app.py").write_text(counter)
     app = "counter=counter_app:app"
     out = cli("run", "smoke", "--seed", "2", "--report-dir", str(tmp_path / "a"), "--app", app)
-    assert out.returncode == 3  # the service could not start: the message says how to fix
+    assert out.returncode == 2  # the app could not start: bad input, the message says how
     assert "pass --app-path DIR" in out.stdout
+    assert "service 'counter' (counter_app:app) did not start" in out.stdout
     out = cli(
         "run", "smoke", "--seed", "2", "--report-dir", str(tmp_path / "b"),
         "--app", app, "--app-path", str(tmp_path / "mysvc"),
@@ -218,3 +219,25 @@ def test_node_dependencies_need_npm_and_say_so(tmp_path, monkeypatch):
     with pytest.raises(HarnessError, match="npm is not on PATH"):
         node.provision_node_project(project)
     assert not (project / "node_modules").exists()
+
+
+def test_an_app_that_never_listens_is_bad_input_within_seconds(tmp_path):
+    """A service's first start is bounded (5 s for a Python app): an app that hangs is bad
+    input, named with its log, and leaves no process behind."""
+    import time
+
+    (tmp_path / "hanging_app.py").write_text("import time\ntime.sleep(120)\napp = None\n")
+    t0 = time.monotonic()
+    out = cli(
+        "run", "smoke", "--seed", "1", "--report-dir", str(tmp_path / "r"),
+        "--app", "counter=hanging_app:app", "--app-path", str(tmp_path),
+    )  # fmt: skip
+    took = time.monotonic() - t0
+    assert out.returncode == 2, out.stdout
+    assert "service 'counter' (hanging_app:app) did not start" in out.stdout
+    assert "not listening on" in out.stdout and "after 5s" in out.stdout
+    assert took < 60, took  # a generous ceiling: about 6 s here
+    import psutil
+
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "hanging_app:app" in
+                " ".join(p.info["cmdline"] or [])]  # fmt: skip
