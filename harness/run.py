@@ -58,6 +58,7 @@ SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still a
 # seconds a service gets to listen on its port at its first start: a bundled Python service
 # listens in about 0.13 s (bench/runtime_times.py); a command (node, a JVM) gets longer
 FIRST_START = {"python": 5.0, "cmd": 20.0}
+WATCH_EVERY = 0.2  # seconds between checks that the world process is alive
 # Restate's rows are dumped in full up to this many invocations; beyond (a soak), the
 # completed ones are slimmed and only unfinished ones keep their journal: 100k
 # invocations' journals are 77 MB of JSON and half a GB once loaded
@@ -383,7 +384,7 @@ class Run:
             chaos = asyncio.create_task(nemesis.run(driver))
             ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))
             try:
-                outcomes = await driver.run(requests, duration, rate)
+                outcomes = await self._unless_world_dies(driver.run(requests, duration, rate))
             finally:
                 nemesis.workload_done.set()
                 await chaos
@@ -393,6 +394,29 @@ class Run:
         self.stats["driver"] = dict(driver.stats.__dict__)
         self.stats["driver"]["concurrency"] = concurrency
         return outcomes
+
+    def _check_world(self) -> None:
+        if self.world_process is not None and not self.world_process.running():
+            proc = self.world_process.proc
+            raise HarnessError(
+                "the world process died (exit code "
+                f"{proc.popen.returncode if proc else '?'}): its ledger is the ground truth, "
+                "so no verdict is computed from what it recorded. Log "
+                f"{self.world_process.log_path}:\n{proc.log_tail() if proc else ''}"
+            )
+
+    async def _unless_world_dies(self, work: Any) -> Any:
+        """Await `work`, stopping within WATCH_EVERY seconds if the world process dies."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await asyncio.wait({task}, timeout=WATCH_EVERY)
+            try:
+                self._check_world()
+            except HarnessError:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise
+        return task.result()
 
     async def _restate_counts(self) -> dict[str, int] | None:
         """The run's invocations by status, or None when the server does not answer at
@@ -436,7 +460,7 @@ class Run:
         held. A read that gets no answer (a wedged key) is evidence for the liveness
         verdict, not a crash."""
         await self.heal()
-        await self.quiesce(services, timeout)
+        await self._unless_world_dies(self.quiesce(services, timeout))
         await self._final_reads(list(reads))
         await self.check(checks)
         self.assert_held()
@@ -517,6 +541,7 @@ class Run:
         """Run the scenario's checks, a pure function of the run directory's data. After
         heal and quiesce, and after the check-phase reads (they are part of the history)."""
         t0 = time.monotonic()
+        self._check_world()
         if self.world is not None:
             await self.ledger()
         self.manifest["checks"] = f"{checks.__module__}:{checks.__qualname__}"

@@ -54,6 +54,22 @@ def test_sigterm_with_two_workers_leaves_no_process(subpytest):
     assert statuses and set(statuses) <= {"interrupted", "passed"}, statuses
 
 
+def test_a_dead_world_stops_the_run_at_once_without_a_verdict(subpytest):
+    run = subpytest(["scenarios/scenario_payments.py", "--chaos-seed", "11"])
+    wait_for_history(run.report_dir, 200)
+    (world,) = [p for p in run.leftovers() if "harness.world.app" in " ".join(p.cmdline())]
+    world.kill()
+    t0 = time.monotonic()
+    code, out = run.wait(timeout=120)
+    took = time.monotonic() - t0
+    assert code != 0, out
+    assert took < 30, took  # a generous ceiling: the watch looks every 0.2 s
+    assert run.leftovers() == [], out
+    res = results(run.report_dir)
+    assert res["status"] == "crashed" and res["verdicts"] == []
+    assert "the world process died" in res["error"]
+
+
 def test_crashing_scenario_leaves_no_process_and_a_crash_report(subpytest):
     run = subpytest(["tests/data/raising.py", "--chaos-seed", "1"])
     code, out = run.wait()
