@@ -17,7 +17,7 @@ def counter_topology(
 ) -> tuple[RestateServer, ServiceProcess]:
     server = RestateServer(
         binary.resolve(),
-        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        ServerConfig.on_ports(node / "data", alloc),
         node,
         registry=reg,
     )

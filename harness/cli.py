@@ -114,6 +114,8 @@ def describe(path: Path) -> dict[str, Any]:
     (listing stays fast: no run or report layer loaded)."""
     import ast
 
+    from harness.controls import DECLARATIONS
+
     tree = ast.parse(path.read_text())
     doc = (ast.get_docstring(tree) or "").strip()
     out: dict[str, Any] = {"doc": doc.splitlines()[0] if doc else "", "services": {}}
@@ -129,7 +131,7 @@ def describe(path: Path) -> dict[str, Any]:
         if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
             continue
         name = node.targets[0].id
-        if name.isupper() and name not in ("SERVICES", "CONTROLS", "CONTRACTS", "SCALED"):
+        if name.isupper() and name not in DECLARATIONS:
             with contextlib.suppress(ValueError):
                 out["params"][name] = ast.literal_eval(node.value)
         if name == "SCALED":

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
@@ -403,7 +404,7 @@ def scenario_params(module: Any) -> dict[str, Any]:
     plain = (int, float, str, bool, list, tuple, dict, set, frozenset)
     out: dict[str, Any] = {}
     for name, value in vars(module).items():
-        if name in ("CONTROLS", "SERVICES", "CONTRACTS", "SCALED"):
+        if name in DECLARATIONS:
             continue
         if name.isupper() and isinstance(value, plain):
             out[name] = sorted(value) if isinstance(value, set | frozenset) else value

@@ -143,13 +143,8 @@ class Run:
     ) -> RestateServer:
         path = binary.resolve(self.options.restate_bin)
         node_dir = self.dir / "restate" / "n1"
-        config = ServerConfig(
-            base_dir=node_dir / "data",
-            ingress_port=self.ports.allocate(),
-            admin_port=self.ports.allocate(),
-            fabric_port=self.ports.allocate(),
-            partitions=partitions,
-            retry=retry or RetryPolicy(),
+        config = ServerConfig.on_ports(
+            node_dir / "data", self.ports, partitions=partitions, retry=retry or RetryPolicy()
         )
         self.server = RestateServer(path, config, node_dir, name="server")
         self.manifest["versions"]["restate_server"] = binary.binary_version(path)

@@ -22,7 +22,7 @@ async def topo(tmp_path):
     node = tmp_path / "n1"
     server = RestateServer(
         binary.resolve(),
-        ServerConfig(node / "data", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        ServerConfig.on_ports(node / "data", alloc),
         node,
         registry=reg,
     )
@@ -127,7 +127,7 @@ async def test_server_that_dies_at_start_reports_its_log(tmp_path):
     fake.chmod(0o755)
     server = RestateServer(
         fake,
-        ServerConfig(tmp_path / "d", alloc.allocate(), alloc.allocate(), alloc.allocate()),
+        ServerConfig.on_ports(tmp_path / "d", alloc),
         tmp_path,
         registry=reg,
     )

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from harness.workload.history import History
+from harness.workload.history import History, encode_line
 
 Kind = Literal["kill", "stop", "pause"]
 KINDS: tuple[str, ...] = ("kill", "stop", "pause")
@@ -261,8 +261,8 @@ class Nemesis:
     def record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
         self.history.flush()  # a fault is never among the lines a crash loses
-        with open(self.faults_path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        with open(self.faults_path, "ab") as f:
+            f.write(encode_line(rec))
 
     async def _follow_events(self) -> None:
         assert self.events is not None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from harness.runtime.ports import HOST
+from harness.runtime.ports import HOST, PortAllocator
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class ServerConfig:
     partitions: int = 4  # the default 24 is more partition processors than 2 cores want
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     log_filter: str = "warn,restate=info"
+
+    @classmethod
+    def on_ports(cls, base_dir: Path, ports: PortAllocator, **kw: Any) -> ServerConfig:
+        """A config whose ingress, admin and fabric ports come from `ports`."""
+        return cls(base_dir, ports.allocate(), ports.allocate(), ports.allocate(), **kw)
 
     def __post_init__(self) -> None:
         ports = [self.ingress_port, self.admin_port, self.fabric_port]
