@@ -17,8 +17,10 @@ Checks:   per user, posts processed in the order sent, one at a time, once each;
 
 import asyncio
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -36,11 +38,60 @@ SCALED = ("USERS", "PACKAGES")  # the workload sizes --scale N multiplies
 SLOW = {f"u{i}" for i in range(3)}
 
 
+class FeedContract(Contract):
+    """What the scenario asks of the feed service, in the bundled UserFeed object's API
+    (keyed by user): processPost({"id", "seq", "checks"}), sent one-way; moderation takes
+    `checks` polls. For another API, subclass and override (`--adapter
+    feed=mypkg.chaos:MyFeed`). The service must report each post's processing to the
+    world: a begin and an end call with the user as `key` and "<begin|end>-<post id>" as
+    the idempotency key."""
+
+    def post(self, user: str, post: str, seq: int, checks: int, idem: str) -> Request:
+        """Send `user`'s post number `seq` (`checks` moderation polls) for processing."""
+        body = {"id": post, "seq": seq, "checks": checks}
+        return Request("UserFeed", "processPost", key=user, body=body, idem=idem, send=True)
+
+
+class PackagesContract(Contract):
+    """What the scenario asks of the package tracker, in the bundled PackageTracker
+    object's API (keyed by package): registerPackage({"recipient"}), updateLocation({"n",
+    "location"}) sent one-way, shared getPackageInfo() -> {"recipient", "locations": [{"n",
+    "location"}, ...]}. For another API, subclass and override (`--adapter
+    tracker=mypkg.chaos:MyPackages`)."""
+
+    def register(self, package: str, recipient: str, idem: str) -> Request:
+        """Register `package` for `recipient`."""
+        body = {"recipient": recipient}
+        return Request("PackageTracker", "registerPackage", key=package, body=body, idem=idem)
+
+    def update(self, package: str, n: int, location: str, idem: str) -> Request:
+        """Send the package's `n`th location update."""
+        body = {"n": n, "location": location}
+        return Request(
+            "PackageTracker", "updateLocation", key=package, body=body, idem=idem, send=True
+        )
+
+    def info(self, package: str) -> Request:
+        """Read the package's state after the chaos."""
+        return Request("PackageTracker", "getPackageInfo", key=package)
+
+    def locations(self, answer: Any) -> list[dict[str, Any]] | None:
+        """The updates an info answer holds, in the order applied, each as {"n",
+        "location"}; None if the package is not registered."""
+        return None if answer is None else list(answer.get("locations", []))
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action == "getPackageInfo":
+            self.locations(answer)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "feed": "harness.bundled.services.user_feed:app",
     "tracker": "harness.bundled.services.package_tracker:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"feed": FeedContract, "tracker": PackagesContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -83,42 +134,24 @@ def in_sequence(rng: random.Random, first: list[Request], events: list, send=Non
     return flow
 
 
-def workload(rng: random.Random) -> list:
+def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract) -> list:
     flows = []
     for i in range(USERS):
         user = f"u{i}"
-        posts = [
-            Request(
-                "UserFeed",
-                "processPost",
-                key=user,
-                body={
-                    "id": f"{user}.{n}",
-                    "seq": n,
-                    "checks": rng.randint(3, 5) if user in SLOW else rng.randint(0, 1),
-                },
-                idem=f"{user}.{n}",
-                send=True,
-            )
-            for n in range(EVENTS)
-        ]
+        posts = []
+        for n in range(EVENTS):
+            post, checks = f"{user}.{n}", rng.randint(3, 5) if user in SLOW else rng.randint(0, 1)
+            req = feed.post(user, post, n, checks, idem=post)
+            posts.append(req.as_action("processPost", user, id=post))
         flows.append(in_sequence(rng, [], posts))
     for i in range(PACKAGES):
         pkg = f"pkg{i}"
-        register = Request(
-            "PackageTracker", "registerPackage", key=pkg, body={"recipient": f"r{i}"}, idem=pkg
-        )
-        updates = [
-            Request(
-                "PackageTracker",
-                "updateLocation",
-                key=pkg,
-                body={"n": n, "location": f"hub{rng.randint(0, 99)}"},
-                idem=f"{pkg}.{n}",
-                send=True,
-            )
-            for n in range(EVENTS)
-        ]
+        register = packages.register(pkg, f"r{i}", idem=pkg).as_action("registerPackage", pkg)
+        updates = []
+        for n in range(EVENTS):
+            location = f"hub{rng.randint(0, 99)}"
+            req = packages.update(pkg, n, location, idem=f"{pkg}.{n}")
+            updates.append(req.as_action("updateLocation", pkg, n=n, location=location))
         flows.append(in_sequence(rng, [register], updates))
     rng.shuffle(flows)
     return flows
@@ -134,14 +167,17 @@ async def start(chaos: Run) -> None:
 
 async def settle_and_check(chaos: Run) -> None:
     """Heal, quiesce, read every package's state, check."""
-    finals = [Request("PackageTracker", "getPackageInfo", key=f"pkg{i}") for i in range(PACKAGES)]
+    packages = chaos.contract("tracker")
+    finals = [
+        packages.info(f"pkg{i}").as_action("getPackageInfo", f"pkg{i}") for i in range(PACKAGES)
+    ]
     await chaos.verify(checks, reads=finals, timeout=30)
 
 
 async def test_events_in_order_once_state_complete(chaos: Run) -> None:
     await start(chaos)
 
-    flows = workload(chaos.rng)
+    flows = workload(chaos.rng, chaos.contract("feed"), chaos.contract("tracker"))
     plan = seeded_kills(
         chaos.fault_rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
     )
@@ -151,18 +187,23 @@ async def test_events_in_order_once_state_complete(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    """Read in the scenario's words (processPost of a user, updateLocation of a package);
+    the Kafka path's events carry the same names and fields untagged."""
+    packages = run.contract("tracker", PackagesContract)
+    records = run.actions()
+    finals = {p: packages.locations(a) for p, a in run.answers("getPackageInfo").items()}
     return [
-        check_key_order(run.records, run.ledger, "processPost", lambda o: o.invoke["req"]["id"]),
+        check_key_order(records, run.ledger, "processPost", lambda o: o.invoke["req"]["id"]),
         check_not_held_up(run.ledger, slow=SLOW),
         check_enriched(
-            run.records,
-            run.final_reads("PackageTracker", "getPackageInfo"),
+            records,
+            finals,
             "registerPackage",
             "updateLocation",
             update_of=lambda o: o.invoke["req"],
         ),
         check_vacuity(
-            run.records,
+            records,
             min_ok=USERS * EVENTS,
             min_faults=2,
             pending_until=run.last_effect_at,

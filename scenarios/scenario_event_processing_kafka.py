@@ -23,19 +23,21 @@ from harness.bundled.scenarios.scenario_event_processing import (
     PACKAGES,
     SLOW,
     USERS,
+    PackagesContract,
     in_sequence,
     settle_and_check,
     start,
 )
 
-from harness import Request, Run, seeded_kills
+from harness import Run, seeded_kills
 from harness.runtime.kafka import missing
 
-# the same services as the HTTP path
+# the same services and contracts as the HTTP path
 SERVICES = {
     "feed": "harness.bundled.services.user_feed:app",
     "tracker": "harness.bundled.services.package_tracker:app",
 }
+CONTRACTS = {"tracker": PackagesContract}
 
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
@@ -43,7 +45,10 @@ pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=miss
 POSTS, LOCATIONS = "social-media-posts", "package-location-updates"
 
 
-def workload(rng: random.Random, events) -> list:
+def workload(rng: random.Random, events, packages: PackagesContract) -> list:
+    """Posts and location updates as Kafka records of the bundled shapes (the topics carry
+    the bundled API's bodies); registrations through the tracker's contract."""
+
     def keyed(key: str, topic: str, sink: str, values: list, first=()):
         def produce(call, value):
             return events.send(topic, sink, key, value)
@@ -64,9 +69,7 @@ def workload(rng: random.Random, events) -> list:
         flows.append(keyed(user, POSTS, "UserFeed/processPost", posts))
     for i in range(PACKAGES):
         pkg = f"pkg{i}"
-        register = Request(
-            "PackageTracker", "registerPackage", key=pkg, body={"recipient": f"r{i}"}, idem=pkg
-        )
+        register = packages.register(pkg, f"r{i}", idem=pkg).as_action("registerPackage", pkg)
         updates = [{"n": n, "location": f"hub{rng.randint(0, 99)}"} for n in range(EVENTS)]
         flows.append(keyed(pkg, LOCATIONS, "PackageTracker/updateLocation", updates, [register]))
     rng.shuffle(flows)
@@ -80,7 +83,7 @@ async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
     await chaos.subscribe(LOCATIONS, "PackageTracker/updateLocation")
 
     async with chaos.producer() as events:
-        flows = workload(chaos.rng, events)
+        flows = workload(chaos.rng, events, chaos.contract("tracker"))
         plan = seeded_kills(
             chaos.fault_rng, len(flows), ["feed", "tracker", "server"], window=(0.2, 0.9)
         )

@@ -16,8 +16,10 @@ Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN .
 """
 
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -33,13 +35,48 @@ from harness import (
 REQUESTS, DUPLICATE = 250, 0.15
 SCALED = ("REQUESTS",)  # the workload sizes --scale N multiplies
 MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
-STATES = {"setUp": "UP", "tearDown": "DOWN"}
+STATES = {"setUp": "UP", "tearDown": "DOWN"}  # action -> the state it moves to
+
+
+class MachinesContract(Contract):
+    """What the scenario asks of the machine service, in the bundled MachineOperator
+    object's API (keyed by machine): setUp() / tearDown() -> "m1 is now up" or "m1 is
+    already up", status() -> "UP" | "DOWN". For another API, subclass and override
+    (`--adapter machines=mypkg.chaos:MyMachines`). The service must report each transition
+    to the world: a begin and an end call with the machine as `key`, {"to": state} as the
+    request and "<begin|end>-<invocation id>" as the idempotency key."""
+
+    def set_up(self, machine: str, idem: str) -> Request:
+        """Move `machine` to UP (a no-op if it is UP)."""
+        return Request("MachineOperator", "setUp", key=machine, idem=idem)
+
+    def tear_down(self, machine: str, idem: str) -> Request:
+        """Move `machine` to DOWN (a no-op if it is DOWN)."""
+        return Request("MachineOperator", "tearDown", key=machine, idem=idem)
+
+    def status(self, machine: str) -> Request:
+        """Read `machine`'s state."""
+        return Request("MachineOperator", "status", key=machine)
+
+    def moved(self, answer: Any) -> bool:
+        """Modelling choice, what counts as applied: did a setUp / tearDown answer say the
+        machine moved now (not that it already was in that state)?"""
+        return "now" in str(answer)
+
+    def state(self, answer: Any) -> str:
+        """The state ("UP" or "DOWN") a status answer reports."""
+        return str(answer)
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        (self.state if action == "status" else self.moved)(answer)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "machines": "harness.bundled.services.machines:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"machines": MachinesContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -52,12 +89,12 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: MachinesContract) -> list[Request]:
     requests: list[Request] = []
     for i in range(REQUESTS):
-        req = Request(
-            "MachineOperator", rng.choice(list(STATES)), key=rng.choice(MACHINES), idem=f"op{i}"
-        )
+        action, machine = rng.choice(list(STATES)), rng.choice(MACHINES)
+        build = api.set_up if action == "setUp" else api.tear_down
+        req = build(machine, idem=f"op{i}").as_action(action, machine)
         requests.append(req)
         if rng.random() < DUPLICATE:
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), req)
@@ -65,11 +102,12 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_one_transition_at_a_time(chaos: Run) -> None:
+    api = chaos.contract("machines")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("machines")
 
-    requests = workload(chaos.rng)
+    requests = workload(chaos.rng, api)
     plan = seeded_plan(
         chaos.fault_rng,
         len(requests),
@@ -78,16 +116,18 @@ async def test_one_transition_at_a_time(chaos: Run) -> None:
     )
     await chaos.drive(requests, plan, retry_for=20, timeout=15)
 
-    finals = [Request("MachineOperator", "status", key=m) for m in MACHINES]
+    finals = [api.status(m).as_action("status", m) for m in MACHINES]
     await chaos.verify(checks, reads=finals, timeout=20)
 
 
 def checks(run: RunData) -> list[Verdict]:
-    finals = run.final_reads("MachineOperator", "status")
+    api = run.contract("machines", MachinesContract)
+    finals = {m: api.state(a) for m, a in run.answers("status").items()}
+    records = run.actions()  # in the scenario's words: setUp / tearDown of a machine
     return [
-        check_transitions(run.records, run.ledger, finals, STATES, initial="DOWN"),
+        check_transitions(records, run.ledger, finals, STATES, initial="DOWN", moved=api.moved),
         check_not_held_up(run.ledger, slow={"slow0", "slow1"}),
-        check_idempotent_response(run.records, "setUp", id="idempotent_response:setUp"),
-        check_idempotent_response(run.records, "tearDown", id="idempotent_response:tearDown"),
-        check_vacuity(run.records, min_ok=REQUESTS // 2, min_faults=2),
+        check_idempotent_response(records, "setUp", id="idempotent_response:setUp"),
+        check_idempotent_response(records, "tearDown", id="idempotent_response:tearDown"),
+        check_vacuity(records, min_ok=REQUESTS // 2, min_faults=2),
     ]

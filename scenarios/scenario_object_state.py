@@ -13,8 +13,10 @@ Checks:   every user's final list holds each acknowledged subscription exactly o
 """
 
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -31,10 +33,36 @@ ADDS, READS, USERS, DUPLICATE = 300, 300, 20, 0.15
 SCALED = ("ADDS", "READS", "USERS")  # the workload sizes --scale N multiplies
 
 
+class SubscriptionListContract(Contract):
+    """What the scenario asks of the per-user subscription list, in the bundled
+    Subscriptions object's API: add({"subscription"}) is exclusive (it writes), list() is a
+    shared handler (it reads) and answers the list; the scenario calls them add and list.
+    For another API, subclass and override (`--adapter subscriptions=mypkg.chaos:MyList`)."""
+
+    def add(self, user: str, subscription: str, idem: str) -> Request:
+        """Add `subscription` to `user`'s list (an exclusive, state-writing handler)."""
+        body = {"subscription": subscription}
+        return Request("Subscriptions", "add", key=user, body=body, idem=idem)
+
+    def read(self, user: str) -> Request:
+        """Read `user`'s list (a shared handler: it must not wait for a running add)."""
+        return Request("Subscriptions", "list", key=user)
+
+    def members(self, answer: Any) -> list[str]:
+        """The subscriptions a `list` answer holds."""
+        return list(answer or [])
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action == "list":
+            self.members(answer)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "subscriptions": "harness.bundled.services.subscriptions:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"subscriptions": SubscriptionListContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -53,27 +81,26 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: SubscriptionListContract) -> list[Request]:
     requests = []
     for i in range(ADDS):
-        user = f"u{rng.randrange(USERS)}"
-        add = Request(
-            "Subscriptions", "add", key=user, body={"subscription": f"s{i}"}, idem=f"add-s{i}"
-        )
+        user, sub = f"u{rng.randrange(USERS)}", f"s{i}"
+        add = api.add(user, sub, idem=f"add-{sub}").as_action("add", user, subscription=sub)
         requests.append(add)
         if rng.random() < DUPLICATE:
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), add)
     for _ in range(READS):
-        read = Request("Subscriptions", "list", key=f"u{rng.randrange(USERS)}")
-        requests.insert(rng.randrange(len(requests) + 1), read)
+        user = f"u{rng.randrange(USERS)}"
+        requests.insert(rng.randrange(len(requests) + 1), api.read(user).as_action("list", user))
     return requests
 
 
 async def test_no_lost_update(chaos: Run) -> None:
+    api = chaos.contract("subscriptions")
     await chaos.start_server()
     await chaos.start_service("subscriptions")
 
-    requests = workload(chaos.rng)
+    requests = workload(chaos.rng, api)
     plan = seeded_plan(
         chaos.fault_rng,
         len(requests),
@@ -82,16 +109,21 @@ async def test_no_lost_update(chaos: Run) -> None:
     )
     await chaos.drive(requests, plan, retry_for=20)
 
-    finals = [Request("Subscriptions", "list", key=f"u{u}") for u in range(USERS)]
+    finals = [api.read(f"u{u}").as_action("list", f"u{u}") for u in range(USERS)]
     await chaos.verify(checks, reads=finals, timeout=20)
 
 
 def checks(run: RunData) -> list[Verdict]:
-    finals = run.final_reads("Subscriptions", "list")
-    records = [r for r in run.records if not r.get("check_read")]  # the workload alone
+    api = run.contract("subscriptions", SubscriptionListContract)
+    finals = {user: api.members(a) for user, a in run.answers("list").items()}
+    records = [r for r in run.actions() if not r.get("check_read")]  # the workload alone
+
+    def member(req: dict[str, Any]) -> str:
+        return req["subscription"]
+
     return [
-        check_set_members(records, finals, "add", member=lambda req: req["subscription"]),
-        check_shared_reads(records, finals, "add", "list", member=lambda req: req["subscription"]),
+        check_set_members(records, finals, "add", member=member),
+        check_shared_reads(records, finals, "add", "list", member=member, members=api.members),
         check_idempotent_response(records, "add"),
         check_vacuity(records, min_ok=ADDS, min_faults=2),
     ]

@@ -16,10 +16,10 @@ Checks:   each payment confirmed (with a webhook, no cancel) or cancelled exactl
 """
 
 import random
-
-from harness.bundled.services.payment_signals import TIMEOUT
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -36,10 +36,35 @@ PAYMENTS = 100
 SCALED = ("PAYMENTS",)  # the workload sizes --scale N multiplies
 
 
+class SignalsContract(Contract):
+    """What the scenario asks of the payment service, in the bundled PaymentsWithTimeout
+    API: process({"id", "amount"}) -> {"status": "confirmed" | "cancelled"}, waiting for the
+    provider's webhook or `timeout_s`. For another API, subclass and override (`--adapter
+    payments=mypkg.chaos:MySignals`). The service must start the payment as a world charge
+    with the payment id as `key` and `webhook: {path, body}` (where the provider calls back
+    through Restate's ingress), and cancel it as a world cancel with the same key."""
+
+    timeout_s = 2.0  # modelling choice: how long a payment waits for its webhook
+
+    def process(self, payment: str, amount: int, idem: str) -> Request:
+        """Start `payment` and answer once it is confirmed or cancelled."""
+        body = {"id": payment, "amount": amount}
+        return Request("PaymentsWithTimeout", "process", body=body, idem=idem)
+
+    def outcome(self, answer: Any) -> str:
+        """What a process answer says: "confirmed" or "cancelled"."""
+        return str(answer["status"])
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        self.outcome(answer)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "payments": "harness.bundled.services.payment_signals:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"payments": SignalsContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -67,16 +92,14 @@ def webhook_plan(rng: random.Random) -> list[float]:
 
 
 async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
+    api = chaos.contract("payments")
     world = await chaos.start_world()
     server = await chaos.start_server()
     await chaos.start_service("payments")
 
     plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(PAYMENTS)}
     await world.webhooks(server.ingress_url, plans)
-    requests = [
-        Request("PaymentsWithTimeout", "process", body={"id": p, "amount": 10 + i}, idem=p)
-        for i, p in enumerate(plans)
-    ]
+    requests = [api.process(p, 10 + i, idem=p).as_action("process", p) for i, p in enumerate(plans)]
     never = [p for p, plan in plans.items() if not plan]
     charged, cancelled = never[len(never) // 3 :: 4][:2], never[::5][:2]
     faults = await chaos.effect_window("payments", "charge", charged)
@@ -88,26 +111,25 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
-    def payment(o) -> str:
-        return o.invoke["req"]["id"]
-
+    api = run.contract("payments", SignalsContract)
+    records = run.actions()  # in the scenario's words: process of a payment
     return [
         check_signals(
-            run.records,
+            records,
             run.ledger,
             "process",
-            payment_of=payment,
-            timeout=TIMEOUT.total_seconds(),
+            payment_of=lambda o: o.key or "",
+            timeout=api.timeout_s,
+            outcome=api.outcome,
         ),
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "charge",
             "process",
             lambda r: True,
             name="each payment started once",
-            key_of=payment,
         ),
-        check_idempotent_response(run.records, "process"),
-        check_vacuity(run.records, min_ok=PAYMENTS // 2, min_faults=2),
+        check_idempotent_response(records, "process"),
+        check_vacuity(records, min_ok=PAYMENTS // 2, min_faults=2),
     ]

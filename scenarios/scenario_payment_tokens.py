@@ -18,10 +18,10 @@ Checks:   per token at most one payment and one refund, never a refund without a
 
 import random
 from collections.abc import Callable
-
-from harness.bundled.services.payment_processor import EXPIRY_MS
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -35,13 +35,54 @@ from harness import (
 
 TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
 SCALED = ("TOKENS", "ACCOUNTS")  # the workload sizes --scale N multiplies
-SERVICE = "PaymentProcessor"
+
+
+class TokensContract(Contract):
+    """What the scenario asks of the payment service, in the bundled PaymentProcessor
+    object's API (keyed by token): makePayment({"account", "amount"}) -> {"status":
+    "COMPLETED" | "CANCELLED"}, cancelPayment(), status() -> {"status"} or None once the
+    token expired. For another API, subclass and override (`--adapter
+    payments=mypkg.chaos:MyTokens`). The service must pay and refund through the world
+    (withdraw, deposit) with the token as `key`, and record the expiry as an event with key
+    "<token>:expired"."""
+
+    expiry_ms = 12_000  # modelling choice: a token expires this long after its first transition
+
+    def make(self, token: str, account: str, amount: int, idem: str) -> Request:
+        """Pay `amount` from `account` under `token` (unless the token was cancelled)."""
+        body = {"account": account, "amount": amount}
+        return Request("PaymentProcessor", "makePayment", key=token, body=body, idem=idem)
+
+    def cancel(self, token: str, idem: str) -> Request:
+        """Cancel `token`: refund it if paid, refuse a later payment."""
+        return Request("PaymentProcessor", "cancelPayment", key=token, idem=idem)
+
+    def status(self, token: str) -> Request | None:
+        """Read the token's state after the chaos (it must be gone after expiry); None if
+        the API has no read (then "cleared" is reported as not exercised)."""
+        return Request("PaymentProcessor", "status", key=token)
+
+    def paid_status(self, answer: Any) -> str | None:
+        """What a make answer says: "COMPLETED" (paid), "CANCELLED" or None (neither)."""
+        return (answer or {}).get("status")
+
+    def cleared(self, answer: Any) -> bool:
+        """Does a status answer say the token holds no state?"""
+        return answer is None
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action == "make":
+            self.paid_status(answer)
+        elif action == "status":
+            self.cleared(answer)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "payments": "harness.bundled.services.payment_processor:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"payments": TokensContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -54,15 +95,17 @@ CONTROLS = [
 ]
 
 
-def requests_for(rng: random.Random, make_req, cancel_req) -> list[Request]:
+def workload(rng: random.Random, api: TokensContract) -> list[Request]:
     """Per token a make, maybe a cancel (either order); some requests twice."""
     requests: list[Request] = []
     for i in range(TOKENS):
         token = f"tok{i}"
-        body = {"account": f"acct{rng.randrange(ACCOUNTS)}", "amount": rng.randint(1, 50)}
-        pair = [make_req(token, body, f"make-{token}")]
+        account, amount = f"acct{rng.randrange(ACCOUNTS)}", rng.randint(1, 50)
+        make = api.make(token, account, amount, f"make-{token}").as_action("make", token)
+        pair = [make]
         if rng.random() < CANCEL:
-            pair.insert(rng.randrange(2), cancel_req(token, f"cancel-{token}"))
+            cancel = api.cancel(token, f"cancel-{token}").as_action("cancel", token)
+            pair.insert(rng.randrange(2), cancel)
         for req in pair:
             requests.append(req)
             if rng.random() < DUPLICATE:
@@ -70,20 +113,15 @@ def requests_for(rng: random.Random, make_req, cancel_req) -> list[Request]:
     return requests
 
 
-def workload(rng: random.Random) -> list[Request]:
-    return requests_for(
-        rng,
-        lambda t, body, idem: Request(SERVICE, "makePayment", key=t, body=body, idem=idem),
-        lambda t, idem: Request(SERVICE, "cancelPayment", key=t, idem=idem),
-    )
-
-
-async def run_scenario(chaos: Run, name: str, requests: list[Request], checks: Callable) -> None:
+async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
+    """The scenario against service `name` (its contract: chaos.contract(name))."""
+    api = chaos.contract(name)
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service(name)
     for a in range(ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
+    requests = workload(chaos.rng, api)
     victims = [f"tok{TOKENS // 4}", f"tok{TOKENS * 3 // 5}"]
     faults = await chaos.effect_window(name, "withdraw", victims)
     faults += seeded_kills(
@@ -93,45 +131,45 @@ async def run_scenario(chaos: Run, name: str, requests: list[Request], checks: C
     # its first transition): a retry after expiry would be a new payment, by design
     await chaos.drive(requests, faults, retry_for=6, timeout=5)
     # the quiesce includes the pending expiry timers
-    finals = [Request(SERVICE, "status", key=f"tok{i}") for i in range(TOKENS)]
+    reads = [(f"tok{i}", api.status(f"tok{i}")) for i in range(TOKENS)]
+    finals = [r.as_action("status", token) for token, r in reads if r is not None]
     await chaos.verify(checks, reads=finals, timeout=30)
 
 
 async def test_token_state_machine(chaos: Run) -> None:
-    await run_scenario(
-        chaos,
-        "payments",
-        workload(chaos.rng),
-        checks,
-    )
+    await run_scenario(chaos, "payments", checks)
 
 
-def token_checks(run: RunData, token_of) -> list[Verdict]:
-    expired = {k: v for k, v in run.final_reads(SERVICE, "status").items() if v is not None}
+def token_checks(run: RunData, api: TokensContract) -> list[Verdict]:
+    records = run.actions()  # in the scenario's words: make / cancel / status of a token
+    reads = run.answers("status")
+    kept = {k: v for k, v in reads.items() if not api.cleared(v)}
     cleared = Verdict(
         "expired tokens are cleared",
-        not expired,
-        f"{len(expired)} tokens still hold state after expiry"
-        if expired
-        else "every token reads empty after its expiry",
-        {"not_cleared": len(expired)},
-        [{"key": k, "problem": f"state {v} after expiry"} for k, v in expired.items()],
+        not kept if reads else "unknown",
+        f"{len(kept)} tokens still hold state after expiry"
+        if kept
+        else "every token reads empty after its expiry"
+        if reads
+        else "not exercised: the service's contract has no status read",
+        {"not_cleared": len(kept)},
+        [{"key": k, "problem": f"state {v} after expiry"} for k, v in kept.items()],
         id="cleared",
     )
     return [
-        check_tokens(run.records, run.ledger, "makePayment", "cancelPayment", token_of),
+        check_tokens(records, run.ledger, "make", "cancel", status=api.paid_status),
         check_timers(
-            run.records,
+            records,
             run.ledger,
-            ("makePayment", "cancelPayment"),
-            timer_of=lambda o: (f"{token_of(o)}:expired", EXPIRY_MS / 1000),
+            ("make", "cancel"),
+            timer_of=lambda o: (f"{o.key}:expired", api.expiry_ms / 1000),
             late_bound=20,
             name="each token expires once, on time",
         ),
         cleared,
-        check_vacuity(run.records, min_ok=TOKENS, min_faults=3),
+        check_vacuity(records, min_ok=TOKENS, min_faults=3),
     ]
 
 
 def checks(run: RunData) -> list[Verdict]:
-    return token_checks(run, token_of=lambda o: o.key)
+    return token_checks(run, run.contract("payments", TokensContract))

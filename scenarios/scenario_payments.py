@@ -166,7 +166,7 @@ def checks(run: RunData) -> list[Verdict]:
     expected = {f"acct{a}": BALANCE for a in range(ACCOUNTS)}
     for payment, state in final_states(run, api).items():
         if state == "charged" and payment in sent:
-            expected[sent[payment]["account"]] -= sent[payment]["amount"]
+            expected[sent[payment]["req"]["account"]] -= sent[payment]["req"]["amount"]
     refunds_sent = any(r.get("handler") == "refund" for r in records if r.get("type") == "invoke")
     refund_verdict = (
         check_exactly_once(

@@ -16,9 +16,8 @@ Checks:   reminders 1..3 once each, 1 s apart (at most 10 s late), none after th
 
 import random
 
-from harness.bundled.services.payment_tracker import INTERVAL, REMINDERS
-
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -34,10 +33,45 @@ INVOICES, PAID, REDELIVERED, LATE_BOUND = 120, 0.4, 0.2, 10.0
 SCALED = ("INVOICES",)  # the workload sizes --scale N multiplies
 
 
+class TrackerContract(Contract):
+    """What the scenario asks of the payment tracker, in the bundled PaymentTracker
+    object's API (keyed by invoice): onPaymentFailure({"id", "invoice"}) starts the
+    reminders, onPaymentSuccess({"id", "invoice"}) stops them; both arrive as one-way
+    events. For another API, subclass and override (`--adapter tracker=mypkg.chaos:MyTracker`).
+    The service must send reminder n as a world email with key "<invoice>:reminder" and
+    resource n, the escalation as an event "<invoice>:escalation", and record the success
+    as an event "<invoice>:paid"."""
+
+    reminders = 3  # modelling choice: reminders before the escalation
+    interval_s = 1.0  # modelling choice: the time between reminders
+
+    def failure(self, invoice: str, event: str, delay_ms: int | None = None) -> Request:
+        """Deliver the payment-failure event `event` (its id is the idempotency key)."""
+        return self._event("onPaymentFailure", invoice, event, delay_ms)
+
+    def success(self, invoice: str, event: str, delay_ms: int | None = None) -> Request:
+        """Deliver the payment-success event `event`."""
+        return self._event("onPaymentSuccess", invoice, event, delay_ms)
+
+    def _event(self, handler: str, invoice: str, event: str, delay_ms: int | None) -> Request:
+        body = {"id": event, "invoice": invoice}
+        return Request(
+            "PaymentTracker",
+            handler,
+            key=invoice,
+            body=body,
+            idem=event,
+            send=True,
+            delay_ms=delay_ms,
+        )
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "tracker": "harness.bundled.services.payment_tracker:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"tracker": TrackerContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -50,48 +84,31 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: TrackerContract) -> list[Request]:
     requests: list[Request] = []
     for i in range(INVOICES):
-        event = {"id": f"evt_fail_{i}", "invoice": f"inv{i}"}
-        fail = Request(
-            "PaymentTracker",
-            "onPaymentFailure",
-            key=f"inv{i}",
-            body=event,
-            idem=event["id"],
-            send=True,
-        )
+        invoice = f"inv{i}"
+        fail = api.failure(invoice, f"evt_fail_{i}").as_action("onPaymentFailure", invoice)
         requests.append(fail)
         if rng.random() < REDELIVERED:
             requests.insert(rng.randrange(len(requests), len(requests) + 20), fail)
         if rng.random() < PAID:
             delay = rng.randint(300, 4000)
-            for handler, evt, after in (
-                ("onPaymentSuccess", f"evt_ok_{i}", delay),
-                ("onPaymentFailure", f"evt_late_{i}", delay + rng.randint(1000, 2500)),
-            ):
-                requests.append(
-                    Request(
-                        "PaymentTracker",
-                        handler,
-                        key=f"inv{i}",
-                        body={"id": evt, "invoice": f"inv{i}"},
-                        idem=evt,
-                        send=True,
-                        delay_ms=after,
-                        meta={"delay_ms": after},
-                    )
-                )
+            late = delay + rng.randint(1000, 2500)
+            requests += [
+                api.success(invoice, f"evt_ok_{i}", delay).as_action("onPaymentSuccess", invoice),
+                api.failure(invoice, f"evt_late_{i}", late).as_action("onPaymentFailure", invoice),
+            ]
     return requests
 
 
 async def test_reminders_stop_on_success(chaos: Run) -> None:
+    api = chaos.contract("tracker")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("tracker")
 
-    requests = workload(chaos.rng)
+    requests = workload(chaos.rng, api)
     plan = seeded_kills(
         chaos.fault_rng,
         len(requests),
@@ -104,21 +121,21 @@ async def test_reminders_stop_on_success(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    api = run.contract("tracker", TrackerContract)
+    records = run.actions()  # in the scenario's words: failure / success events of an invoice
     return [
         check_schedule(
-            run.records,
+            records,
             run.ledger,
             "onPaymentFailure",
             subject_of=lambda o: o.key or "",
-            reminders=REMINDERS,
-            interval=INTERVAL.total_seconds(),
+            reminders=api.reminders,
+            interval=api.interval_s,
             late_bound=LATE_BOUND,
         ),
-        check_idempotent_response(
-            run.records, "onPaymentFailure", project=lambda r: r["invocationId"]
-        ),
+        check_idempotent_response(records, "onPaymentFailure", project=lambda r: r["invocationId"]),
         check_vacuity(
-            run.records,
+            records,
             min_ok=INVOICES,
             min_faults=2,
             pending_until=run.last_effect_at,

@@ -9,20 +9,34 @@ Checks:   as in payment_tokens.
 """
 
 from harness.bundled.scenarios.scenario_payment_tokens import (
-    requests_for,
+    TokensContract,
     run_scenario,
     token_checks,
 )
 
 from harness import Control, Request, Run, RunData, Verdict
 
-FRONT = "StripePayments"
+
+class StripeContract(TokensContract):
+    """The payment-token contract through a Stripe-style front: the bundled StripePayments
+    service takes the token in the body, makePayment({"key", "request": {"account",
+    "amount"}}) and cancelPayment({"key"}); status is read from the PaymentProcessor object.
+    For another API, subclass and override (`--adapter stripe=mypkg.chaos:MyStripe`)."""
+
+    def make(self, token: str, account: str, amount: int, idem: str) -> Request:
+        body = {"key": token, "request": {"account": account, "amount": amount}}
+        return Request("StripePayments", "makePayment", body=body, idem=idem)
+
+    def cancel(self, token: str, idem: str) -> Request:
+        return Request("StripePayments", "cancelPayment", body={"key": token}, idem=idem)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "stripe": "harness.bundled.services.stripe_api:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"stripe": StripeContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -35,26 +49,9 @@ CONTROLS = [
 ]
 
 
-def token_of(o) -> str | None:
-    req = o.invoke.get("req") or {}
-    return req.get("key") if o.invoke.get("service") == FRONT else None
-
-
 async def test_stripe_style_api(chaos: Run) -> None:
-    requests = requests_for(
-        chaos.rng,
-        lambda t, body, idem: Request(
-            FRONT, "makePayment", body={"key": t, "request": body}, idem=idem
-        ),
-        lambda t, idem: Request(FRONT, "cancelPayment", body={"key": t}, idem=idem),
-    )
-    await run_scenario(
-        chaos,
-        "stripe",
-        requests,
-        checks,
-    )
+    await run_scenario(chaos, "stripe", checks)
 
 
 def checks(run: RunData) -> list[Verdict]:
-    return token_checks(run, token_of=token_of)
+    return token_checks(run, run.contract("stripe", StripeContract))

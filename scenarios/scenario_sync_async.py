@@ -12,7 +12,10 @@ Checks:   each result reached the user once: the synchronous answer or one email
           completed; the faults landed while requests were in flight.
 """
 
+from typing import Any
+
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -26,13 +29,51 @@ from harness import (
 
 UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
 SCALED = ("UPLOADS",)  # the workload sizes --scale N multiplies
-WORKFLOW = "DataUploadService"
+
+
+class UploadContract(Contract):
+    """What the scenario asks of the upload workflow, in the bundled DataUploadService API
+    (a workflow keyed by upload id): run({"eta_ms"}) -> url, sent one-way; attach (the
+    ingress' GET /restate/workflow/.../attach) answers the url; resultAsEmail({"email"})
+    emails it. For another API, subclass and override (`--adapter
+    upload=mypkg.chaos:MyUpload`). The service must do the upload as a world call with the
+    upload id as `key`, and send the result email with key "<upload id>:url" and the result
+    as its `resource`."""
+
+    def submit(self, upload: str, eta_ms: int) -> Request:
+        """Start the upload (taking about `eta_ms`), without waiting for it."""
+        body = {"eta_ms": eta_ms}
+        wf = "DataUploadService"
+        return Request(wf, "run", key=upload, body=body, send=True, idempotent=True)
+
+    def attach(self, upload: str, wait_s: float) -> Request:
+        """Wait for the upload's result, at most `wait_s` (then the client asks by email)."""
+        return Request("DataUploadService", "attach", key=upload, method="GET", wait_s=wait_s)
+
+    def by_email(self, upload: str, email: str, idem: str) -> Request:
+        """Ask for the result by email."""
+        body = {"email": email}
+        return Request("DataUploadService", "resultAsEmail", key=upload, body=body, idem=idem)
+
+    def result(self, answer: Any) -> str:
+        """The result an attach answer carries."""
+        return str(answer)
+
+    def expected(self, upload: str) -> str:
+        """Modelling choice: the result of `upload`, which both paths must deliver."""
+        return f"https://bucket.example/{upload}"
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        if action == "attach":
+            self.result(answer)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "upload": "harness.bundled.services.data_upload:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"upload": UploadContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -45,15 +86,11 @@ CONTROLS = [
 ]
 
 
-def upload(uid: str, eta_ms: int):
-    meta = {"eta_ms": eta_ms}
-    submit = Request(
-        WORKFLOW, "run", key=uid, body={"eta_ms": eta_ms}, send=True, idempotent=True, meta=meta
-    )
-    attach = Request(WORKFLOW, "attach", key=uid, method="GET", wait_s=WAIT_S, meta=meta)
-    by_email = Request(
-        WORKFLOW, "resultAsEmail", key=uid, body={"email": f"{uid}@example.com"}, idem=uid
-    )
+def upload(api: UploadContract, uid: str, eta_ms: int):
+    """One user's client: submit, wait a bounded time for the result, else ask by email."""
+    submit = api.submit(uid, eta_ms).as_action("run", uid, eta_ms=eta_ms)
+    attach = api.attach(uid, WAIT_S).as_action("attach", uid)
+    by_email = api.by_email(uid, f"{uid}@example.com", idem=uid).as_action("resultAsEmail", uid)
 
     async def flow(call):
         submitted = await call(submit)
@@ -66,6 +103,7 @@ def upload(uid: str, eta_ms: int):
 
 
 async def test_result_by_exactly_one_path(chaos: Run) -> None:
+    api = chaos.contract("upload")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("upload")
@@ -80,31 +118,33 @@ async def test_result_by_exactly_one_path(chaos: Run) -> None:
     emails = [f"{u}:url" for u in emailed]
     faults = await chaos.effect_window("upload", "email", emails, downtime=0.5)
     faults += seeded_kills(chaos.fault_rng, UPLOADS, ["server", "server"], window=(0.3, 0.9))
-    flows = [upload(u, eta) for u, eta in etas.items()]
+    flows = [upload(api, u, eta) for u, eta in etas.items()]
     await chaos.drive(flows, faults, concurrency=64, retry_for=20, rate=25)  # a flow takes seconds
 
     await chaos.verify(checks, timeout=30)
 
 
 def checks(run: RunData) -> list[Verdict]:
+    api = run.contract("upload", UploadContract)
+    records = run.actions()  # in the scenario's words: run / attach / resultAsEmail of an upload
     return [
         check_one_path(
-            run.records,
+            records,
             run.ledger,
             "attach",
             "resultAsEmail",
             subject_of=lambda o: o.key or "",
             email_key=lambda u: f"{u}:url",
-            expected=lambda u: f"https://bucket.example/{u}",
+            expected=api.expected,
+            result=api.result,
         ),
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "upload",
             "run",
             lambda r: True,
             name="each upload ran once",
-            key_of=lambda o: o.key or "",
         ),
-        check_vacuity(run.records, min_ok=UPLOADS, min_faults=2),
+        check_vacuity(records, min_ok=UPLOADS, min_faults=2),
     ]

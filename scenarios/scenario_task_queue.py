@@ -15,6 +15,7 @@ Checks:   every accepted task did its work exactly once; none before its delay, 
 import random
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -31,10 +32,24 @@ TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
 SCALED = ("TASKS",)  # the workload sizes --scale N multiplies
 
 
+class TasksContract(Contract):
+    """What the scenario asks of the task worker, in the bundled AsyncTaskWorker API:
+    run({"id"}), sent one-way through Restate (/send, delayed with ?delay=). For another
+    API, subclass and override (`--adapter worker=mypkg.chaos:MyWorker`). The task's work
+    must reach the world as an event with key "<task id>:done"."""
+
+    def run(self, task: str, delay_ms: int | None, idem: str) -> Request:
+        """Enqueue `task` as a one-way message, run after `delay_ms` if given."""
+        body = {"id": task}
+        return Request("AsyncTaskWorker", "run", body=body, idem=idem, send=True, delay_ms=delay_ms)
+
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "worker": "harness.bundled.services.task_queue:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"worker": TasksContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -47,19 +62,11 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: TasksContract) -> list[Request]:
     requests: list[Request] = []
     for i in range(TASKS):
-        delay = rng.randint(500, 3000) if rng.random() < DELAYED else None
-        req = Request(
-            "AsyncTaskWorker",
-            "run",
-            body={"id": f"task{i}"},
-            idem=f"task{i}",
-            send=True,
-            delay_ms=delay,
-            meta={"delay_ms": delay or 0},
-        )
+        task, delay = f"task{i}", rng.randint(500, 3000) if rng.random() < DELAYED else None
+        req = api.run(task, delay, idem=task).as_action("run", task, delay_ms=delay or 0)
         requests.append(req)
         if rng.random() < RESUBMIT:
             requests.insert(rng.randrange(len(requests), len(requests) + 40), req)
@@ -67,11 +74,12 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_tasks_run_once_on_time(chaos: Run) -> None:
+    api = chaos.contract("worker")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("worker")
 
-    requests = workload(chaos.rng)
+    requests = workload(chaos.rng, api)
     plan = seeded_kills(
         chaos.fault_rng, len(requests), ["server", "worker", "server"], window=(0.3, 0.9)
     )
@@ -80,33 +88,30 @@ async def test_tasks_run_once_on_time(chaos: Run) -> None:
     await chaos.verify(checks, timeout=30)  # waits for the delayed tasks
 
 
-def task(o) -> str:
-    return o.invoke["req"]["id"]
-
-
 def checks(run: RunData) -> list[Verdict]:
+    records = run.actions()  # in the scenario's words: run of a task
     return [
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "event",
             "run",
             lambda r: True,
             name="each accepted task ran once",
-            key_of=lambda o: f"{task(o)}:done",
+            key_of=lambda o: f"{o.key}:done",
         ),
         check_timers(
-            run.records,
+            records,
             run.ledger,
             "run",
             late_bound=15,
             name="no task before its delay",
-            timer_of=lambda o: (f"{task(o)}:done", o.invoke["delay_ms"] / 1000),
+            timer_of=lambda o: (f"{o.key}:done", o.invoke["req"]["delay_ms"] / 1000),
         ),
-        check_idempotent_response(run.records, "run", project=lambda r: r["invocationId"]),
+        check_idempotent_response(records, "run", project=lambda r: r["invocationId"]),
         # the sends return at once: faults count while tasks were still pending
         check_vacuity(
-            run.records,
+            records,
             min_ok=TASKS,
             min_faults=2,
             pending_until=run.last_effect_at,

@@ -14,8 +14,10 @@ Checks:   one charge, one ticket email and one reminder per purchase; no reminde
 """
 
 import random
+from typing import Any
 
 from harness import (
+    Contract,
     Control,
     Request,
     Run,
@@ -30,13 +32,35 @@ from harness import (
 
 TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
 SCALED = ("TICKETS",)  # the workload sizes --scale N multiplies
-SERVICES = ["ConcertTicketing", "TicketPayments", "TicketEmails"]
+
+
+class TicketsContract(Contract):
+    """What the scenario asks of the ticketing service, in the bundled ConcertTicketing
+    API: buy({"ticket", "amount", "remind_in_ms"}) -> "ticket t1 paid: ...". For another
+    API, subclass and override (`--adapter tickets=mypkg.chaos:MyTickets`). The service
+    must route its effects through the world under these keys: the charge "<ticket>:pay",
+    the ticket email "<ticket>:ticket", the reminder email "<ticket>:reminder"."""
+
+    def buy(self, ticket: str, amount: int, remind_in_ms: int, idem: str) -> Request:
+        """Buy `ticket`: charge `amount`, email the ticket, remind `remind_in_ms` later."""
+        body = {"ticket": ticket, "amount": amount, "remind_in_ms": remind_in_ms}
+        return Request("ConcertTicketing", "buy", body=body, idem=idem)
+
+    def bought(self, answer: Any) -> bool:
+        """Modelling choice, what counts as applied: did the answer say the ticket was
+        paid (then its charge, email and reminder must each happen once)?"""
+        return "paid" in str(answer)
+
+    def check_answer(self, action: str, answer: Any) -> None:
+        self.bought(answer)
 
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "tickets": "harness.bundled.services.tickets:app",
 }
+# how the scenario talks to each service (--adapter NAME=module:Class overrides)
+CONTRACTS = {"tickets": TicketsContract}
 
 # negative controls: broken variants this scenario must flag (the verdict ids named)
 CONTROLS = [
@@ -55,15 +79,13 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random) -> list[Request]:
+def workload(rng: random.Random, api: TicketsContract) -> list[Request]:
     requests = []
     for i in range(TICKETS):
-        body = {
-            "ticket": f"t{i}",
-            "amount": rng.randint(20, 90),
-            "remind_in_ms": rng.randint(1000, 4000),
-        }
-        req = Request("ConcertTicketing", "buy", body=body, idem=f"t{i}")
+        ticket, amount, remind_in_ms = f"t{i}", rng.randint(20, 90), rng.randint(1000, 4000)
+        req = api.buy(ticket, amount, remind_in_ms, idem=ticket).as_action(
+            "buy", ticket, remind_in_ms=remind_in_ms
+        )
         requests.append(req)
         if rng.random() < DUPLICATE:
             requests.append(req)
@@ -71,11 +93,12 @@ def workload(rng: random.Random) -> list[Request]:
 
 
 async def test_charge_email_reminder_once(chaos: Run) -> None:
+    api = chaos.contract("tickets")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("tickets")
 
-    requests = workload(chaos.rng)
+    requests = workload(chaos.rng, api)
     victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]
     faults = await chaos.effect_window("tickets", "charge", victims)
     faults += seeded_kills(
@@ -86,42 +109,37 @@ async def test_charge_email_reminder_once(chaos: Run) -> None:
     await chaos.verify(checks, timeout=30)  # also waits for the pending reminders
 
 
-def ticket(o) -> str:
-    return o.invoke["req"]["ticket"]
-
-
 def checks(run: RunData) -> list[Verdict]:
-    def paid(r: str) -> bool:
-        return "paid" in r
-
+    api = run.contract("tickets", TicketsContract)
+    records = run.actions()  # in the scenario's words: buy of a ticket
     return [
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "charge",
             "buy",
-            paid,
+            api.bought,
             name="charged once",
-            key_of=lambda o: f"{ticket(o)}:pay",
+            key_of=lambda o: f"{o.key}:pay",
         ),
         check_exactly_once(
-            run.records,
+            records,
             run.ledger,
             "email",
             "buy",
-            paid,
+            api.bought,
             name="ticket emailed once",
-            key_of=lambda o: f"{ticket(o)}:ticket",
+            key_of=lambda o: f"{o.key}:ticket",
             scope=lambda key: key.endswith(":ticket"),
         ),
         check_timers(
-            run.records,
+            records,
             run.ledger,
             "buy",
             late_bound=LATE_BOUND,
             name="one reminder, on time",
-            timer_of=lambda o: (f"{ticket(o)}:reminder", o.invoke["req"]["remind_in_ms"] / 1000),
+            timer_of=lambda o: (f"{o.key}:reminder", o.invoke["req"]["remind_in_ms"] / 1000),
         ),
-        check_idempotent_response(run.records, "buy"),
-        check_vacuity(run.records, min_ok=TICKETS // 2, min_faults=3),
+        check_idempotent_response(records, "buy"),
+        check_vacuity(records, min_ok=TICKETS // 2, min_faults=3),
     ]

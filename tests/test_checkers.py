@@ -513,8 +513,9 @@ def job(i, tid, n, total, outcome="ok"):
         "op": i,
         "t": i,
         "handler": "run",
+        "key": tid,
         "idem": tid,
-        "req": {"id": tid, "subtasks": n},
+        "req": {"subtasks": n},
     }
     return [inv, {"type": outcome, "op": i, "t": i + 1, "resp": {"total": total}}]
 
@@ -748,7 +749,7 @@ def test_enriched_state_complete_passes_and_gaps_fail():
     h[0]["handler"] = "register"
 
     def check(locations):
-        finals = {"p": {"locations": locations}}
+        finals = {"p": locations}
         return check_enriched(h, finals, "register", "update", lambda o: o.invoke["req"])
 
     assert check([{"id": 0, "n": 0}, {"id": 1, "n": 1}]).valid is True  # the unknown one: either
@@ -904,6 +905,25 @@ def test_actions_speak_the_scenarios_words_and_read_failures_from_answers():
     ]
     assert [r["type"] for r in records if r["type"] != "invoke"] == ["fail", "ok"]
     assert data.answers("book") == {"b1": {"result": "REJECTED"}, "b2": {"result": "OK"}}
+
+
+def test_actions_show_the_model_fields_as_the_request():
+    """A tagged request's body is its model fields, whatever the API's body looks like, so
+    a checker reading `req["subscription"]` reads any adapter's API."""
+    from harness import Request
+
+    req = Request("Lists", "append", key="acct-1", body={"item": {"sku": "s1"}}).as_action(
+        "add", "u1", subscription="s1"
+    )
+    add = op(1, "ok", key="acct-1", handler="append")
+    add[0].update(req=req.body, **req.meta)
+    (invoke, _) = run_data(history(add)).actions()
+    assert (invoke["handler"], invoke["key"], invoke["req"]) == (
+        "add",
+        "u1",
+        {"subscription": "s1"},
+    )
+    assert invoke["api_req"] == {"item": {"sku": "s1"}} and invoke["api_key"] == "acct-1"
 
 
 def test_recovery_is_measured_from_process_back_to_the_first_in_flight_answer():

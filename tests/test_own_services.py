@@ -156,6 +156,23 @@ def test_an_adapter_points_the_payments_scenario_at_another_api(tmp_path):
     assert "exactly_once:charge: False" in out.stdout
 
 
+def test_an_adapter_points_a_state_scenario_at_another_api(tmp_path):
+    """object_state through an adapter: Watchlists' follow/show with other bodies and
+    answers hold every guarantee; its in-memory variant is flagged through the same adapter."""
+    adapter = "subscriptions=tests.data.user_lists_adapter:WatchlistsAdapter"
+    args = ["run", "object_state", "--seed", "7", "--adapter", adapter]
+    out = cli(*args, "--app", "subscriptions=tests.data.user_lists:app",
+              "--report-dir", str(tmp_path / "ok"))  # fmt: skip
+    assert out.returncode == 0, out.stdout
+    (run,) = (tmp_path / "ok").glob("*-object_state-*")
+    verdicts = {v["id"]: v for v in json.loads((run / "results.json").read_text())["verdicts"]}
+    assert verdicts["set_members"]["stats"]["acknowledged"] > 100, verdicts["set_members"]
+    out = cli(*args, "--app", "subscriptions=tests.data.user_lists:broken_app",
+              "--report-dir", str(tmp_path / "broken"))  # fmt: skip
+    assert out.returncode == 1, out.stdout
+    assert "set_members: False" in out.stdout
+
+
 def test_bad_adapters_are_bad_input(tmp_path):
     out = orders_cli("run", "payments", "--adapter", "paymnts=chaos.payments_adapter:X")
     assert out.returncode == 2

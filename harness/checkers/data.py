@@ -58,8 +58,9 @@ class RunData:
     ) -> list[dict[str, Any]]:
         """The history in the scenario's vocabulary: an operation tagged with
         `Request.as_action` has `handler` = its action and `key` = its subject (the API's
-        own names are kept as `api_handler`, `api_key`), so checkers written against the
-        scenario's model read any API an adapter maps onto it. `failed`: per action, a
+        own names are kept as `api_handler`, `api_key`) and `req` = its model fields (the
+        API's body kept as `api_req`), so checkers written against the scenario's model read
+        any API an adapter maps onto it. `failed`: per action, a
         reader of acknowledged answers that say the operation failed (an API that answers
         200 with a failure status): such an answer counts as the failure the client saw."""
         out = []
@@ -71,8 +72,10 @@ class RunData:
                     **r,
                     "handler": r["action"],
                     "key": r["subject"],
+                    "req": r.get("model", r.get("req")),  # runs recorded before "model": body
                     "api_handler": r.get("handler"),
                     "api_key": r.get("key"),
+                    "api_req": r.get("req"),
                 }
             elif (
                 r.get("type") == "ok"

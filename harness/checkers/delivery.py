@@ -25,9 +25,11 @@ def check_one_path(
     email_key: Callable[[str], str],
     expected: Callable[[str], str],
     name: str = "the result reached the user by exactly one path",
+    result: Callable[[Any], Any] = lambda answer: answer,
 ) -> Verdict:
     """`email_key(subject)`: the world key of the result email (its `resource` is the
-    result); `expected(subject)`: the result both paths must carry."""
+    result); `expected(subject)`: the result both paths must carry; `result(answer)`: the
+    result a synchronous answer carries."""
     synced: dict[str, list[Any]] = {}
     asked: dict[str, str] = {}  # subject -> best outcome of the email requests: ok > info
     ops: dict[str, list[int]] = {}
@@ -39,7 +41,7 @@ def check_one_path(
         ops.setdefault(s, []).append(o.op)
         synced.setdefault(s, [])
         if handler == sync_handler and o.outcome == "ok" and o.result:
-            synced[s].append(o.result["resp"])
+            synced[s].append(result(o.result["resp"]))
         elif handler == async_handler and o.outcome in ("ok", "info"):
             asked[s] = "ok" if "ok" in (o.outcome, asked.get(s)) else "info"
     emails: dict[str, list[str]] = {}

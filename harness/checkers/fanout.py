@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.verdict import Verdict, checker
@@ -11,12 +12,15 @@ from harness.workload.history import operations
 
 @checker
 def check_fanout(
-    records: list[dict[str, Any]], ledger: dict[str, list[dict[str, Any]]], handler: str
+    records: list[dict[str, Any]],
+    ledger: dict[str, list[dict[str, Any]]],
+    handler: str,
+    total: Callable[[Any], int] = lambda answer: answer["total"],
 ) -> Verdict:
-    """Per task (request body {"id", "subtasks": n}), world events keyed "<id>:<index>" and
-    "<id>:aggregate": each subtask at most once, all n when the task was acknowledged; the
-    aggregate at most once, equal to the sum of the subtask amounts and to the total the
-    client was told."""
+    """Per task (records as `RunData.actions()` gives them: key = the task id, request
+    {"subtasks": n}), world events keyed "<id>:<index>" and "<id>:aggregate": each subtask
+    at most once, all n when the task was acknowledged; the aggregate at most once, equal to
+    the sum of the subtask amounts and to the `total` the client was told."""
     name = "every subtask once, the aggregate is their sum"
     subs: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     agg: dict[str, list[int]] = defaultdict(list)
@@ -30,11 +34,11 @@ def check_fanout(
         if o.invoke.get("handler") != handler:
             continue
         t = tasks.setdefault(
-            o.invoke["req"]["id"], {"n": o.invoke["req"]["subtasks"], "totals": set(), "ops": []}
+            o.key or "", {"n": o.invoke["req"]["subtasks"], "totals": set(), "ops": []}
         )
         t["ops"].append(o.op)
         if o.outcome == "ok":
-            t["totals"].add(o.result["resp"]["total"])  # type: ignore[index]
+            t["totals"].add(total(o.result["resp"]))  # type: ignore[index]
     bad = []
     n_subs = 0
     for tid, t in sorted(tasks.items()):

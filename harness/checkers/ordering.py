@@ -98,9 +98,10 @@ def check_enriched(
     update_of: Callable[[Completed], Any],
     name: str = "the enriched state is complete",
 ) -> Verdict:
-    """`finals`: key -> state read at the end, {"locations": [update, ...], ...} with
-    updates as `update_of(op)` gives them. Every accepted update is there once, in the order
-    sent; nothing is there that was not sent; an acknowledged registration is there."""
+    """`finals`: key -> the updates its state holds at the end, in the order applied, as
+    `update_of(op)` gives them (None: not registered). Every accepted update is there once,
+    in the order sent; nothing is there that was not sent; an acknowledged registration is
+    there."""
     updates = _sends(records, update_handler, lambda o: repr(update_of(o)))
     registered = {
         k for k, evs in _sends(records, register_handler, lambda o: "").items() if evs[""]["acked"]
@@ -110,7 +111,7 @@ def check_enriched(
     for key in sorted(set(updates) | registered):
         n["keys"] += 1
         state = finals.get(key)
-        got = [repr(u) for u in (state or {}).get("locations", [])]
+        got = [repr(u) for u in state or []]
         sent = updates.get(key, {})
         order = sorted(sent, key=lambda ev: sent[ev]["first"])
         problems = []

@@ -26,9 +26,11 @@ def check_signals(
     timeout: float,
     margin: float = 1.0,
     name: str = "each payment ends one way: confirmed, or cancelled once after the timeout",
+    outcome: Callable[[Any], str] = lambda answer: answer["status"],
 ) -> Verdict:
     """`margin`: a webhook delivered this long before the earliest moment the timer could
-    fire must win the race (the awakeable's completion is in Restate's log first)."""
+    fire must win the race (the awakeable's completion is in Restate's log first).
+    `outcome(answer)`: "confirmed" or "cancelled", as the client was told."""
     answers: dict[str, set[str]] = {}
     ops: dict[str, list[int]] = {}
     for o in operations(records):
@@ -38,7 +40,7 @@ def check_signals(
         ops.setdefault(pid, []).append(o.op)
         s = answers.setdefault(pid, set())
         if o.outcome == "ok" and o.result:
-            s.add(o.result["resp"]["status"])
+            s.add(outcome(o.result["resp"]))
     walls: dict[tuple[str, str], list[float]] = {}
     for e in ledger["effects"]:
         walls.setdefault((e["op"], e.get("key") or ""), []).append(e["wall"])

@@ -69,12 +69,14 @@ def check_shared_reads(
     exclusive: str,
     shared: str,
     member: Callable[[Any], Any],
+    members: Callable[[Any], list[Any]] = lambda answer: answer or [],
 ) -> Verdict:
     """Shared reads do not queue behind exclusive handlers: most reads sent while an
     exclusive call on the same key was in flight finish before it (reads that queue can
     not: the per-key queue is FIFO; a few stragglers, whose write's answer was late at the
     client, do). And they do not corrupt: every read returns a subset of the final state
-    that includes every update acknowledged before the read was sent."""
+    that includes every update acknowledged before the read was sent. `members`: what a
+    read's answer holds."""
     name = "shared reads neither block nor corrupt"
     writes, reads = _by_key(records, exclusive), _by_key(records, shared)
     contended = overtook = 0
@@ -90,7 +92,7 @@ def check_shared_reads(
             if busy:
                 contended += 1
                 overtook += any(t1 < w.result["t"] for w in busy)
-            seen = set(r.result["resp"] or [])
+            seen = set(members(r.result["resp"]))
             before = {
                 member(w.invoke["req"]) for w in ws if w.outcome == "ok" and w.result["t"] < t0
             }

@@ -16,14 +16,16 @@ def check_tokens(
     ledger: dict[str, list[dict[str, Any]]],
     make: str,
     cancel: str,
-    token_of: Callable[[Completed], str | None],
+    token_of: Callable[[Completed], str | None] = lambda o: o.key,
     pay_op: str = "withdraw",
     refund_op: str = "deposit",
+    status: Callable[[Any], str | None] = lambda answer: (answer or {}).get("status"),
 ) -> Verdict:
     """Per token: at most one payment and one refund, never a refund without a payment;
     a token whose cancel was acknowledged nets to zero (never charged, or refunded once);
     a payment acknowledged as COMPLETED whose token saw no cancel request was charged once;
-    one acknowledged as CANCELLED was never left charged."""
+    one acknowledged as CANCELLED was never left charged. `status(answer)`: what a make
+    answer says, "COMPLETED", "CANCELLED" or None."""
     name = "each token paid once or cancelled to net zero"
     pays: dict[str, list[dict[str, Any]]] = defaultdict(list)
     refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -47,7 +49,7 @@ def check_tokens(
             if o.outcome == "ok":
                 cancel_acked.add(token)
         elif o.outcome == "ok":
-            made[token].add((o.result or {}).get("resp", {}).get("status"))
+            made[token].add(status((o.result or {}).get("resp")))
     bad = []
     tokens = set(op_ids) | set(pays) | set(refunds)
     counts = {"charged": 0, "refunded": 0, "cancelled_before": 0}

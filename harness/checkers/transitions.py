@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.verdict import Verdict, checker
@@ -42,11 +43,13 @@ def check_transitions(
     finals: dict[str, str],
     states: dict[str, str],
     initial: str,
+    moved: Callable[[Any], bool] = lambda answer: "now" in str(answer),
 ) -> Verdict:
     """`states`: handler -> the state it moves to; `finals`: key -> state read at the end.
     Per key: transitions never overlap; each moves to a different state than the one
-    before (starting from `initial`); every acknowledged "now" answer is one transition
-    (unknown outcomes may or may not be); the final state is the last transition's."""
+    before (starting from `initial`); every acknowledged answer that says it `moved` is one
+    transition (unknown outcomes may or may not be); the final state is the last
+    transition's."""
     name = "one transition per key at a time, along valid paths, none lost"
     per_key = transitions(ledger)
     acked: dict[str, set[str]] = defaultdict(set)  # distinct idempotency keys
@@ -55,7 +58,7 @@ def check_transitions(
     for o in operations(records):
         if o.invoke.get("handler") in states and o.key:
             op_ids[o.key].append(o.op)
-            if o.outcome == "ok" and "now" in str(o.result["resp"]):  # type: ignore[index]
+            if o.outcome == "ok" and moved(o.result["resp"]):  # type: ignore[index]
                 acked[o.key].add(o.idem or str(o.op))
             elif o.outcome == "info":
                 maybe[o.key].add(o.idem or str(o.op))

@@ -50,8 +50,9 @@ class Request:
     def as_action(self, action: str, subject: str, **model: Any) -> Request:
         """This request, tagged with what it is in the scenario's model: `action` (create,
         refund, read, ...) on `subject` (the business key, e.g. a payment id), plus any
-        model fields the checks need. Recorded with the operation in the history."""
-        meta = {**self.meta, "action": action, "subject": subject, **model}
+        model fields the checks need (`RunData.actions()` shows them as the request's
+        body, whatever the API's body is). Recorded with the operation in the history."""
+        meta = {**self.meta, "action": action, "subject": subject, "model": model}
         return dataclasses.replace(self, meta=meta)
 
     @property
