@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -388,6 +389,24 @@ def _config_args(paths: list[Path]) -> list[str]:
     return []
 
 
-def entry() -> None:
-    """The `restate-chaos` console script."""
-    sys.exit(main())
+def entry(argv: list[str] | None = None) -> int:
+    """The `restate-chaos` console script (and `python -m harness`): SIGINT, SIGTERM and
+    SIGHUP at any moment end it with exit 3 and "interrupted", never a traceback."""
+    import atexit
+
+    from harness.runtime.processes import install_signal_handlers, interrupted
+
+    install_signal_handlers()
+    try:
+        code = main(argv)
+    except KeyboardInterrupt:
+        print("\nrestate-chaos: interrupted", file=sys.stderr)
+        code = 3
+    if interrupted():
+        # leave with our code: after an interrupt inside exec'd code (a dataclass being
+        # built), CPython would otherwise end the process by SIGINT (exit -2)
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

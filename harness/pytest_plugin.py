@@ -15,6 +15,7 @@ import os
 import random
 import re
 import shlex
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -28,7 +29,8 @@ from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
-from harness.runtime.processes import REGISTRY, install_signal_handlers
+from harness.runtime.processes import REGISTRY, install_signal_handlers, started
+from harness.runtime.reaper import sweep_leftovers
 
 REPORT_DIR_DEFAULT = "reports"
 
@@ -168,6 +170,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RUNS] = []
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
+        started()
+    cleaned = sweep_leftovers()
+    if cleaned:
+        sys.stderr.write(
+            f"restate-chaos: killed {len(cleaned)} processes left by an earlier run whose "
+            f"harness died: {'; '.join(cleaned[:10])}\n"
+        )
 
 
 @pytest.hookimpl(optionalhook=True)

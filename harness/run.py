@@ -41,7 +41,7 @@ from harness.runtime import binary, kafka
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
-from harness.runtime.processes import Supervised
+from harness.runtime.processes import Supervised, shielded
 from harness.runtime.server import RestateServer
 from harness.runtime.service import RemoteService, ServiceProcess, check_spec
 from harness.versions import RESTATE_SERVER_VERSION
@@ -599,6 +599,10 @@ class Run:
         if self._finished:
             return
         self._finished = True
+        with shielded():  # a second Ctrl-C does not leave a half-written run behind
+            self._finish(error, interrupted, bad_input)
+
+    def _finish(self, error: str | None, interrupted: bool, bad_input: bool) -> None:
         t0 = time.monotonic()
         for comp in [*self.components.values(), self.world_process]:
             if comp is not None and comp.proc is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -28,14 +29,23 @@ def tagged_processes(tag: str) -> list[psutil.Process]:
 
 
 class PytestRun:
-    """A pytest run in a subprocess, tagged so that its processes can be found."""
+    """A pytest run (or, with `cli`, a `restate-chaos` command) in a subprocess, tagged so
+    that its processes can be found."""
 
-    def __init__(self, args: list[str], report_dir: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        args: list[str],
+        report_dir: Path,
+        env: dict[str, str] | None = None,
+        cli: bool = False,
+    ):
         self.tag = uuid.uuid4().hex
         self.report_dir = report_dir
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
+        self.started = time.monotonic()
+        command = (
+            ["-m", "harness", *args[:2], f"--report-dir={report_dir}", *args[2:]]
+            if cli
+            else [
                 "-m",
                 "pytest",
                 "-p",
@@ -43,7 +53,10 @@ class PytestRun:
                 "-q",
                 f"--chaos-report-dir={report_dir}",  # one token: never taken for a test path
                 *args,
-            ],
+            ]
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, *command],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -67,8 +80,9 @@ class PytestRun:
 def subpytest(tmp_path: Path):
     runs: list[PytestRun] = []
 
-    def start(args: list[str], env: dict[str, str] | None = None) -> PytestRun:
-        run = PytestRun(args, tmp_path / f"reports-{len(runs)}", env)
+    def start(args: list[str], env: dict[str, str] | None = None, cli: bool = False) -> PytestRun:
+        """`cli`: args are `restate-chaos` arguments, COMMAND SCENARIO first."""
+        run = PytestRun(args, tmp_path / f"reports-{len(runs)}", env, cli)
         runs.append(run)
         return run
 

@@ -89,3 +89,62 @@ def test_leak_check_fails_the_session(subpytest):
     assert "1 passed" in out  # the test itself passed: the leak check is what failed
     assert "leak check FAILED" in out and "leaked-sleeper" in out
     assert run.leftovers() == []  # and it still cleaned up
+
+
+def reached(run, phase: str) -> bool:
+    """Whether the run got to `phase`: startup (0.8 s after the command started: it is
+    importing pytest; before its first lines of Python run, at most 0.1-0.3 s, nothing can
+    catch a signal), setup (its run folder is there), chaos (200 requests recorded),
+    check (a check-phase read recorded)."""
+    if phase == "startup":
+        return time.monotonic() - run.started > 0.8
+    histories = list(run.report_dir.glob("*/history.jsonl"))
+    if phase == "setup":
+        return bool(list(run.report_dir.glob("*/run.json")))
+    text = histories[0].read_text(errors="replace") if histories else ""
+    if phase == "chaos":
+        return text.count("\n") >= 200
+    return '"check_read"' in text
+
+
+@pytest.mark.parametrize(
+    "phase, sig",
+    [
+        ("startup", signal.SIGINT),
+        ("startup", signal.SIGTERM),
+        ("setup", signal.SIGHUP),
+        ("chaos", signal.SIGHUP),
+        ("check", signal.SIGTERM),
+        ("check", signal.SIGINT),
+    ],
+)
+def test_a_signal_in_any_phase_is_interrupted_exit_3_without_a_traceback(subpytest, phase, sig):
+    run = subpytest(["run", "smoke", "--seed", "11"], cli=True)
+    deadline = time.monotonic() + 90
+    while not reached(run, phase) and time.monotonic() < deadline and run.proc.poll() is None:
+        time.sleep(0.01)
+    assert run.proc.poll() is None, f"the run ended before {phase}"
+    run.proc.send_signal(sig)
+    code, out = run.wait(timeout=60)
+    assert code == 3, out
+    assert "interrupted" in out and "Traceback" not in out, out
+    assert run.leftovers() == [], out
+    for res in run.report_dir.glob("*/results.json"):  # a run folder, if it got that far
+        assert json.loads(res.read_text())["status"] == "interrupted"
+        assert (res.parent / "index.html").exists()
+
+
+def test_a_second_interrupt_does_not_cut_the_teardown_short(subpytest):
+    run = subpytest(["run", "smoke", "--seed", "11"], cli=True)
+    wait_for_history(run.report_dir, 200)
+    run.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    run.proc.send_signal(signal.SIGINT)  # while the first one's teardown runs
+    code, out = run.wait(timeout=60)
+    assert code == 3, out
+    assert "finishing the teardown and the report" in out, out
+    assert run.leftovers() == [], out
+    res = results(run.report_dir)
+    assert res["status"] == "interrupted"
+    assert (run.report_dir / res["run_id"] / "index.html").exists()
+    assert (run.report_dir / "index.html").exists()  # the dashboard too

@@ -1,9 +1,11 @@
 import asyncio
+import json
 import subprocess
 import sys
 import time
 
 import psutil
+import pytest
 
 from harness.runtime.processes import ProcessRegistry
 
@@ -75,3 +77,80 @@ def test_kill_all_is_the_backstop(tmp_path):
     reg.kill_all()
     assert wait_gone([p.pid for p in procs]) == []
     assert reg.leaks() == []
+
+
+FORKER = (
+    "import sys, time; from pathlib import Path\n"
+    "from harness.runtime.processes import REGISTRY\n"
+    # a service that forks: one grandchild in its group, one that left it (setsid)
+    "p = REGISTRY.spawn('forker', ['sh', '-c', 'sleep 60 & setsid sleep 61 & wait'],\n"
+    "                   Path(sys.argv[1]))\n"
+    "print(REGISTRY.watchdog._proc.pid, flush=True); time.sleep(60)\n"
+)
+
+
+def descendants_of_forker(timeout: float = 5.0) -> list[int]:
+    """The forker's sleeps, found by their command lines (test only; the harness never
+    finds processes by name)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if p.info["cmdline"] in (["sleep", "60"], ["sleep", "61"])
+        ]
+        if len(pids) >= 2:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError("the forker did not fork")
+
+
+def test_forked_descendants_die_with_a_sigkilled_harness(tmp_path):
+    """kill -9 of the harness: the watchdog kills the group and the grandchild that left it."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", FORKER, str(tmp_path / "log")], stdout=subprocess.PIPE, text=True
+    )
+    watchdog = int(parent.stdout.readline())
+    pids = descendants_of_forker()
+    parent.kill()
+    parent.wait()
+    assert wait_gone([*pids, watchdog]) == []
+
+
+def leave_leftovers_and_sweep(log: str) -> None:
+    """Run as pid 1 of a fresh pid namespace (no other session sees or sweeps these
+    processes): a harness with a forking service, harness and watchdog killed -9, then a
+    new pytest session. Prints what happened as JSON."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", FORKER, log], stdout=subprocess.PIPE, text=True
+    )
+    watchdog = int(parent.stdout.readline())
+    pids = descendants_of_forker()
+    psutil.Process(watchdog).kill()
+    wait_gone([watchdog])
+    parent.kill()
+    parent.wait()
+    left = [p for p in pids if wait_gone([p], timeout=0.3)]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/test_ports.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    print(json.dumps({"left": left, "stderr": out.stderr, "after": wait_gone(pids)}))
+
+
+def test_the_next_run_sweeps_what_a_dead_harness_left(tmp_path):
+    """Harness and watchdog both killed -9: the next pytest session kills the leftovers
+    (found by the mark of a dead harness) and says so."""
+    code = "from tests.test_processes import *; leave_leftovers_and_sweep(sys.argv[1])"
+    inner = [sys.executable, "-c", code, str(tmp_path / "log")]
+    if subprocess.run(["unshare", "-pf", "--mount-proc", "true"], capture_output=True).returncode:
+        pytest.skip("needs `unshare -pf --mount-proc` (root) to isolate the leftovers")
+    out = subprocess.run(
+        ["unshare", "-pf", "--mount-proc", *inner], capture_output=True, text=True, timeout=90
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(result["left"]) == 2, result  # both sleeps outlived harness and watchdog
+    assert "killed 2 processes left by an earlier run whose harness died" in result["stderr"]
+    assert result["after"] == []

@@ -2,7 +2,8 @@
 
 Each child runs in its own session (so its process group holds it and anything it forks)
 and gets PR_SET_PDEATHSIG=SIGKILL, so even a SIGKILL of the harness itself takes the child
-down. We signal process groups by the pgid we recorded, never processes by name.
+down; the watchdog (harness/runtime/reaper.py) takes down what the child forked. We signal
+process groups by the pgid we recorded, never processes by name.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
 from harness.errors import ProcessFailed
+from harness.runtime.reaper import OWNER_ENV, Watchdog, kill_pids, marked
 
 _PR_SET_PDEATHSIG = 1
 
@@ -76,6 +79,8 @@ class ProcessRegistry:
 
     def __init__(self) -> None:
         self.procs: list[Proc] = []
+        self.watchdog = Watchdog()
+        atexit.register(self.watchdog.close)  # atexit runs in reverse: after kill_all
         atexit.register(self.kill_all)
 
     def spawn(
@@ -89,6 +94,7 @@ class ProcessRegistry:
         # PDEATHSIG fires when the *thread* that forked exits: call this from the main
         # (event-loop) thread, never from a worker thread.
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.watchdog.start()
         with open(log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} start: {' '.join(argv)}\n".encode())
             log.flush()
@@ -97,13 +103,14 @@ class ProcessRegistry:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env={**(os.environ if env is None else env), OWNER_ENV: self.watchdog.mark},
                 cwd=cwd,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
         proc = Proc(name=name, argv=argv, log_path=log_path, popen=popen, pgid=popen.pid)
         self.procs.append(proc)
+        self.watchdog.watch(proc.pgid)
         return proc
 
     def kill(self, proc: Proc) -> None:
@@ -133,28 +140,87 @@ class ProcessRegistry:
         for proc in self.procs:
             if proc.alive() or proc.group_members():
                 self.kill(proc)
+        if self.procs:  # descendants that left their group still carry our mark
+            kill_pids(list(marked(self.watchdog.mark)))
 
     def leaks(self) -> list[str]:
-        """Processes we started that are still alive (leader or any group member)."""
+        """Processes we started that are still alive (leader or any group member), and
+        descendants of them that left their group."""
         out = []
         for proc in self.procs:
             members = proc.group_members()
             if members:
                 out.append(f"{proc.name} (pgid {proc.pgid}, pids {members}): {' '.join(proc.argv)}")
+        strays = list(marked(self.watchdog.mark)) if self.procs else []
+        if strays:
+            out.append(f"descendants outside their process group: pids {strays}")
         return out
 
 
 REGISTRY = ProcessRegistry()
 
 
-def install_signal_handlers() -> None:
-    """Turn SIGTERM into the Ctrl-C path, so teardown runs; kill_all stays the backstop."""
+class _Interrupts:
+    count = 0  # interrupts received (SIGINT, SIGTERM, SIGHUP)
+    shield = 0  # > 0 while a teardown or report must not be cut short
+    pending = False  # an interrupt arrived inside the shield: raise it after
+    starting = True  # still importing: nothing to tear down (see `started`)
 
-    def on_sigterm(signum: int, frame: object) -> None:
+
+def started() -> None:
+    """From now on an interrupt takes the teardown path. Before (the CLI importing pytest
+    and the plugins), it exits 3 at once: there is nothing to clean up, and an exception
+    raised in the middle of an import surfaces as anything (a RuntimeError from a
+    dataclass, an exit by SIGINT)."""
+    _Interrupts.starting = False
+
+
+def interrupted() -> bool:
+    return _Interrupts.count > 0
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    _Interrupts.count += 1
+    if _Interrupts.starting and not REGISTRY.procs:
+        os.write(2, b"\nrestate-chaos: interrupted\n")
+        os._exit(3)
+    if _Interrupts.count >= 3:  # the user insists: kill everything, leave at once
         REGISTRY.kill_all()
-        raise KeyboardInterrupt(f"signal {signum}")
+        os.write(2, b"\nrestate-chaos: interrupted again: every process killed, exiting\n")
+        os._exit(3)
+    if _Interrupts.shield or _Interrupts.count > 1:
+        _Interrupts.pending = _Interrupts.count == 1
+        os.write(
+            2,
+            b"\nrestate-chaos: finishing the teardown and the report "
+            b"(interrupt twice more to abort them)\n",
+        )
+        return
+    if signum != signal.SIGINT:
+        REGISTRY.kill_all()
+    raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+
+def install_signal_handlers() -> None:
+    """SIGINT, SIGTERM and SIGHUP take the Ctrl-C path (KeyboardInterrupt), so teardown
+    runs; a second one during teardown does not cut it short (see `shielded`), a third
+    kills every process and exits 3. kill_all stays the backstop."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_interrupt)
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Finish this block even if interrupted (a teardown, a report being written); an
+    interrupt that arrived inside is raised when it ends."""
+    _Interrupts.shield += 1
+    try:
+        yield
+    finally:
+        _Interrupts.shield -= 1
+    if _Interrupts.pending and not _Interrupts.shield:
+        _Interrupts.pending = False
+        raise KeyboardInterrupt("interrupted during teardown")
 
 
 class Supervised:
