@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bundled import scenario_dir
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StillRunning
 
 # exit codes of `run` and `report`: what went wrong, for CI
 EXIT_CODES = {
@@ -266,16 +266,23 @@ def main(argv: list[str] | None = None) -> int:
         from harness.report.dashboard import render_dashboard
 
         codes: list[int] = []
-        for run_dir in args.run_dirs:
-            try:
-                res = reanalyze(run_dir)
-            except HarnessError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-            print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
-            codes.append(EXIT_CODES.get(res.get("status", "unknown"), 3))
-        for root in {d.resolve().parent for d in args.run_dirs}:
-            print(f"dashboard   {render_dashboard(root)}")
+        try:
+            for run_dir in args.run_dirs:
+                try:
+                    res = reanalyze(run_dir)
+                except StillRunning as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    codes.append(3)
+                    continue
+                except HarnessError as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    return 2
+                print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
+                codes.append(EXIT_CODES.get(res.get("status", "unknown"), 3))
+            for root in {d.resolve().parent for d in args.run_dirs}:
+                print(f"dashboard   {render_dashboard(root)}")
+        except OSError as e:
+            return could_not_write(e)
         return worst(codes)
     if args.command == "dashboard":
         from harness.report.dashboard import render_dashboard
@@ -283,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.report_dir.is_dir():
             print(f"error: {args.report_dir} is not a folder", file=sys.stderr)
             return 2
-        print(render_dashboard(args.report_dir))
+        try:
+            print(render_dashboard(args.report_dir))
+        except OSError as e:
+            return could_not_write(e)
         return 0
     if args.command == "provision":
         from harness.runtime import binary
@@ -377,6 +387,17 @@ def main(argv: list[str] | None = None) -> int:
         return worst([EXIT_CODES.get(s, 3) for s in statuses])
     parser.print_help()
     return 2
+
+
+def could_not_write(e: OSError) -> int:
+    """A full disk or a read-only folder while writing a report: could not run (3)."""
+    print(
+        f"error: could not write the report: {e.strerror or e} ({e.filename or 'a file'}); "
+        "free space or give a writable --report-dir; the reports already there are whole "
+        "(each file is written aside and renamed)",
+        file=sys.stderr,
+    )
+    return 3
 
 
 def _config_args(paths: list[Path]) -> list[str]:

@@ -25,6 +25,10 @@ class ProcessFailed(HarnessError):
     """A process the harness started exited or never became ready."""
 
 
+class StillRunning(HarnessError):
+    """A run asked for is still under way (its harness is alive): exit code 3."""
+
+
 class NotQuiescent(HarnessError):
     """Invocations were still not completed when the quiesce bound ran out."""
 

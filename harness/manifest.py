@@ -32,10 +32,14 @@ def git_state(root: Path | None = None) -> dict[str, Any]:
 
 
 def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
+    from harness.runtime.reaper import owner_mark
+
     return {
         "scenario": scenario,
         "seed": seed,
         "reproduce": reproduce,
+        # who runs it: pid and start time, so a dead run is told from a live one
+        "harness": {"pid": os.getpid(), "mark": owner_mark()},
         "versions": {
             "harness": harness_version(),
             "restate_sdk": sdk_version(),
@@ -47,8 +51,62 @@ def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
     }
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write aside, then rename: a reader never sees a half-written file, and a failed
+    write (a full disk) leaves the old file and no temporary one. The temporary name is
+    per process: parallel runs may write the same dashboard."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically: a reader never sees a half-written file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def harness_alive(manifest: dict[str, Any]) -> bool:
+    """Whether the harness that wrote this run.json still runs (a run without the record,
+    from an older harness, counts as dead)."""
+    from harness.runtime.reaper import owner_alive
+
+    mark = (manifest.get("harness") or {}).get("mark")
+    return bool(mark) and owner_alive(mark)
+
+
+def settle_if_dead(run_dir: Path) -> bool:
+    """A run whose harness died (kill -9, power loss) never wrote results.json: write it
+    as interrupted, so report, dashboard and CI read it as such. True if it did."""
+    results, manifest_path = run_dir / "results.json", run_dir / "run.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    if results.exists() or manifest.get("status") != "running" or harness_alive(manifest):
+        return False
+    pid = (manifest.get("harness") or {}).get("pid", "?")
+    error = f"the harness (pid {pid}) died before the run finished; rendered from what it recorded"
+    write_json(
+        results,
+        {
+            "run_id": manifest.get("run_id", run_dir.name),
+            "scenario": manifest.get("scenario"),
+            "seed": manifest.get("seed"),
+            "status": "interrupted",
+            "valid": "unknown",
+            "error": error,
+            "verdicts": [],
+        },
+    )
+    write_json(manifest_path, {**manifest, "status": "interrupted"})
+    return True
+
+
+def settle_dead_runs(report_dir: Path) -> list[str]:
+    """settle_if_dead for every run under report_dir; the names of those it settled."""
+    return [
+        d.parent.name for d in sorted(report_dir.glob("*/run.json")) if settle_if_dead(d.parent)
+    ]

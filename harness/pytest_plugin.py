@@ -8,6 +8,7 @@ collected next to the project's own `python_files`.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import inspect
 import json
@@ -27,6 +28,8 @@ import pytest_asyncio
 
 from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
+from harness.manifest import settle_dead_runs
+from harness.report.render import render
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
 from harness.runtime.processes import REGISTRY, install_signal_handlers, started
@@ -176,6 +179,16 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.stderr.write(
             f"restate-chaos: killed {len(cleaned)} processes left by an earlier run whose "
             f"harness died: {'; '.join(cleaned[:10])}\n"
+        )
+    report_dir = Path(config.getoption("--chaos-report-dir"))
+    dead = settle_dead_runs(report_dir) if report_dir.is_dir() else []
+    for name in dead:
+        with contextlib.suppress(Exception):  # render what was recorded, if it renders
+            render(report_dir / name)
+    if dead:
+        sys.stderr.write(
+            f"restate-chaos: {len(dead)} runs in {report_dir} whose harness died are marked "
+            f"interrupted: {', '.join(dead[:10])}\n"
         )
 
 

@@ -2,6 +2,8 @@
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,3 +150,70 @@ def test_a_second_interrupt_does_not_cut_the_teardown_short(subpytest):
     assert res["status"] == "interrupted"
     assert (run.report_dir / res["run_id"] / "index.html").exists()
     assert (run.report_dir / "index.html").exists()  # the dashboard too
+
+
+def harness_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_dead_run_is_told_from_a_live_one(subpytest):
+    """report refuses a live run (exit 3); after kill -9 of its harness, report, the
+    dashboard and the next session read it as interrupted and render what was recorded."""
+    run = subpytest([SMOKE, "--chaos-seed", "11"])
+    wait_for_history(run.report_dir, 200)
+    (run_dir,) = run.report_dir.glob("*-smoke-*")
+    live = harness_cli("report", str(run_dir))
+    assert live.returncode == 3 and "is still running (harness pid" in live.stderr, live
+    run.proc.kill()  # kill -9 of the harness: no teardown, no results.json
+    run.proc.wait()
+    deadline = time.monotonic() + 10
+    while run.leftovers() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the watchdog takes them down
+    assert run.leftovers() == []
+    assert not (run_dir / "results.json").exists()
+    out = subprocess.run(  # the next session, with the same report folder
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         f"--chaos-report-dir={run.report_dir}", SMOKE],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "1 runs in" in out.stderr and "marked interrupted" in out.stderr, out.stderr
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "interrupted"
+    assert (run_dir / "index.html").exists()
+    again = harness_cli("report", str(run_dir))
+    assert again.returncode == 3 and again.stdout.startswith("interrupted"), again
+    assert "interrupted" in (run.report_dir / "index.html").read_text()
+
+
+def test_a_full_disk_while_writing_a_report_is_could_not_run(tmp_path):
+    """ENOSPC while writing a report: exit 3 with a message, no traceback, the report
+    already there untouched and no temporary file left. A private tmpfs (unshare -m)."""
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs `unshare -m` (root) for a private small file system")
+    run_dir = tmp_path / "src" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text('{"scenario": "smoke", "seed": 1, "status": "passed"}')
+    (run_dir / "results.json").write_text('{"status": "passed", "verdicts": [], "valid": true}')
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = f"""
+set -e
+mount -t tmpfs -o size=128k tmpfs {disk}
+cp -r {run_dir} {disk}/
+{sys.executable} -m harness report {disk}/r1 > /dev/null
+md5sum {disk}/r1/index.html > {tmp_path}/before
+dd if=/dev/zero of={disk}/fill bs=1k 2> /dev/null || true
+set +e
+{sys.executable} -m harness report {disk}/r1 > {tmp_path}/out 2>&1
+echo $? > {tmp_path}/rc
+md5sum -c {tmp_path}/before > /dev/null && echo same > {tmp_path}/kept
+ls -a {disk} {disk}/r1 > {tmp_path}/files
+"""
+    subprocess.run(["unshare", "-m", "sh", "-c", script], check=True, timeout=120)
+    out = (tmp_path / "out").read_text()
+    assert (tmp_path / "rc").read_text().strip() == "3", out
+    assert "could not write the report: No space left on device" in out, out
+    assert "Traceback" not in out
+    assert (tmp_path / "kept").exists(), "the report already there was touched"
+    assert ".tmp" not in (tmp_path / "files").read_text()

@@ -14,8 +14,8 @@ from typing import Any
 
 from harness.checkers.data import RunData
 from harness.checkers.verdict import combine, evaluate
-from harness.errors import HarnessError
-from harness.manifest import write_json
+from harness.errors import HarnessError, StillRunning
+from harness.manifest import settle_if_dead, write_json
 from harness.report.render import render
 
 FINAL = ("passed", "failed", "unknown")  # statuses that come from verdicts
@@ -65,7 +65,11 @@ def reanalyze(run_dir: Path) -> dict[str, Any]:
     """Re-run the checks recorded in run.json; returns the rewritten results."""
     if not (run_dir / "run.json").is_file():
         raise HarnessError(f"{run_dir} is not a run directory (no run.json in it)")
+    settle_if_dead(run_dir)
     data = RunData.load(run_dir)
+    if data.manifest.get("status") == "running":
+        pid = (data.manifest.get("harness") or {}).get("pid", "?")
+        raise StillRunning(f"{run_dir} is still running (harness pid {pid}); report it after")
     results_path = run_dir / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     spec = data.manifest.get("checks")

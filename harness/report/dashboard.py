@@ -3,7 +3,6 @@ run directories themselves (so it is always consistent with them)."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.checkers.data import RunData
+from harness.manifest import settle_if_dead, write_atomic
 
 _env = Environment(
     loader=PackageLoader("harness.report", "templates"),
@@ -23,6 +23,7 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {}
     for manifest_path in sorted(root.glob("*/run.json")):
         run_dir = manifest_path.parent
+        settle_if_dead(run_dir)  # a run whose harness died shows as interrupted
         manifest = RunData.load_json(manifest_path, {})
         results = RunData.load_json(run_dir / "results.json", {})
         faults_path = run_dir / "faults.jsonl"
@@ -60,7 +61,5 @@ def render_dashboard(root: Path) -> Path:
         generated=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     out = root / "index.html"
-    tmp = root / f".index.html.{os.getpid()}.tmp"  # parallel runs each write their own tmp
-    tmp.write_text(html)
-    os.replace(tmp, out)
+    write_atomic(out, html)
     return out

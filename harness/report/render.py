@@ -7,7 +7,6 @@ SVG, no script, nothing fetched), so a report can be rebuilt at any time.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.checkers.data import RunData
+from harness.manifest import write_atomic
 from harness.report import charts
 from harness.workload.history import operations, recovery
 
@@ -191,7 +191,5 @@ def context(run_dir: Path) -> dict[str, Any]:
 def render(run_dir: Path) -> Path:
     html = _env.get_template("run.html.j2").render(**context(run_dir))
     out = run_dir / "index.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(html)
-    os.replace(tmp, out)  # never a half-written report
+    write_atomic(out, html)  # never a half-written report
     return out
