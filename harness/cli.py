@@ -364,6 +364,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             pytest_args.append(f"--chaos-app-path={path}")
         report_dir = Path(args.report_dir)
+        from harness.manifest import report_dir_problem
+
+        problem = report_dir_problem(report_dir)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
         collection = _Collection()
         code = int(pytest.main(pytest_args, plugins=[collection]))

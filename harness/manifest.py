@@ -64,6 +64,24 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def report_dir_problem(path: Path) -> str | None:
+    """Why runs cannot be written under `path`, or None; leaves nothing behind (a missing
+    folder is judged by the nearest existing one above it, where it would be created)."""
+    folder = path.resolve()
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"--report-dir {path}: {folder} is a file, not a folder; give a folder"
+    probe = folder / f".restate-chaos-write-test.{os.getpid()}"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        why = e.strerror or e
+        return f"--report-dir {path}: cannot write in {folder} ({why}); give a writable folder"
+    return None
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 

@@ -28,7 +28,7 @@ import pytest_asyncio
 
 from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
-from harness.manifest import settle_dead_runs
+from harness.manifest import report_dir_problem, settle_dead_runs
 from harness.report.render import render
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
@@ -181,6 +181,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"harness died: {'; '.join(cleaned[:10])}\n"
         )
     report_dir = Path(config.getoption("--chaos-report-dir"))
+    if report_dir.exists() and not report_dir.is_dir():
+        raise pytest.UsageError(report_dir_problem(report_dir))
     dead = settle_dead_runs(report_dir) if report_dir.is_dir() else []
     for name in dead:
         with contextlib.suppress(Exception):  # render what was recorded, if it renders

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import time
 
 from tests.conftest import REPO
 
@@ -45,6 +46,21 @@ def test_invalid_parameters_are_clear_errors(tmp_path):
     assert out.returncode != 0
     assert "expected NAME=SPEC, e.g. counter=myapp.svc:app" in out.stdout + out.stderr
     assert not (tmp_path / "r").exists()
+    (tmp_path / "file").write_text("")
+    for report_dir in (tmp_path / "file", tmp_path / "file" / "sub"):
+        out = cli("run", "smoke", "--report-dir", str(report_dir))
+        assert out.returncode == 2 and "is a file, not a folder" in out.stderr, out
+        assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_an_app_that_is_not_a_restate_app_is_bad_input_at_once(tmp_path):
+    """A service object (not the app restate.app() returns): exit 2 in seconds, named."""
+    t0 = time.monotonic()
+    app = "counter=harness.bundled.services.counter:counter"
+    out = cli("run", "smoke", "--seed", "1", "--report-dir", str(tmp_path), "--app", app)
+    assert out.returncode == 2, out.stdout
+    assert "is a VirtualObject, not a Restate app" in out.stdout
+    assert time.monotonic() - t0 < 30  # a generous ceiling (about 3 s here)
 
 
 def test_missing_binary_is_a_clear_error_without_traceback(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import inspect
 import signal
 import sys
 from pathlib import Path
@@ -33,9 +34,29 @@ def load_app(spec: str) -> Any:
             "project's root, or pass --app-path DIR (the folder that holds the package)"
         ) from e
     try:
-        return getattr(module, attr)
+        app = getattr(module, attr)
     except AttributeError:
         raise SystemExit(f"module {module_name!r} has no attribute {attr!r}") from None
+    if not is_asgi_app(app):
+        raise SystemExit(
+            f"{spec!r} is a {type(app).__name__}, not a Restate app: give the object that "
+            "restate.app(services=[...]) returns (the ASGI app), e.g. mypkg.service:app"
+        )
+    return app
+
+
+def is_asgi_app(app: Any) -> bool:
+    """An ASGI app: an async callable of (scope, receive, send). Not a service object, nor
+    one of its handlers (async, but of (ctx, request))."""
+    if not callable(app):
+        return False
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else type(app).__call__
+    if not inspect.iscoroutinefunction(call):
+        return False
+    try:
+        return len(inspect.signature(app).parameters) == 3
+    except (TypeError, ValueError):
+        return True  # a signature we cannot read: let it try
 
 
 def hypercorn_config(port: int, host: str = "127.0.0.1") -> Config:
