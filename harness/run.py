@@ -559,6 +559,7 @@ class Run:
             return
         lines = [
             f"{v.id}: {v.valid} - {v.name}: {v.summary}"
+            + (f"\n    known: {v.known}" * bool(v.known))
             for v in self.verdicts
             if v.valid is not True
         ]

@@ -949,3 +949,44 @@ def test_recovery_is_measured_from_process_back_to_the_first_in_flight_answer():
     ]
     assert recovery_summary(recs) == {"kill server": {"n": 1, "p50": 0.4, "p99": 0.4}}
     assert percentile([3, 1, 2, 4], 50) == 2 and percentile(list(range(1, 101)), 99) == 99
+
+
+def test_a_lost_awakeable_completion_is_marked_as_the_known_server_bug():
+    """restatedev/restate#4566's evidence in Restate's rows: the resolving invocation
+    completed CompleteAwakeable before the waiter's timeout fired, and the waiter never got
+    a signal. Only then is the violation marked known; it stays violated."""
+    from harness.checkers.known import SIGNAL_LOST, mark_known, signal_lost
+    from harness.checkers.verdict import Verdict
+
+    def rows(signal: bool, resolved_at: str):
+        invocations = [
+            {"id": "w", "idempotency_key": "p1", "status": "completed"},
+            {"id": "r", "idempotency_key": "p1:webhook:1", "status": "completed"},
+        ]
+        journal = [
+            {"id": "w", "entry_type": "Command: Sleep", "appended_at": "2026-01-01T00:00:01.000Z"},
+            {"id": "r", "entry_type": "Command: CompleteAwakeable", "appended_at": resolved_at},
+            {
+                "id": "w",
+                "entry_type": "Notification: Sleep",
+                "appended_at": "2026-01-01T00:00:03.000Z",
+            },
+        ]
+        if signal:
+            journal.append(
+                {"id": "w", "entry_type": "Notification: Signal", "appended_at": resolved_at}
+            )
+        return run_data([], invocations, journal)
+
+    early = "2026-01-01T00:00:02.000Z"
+    assert signal_lost(rows(False, early), "p1", "p1:webhook:")
+    assert not signal_lost(rows(True, early), "p1", "p1:webhook:")  # delivered: no bug
+    late = "2026-01-01T00:00:04.000Z"  # resolved after the timeout: dropping it is right
+    assert not signal_lost(rows(False, late), "p1", "p1:webhook:")
+
+    bad = Verdict("x", False, "1 broken", counterexamples=[{"key": "p1"}], id="signals")
+    marked = mark_known(bad, SIGNAL_LOST, lambda cx: signal_lost(rows(False, early), "p1", "p1:"))
+    assert marked.valid is False and marked.known == SIGNAL_LOST
+    assert marked.counterexamples[0]["known"] == SIGNAL_LOST
+    two = Verdict("x", False, "2", counterexamples=[{"key": "p1"}, {"key": "p2"}], id="signals")
+    assert mark_known(two, SIGNAL_LOST, lambda cx: cx["key"] == "p1").known == ""  # not all

@@ -32,6 +32,8 @@ class Verdict:
     # seconds: the report draws them against the faults, to show kills inside a wait
     waits: list[list[float]] = field(default_factory=list)
     id: str = ""  # stable: the checker's name, plus its `op` ("exactly_once:charge")
+    # violated, and every counterexample is a known upstream bug: which (checkers/known.py)
+    known: str = ""
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
