@@ -65,6 +65,12 @@ CONTROLS = [
         ("counters",),
         "counter in a module global",
     ),
+    Control(
+        "counter",
+        "harness.bundled.services.broken.counter_warm_cache:app",
+        ("liveness",),
+        "keys wedged after a kill: a per-process cache assumed warm",
+    ),
 ]
 
 
