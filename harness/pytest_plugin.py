@@ -501,6 +501,11 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             run.finish(error=str(rep.longrepr)[-4000:])
         else:
             run.finish()
+        # pytest's exit code says only "a test failed": JUnit says which status it was
+        node.user_properties.append(("chaos_status", run.manifest.get("status", "?")))
+        known = sorted({v.known for v in run.verdicts if v.known})
+        if known:
+            node.user_properties.append(("chaos_known_bug", "; ".join(known)))
 
     request.addfinalizer(finish)  # sync: runs even when the event loop is gone
     request.addfinalizer(lambda: [setattr(node.module, n, v) for n, v in previous.items()])

@@ -36,6 +36,7 @@ def test_a_failing_night_leaves_junit_reports_summary_and_a_corpus_line(tmp_path
     assert (out_dir / "seed.txt").read_text() == "200\n"
     junit = (out_dir / "junit.xml").read_text()
     assert "<testsuite" in junit and 'failures="1"' in junit
+    assert '<property name="chaos_status" value="failed"' in junit  # which failure it was
     assert (out_dir / "reports" / "index.html").is_file()
     summary = (out_dir / "summary.md").read_text()
     assert "| smoke | 200 | failed | [" in summary
