@@ -239,8 +239,8 @@ def test_node_dependencies_need_npm_and_say_so(tmp_path, monkeypatch):
 
 
 def test_an_app_that_never_listens_is_bad_input_within_seconds(tmp_path):
-    """A service's first start is bounded (5 s for a Python app): an app that hangs is bad
-    input, named with its log, and leaves no process behind."""
+    """A service's first start is bounded (3 s for a Python app): an app that hangs is bad
+    input, named with its log and the override, and leaves no process behind."""
     import time
 
     (tmp_path / "hanging_app.py").write_text("import time\ntime.sleep(120)\napp = None\n")
@@ -252,8 +252,9 @@ def test_an_app_that_never_listens_is_bad_input_within_seconds(tmp_path):
     took = time.monotonic() - t0
     assert out.returncode == 2, out.stdout
     assert "service 'counter' (hanging_app:app) did not start" in out.stdout
-    assert "not listening on" in out.stdout and "after 5s" in out.stdout
-    assert took < 60, took  # a generous ceiling: about 6 s here
+    assert "not listening on" in out.stdout and "after 3s" in out.stdout
+    assert "set RESTATE_CHAOS_START_TIMEOUT=SECONDS" in out.stdout
+    assert took < 60, took  # a generous ceiling: about 4.5 s here
     import psutil
 
     assert not [p for p in psutil.process_iter(["cmdline"]) if "hanging_app:app" in
