@@ -188,6 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         help="multiply each scenario's workload and faults by N, keeping their proportions",
     )
     run.add_argument(
+        "--backend",
+        choices=("process", "docker"),
+        default="process",
+        help="run restate-server and the services as processes (default) or as containers "
+        "on a Docker engine ($DOCKER_HOST; images from .ci/docker-setup), faulted through "
+        "the Docker API",
+    )
+    run.add_argument(
         "--duration",
         type=float,
         metavar="SECONDS",
@@ -348,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args += ["-n", str(args.jobs)]
         if args.duration is not None:
             pytest_args.append(f"--chaos-duration={args.duration}")
+        if args.backend != "process":
+            pytest_args.append(f"--chaos-backend={args.backend}")
         if args.restate_bin:
             pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:

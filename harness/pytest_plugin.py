@@ -63,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Nth of the workload)",
     )
     g.addoption(
+        "--chaos-backend",
+        choices=("process", "docker"),
+        default="process",
+        help="run restate-server and the services as processes (default) or as containers "
+        "on a Docker engine ($DOCKER_HOST), faulted through the Docker API",
+    )
+    g.addoption(
         "--chaos-duration",
         type=float,
         default=None,
@@ -165,7 +172,12 @@ def pytest_configure(config: pytest.Config) -> None:
     duration = config.getoption("--chaos-duration")
     if duration is not None and not duration > 0:
         raise pytest.UsageError("--chaos-duration must be > 0 seconds")
-    parse_apps(config.getoption("--chaos-app"))
+    apps = parse_apps(config.getoption("--chaos-app"))
+    docker_apps = [f"{n}={v}" for n, v in apps.items() if v.startswith("docker:")]
+    if docker_apps and config.getoption("--chaos-backend") != "docker":
+        raise pytest.UsageError(
+            f"--chaos-app {docker_apps[0]}: a docker: image runs with --chaos-backend docker"
+        )
     seed = config.getoption("--chaos-seed")
     if seed is None:  # a pytest-xdist worker takes the seed its controller drew
         seed = getattr(config, "workerinput", {}).get("chaos_seed")
@@ -348,6 +360,7 @@ def _reproduce(
     params: dict[str, Any],
     scale: int = 1,
     duration: float | None = None,
+    backend: str = "process",
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -368,6 +381,8 @@ def _reproduce(
         cmd += f" {prefix}scale {scale}"
     if duration is not None:
         cmd += f" {prefix}duration {duration:g}"
+    if backend != "process":
+        cmd += f" {prefix}backend {backend}"
     return cmd
 
 
@@ -463,7 +478,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     )
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
     duration = cfg.getoption("--chaos-duration")
-    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied, scale, duration)
+    backend = cfg.getoption("--chaos-backend")
+    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied, scale, duration, backend)
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -481,6 +497,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             params=scenario_params(node.module),
             scale=scale,
             duration=duration,
+            backend=backend,
             progress=_progress_writer(cfg),
         ),
     )

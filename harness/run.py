@@ -58,7 +58,7 @@ SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still a
 # seconds a service gets to listen on its port at its first start: a bundled Python service
 # listens in about 0.13 s (bench/runtime_times.py), 0.6-1.3 s with three busy loops on two
 # cores; a command (node, a JVM) gets longer. RESTATE_CHAOS_START_TIMEOUT overrides both.
-FIRST_START = {"python": 3.0, "cmd": 20.0}
+FIRST_START = {"python": 3.0, "cmd": 20.0, "container": 20.0}
 START_TIMEOUT_ENV = "RESTATE_CHAOS_START_TIMEOUT"
 WATCH_EVERY = 0.2  # seconds between checks that the world process is alive
 # Restate's rows are dumped in full up to this many invocations; beyond (a soak), the
@@ -94,15 +94,18 @@ class RunOptions:
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
     scale: int = 1  # workload and faults multiplied by this (--scale)
     duration: float | None = None  # no request starts after this many seconds (--duration)
+    # where the server and the services run: "process" (default) or "docker" (containers,
+    # faulted through the Docker API; harness/runtime/containers.py)
+    backend: str = "process"
     # live progress during the chaos phase: called with a status line (final=True at the end)
     progress: Callable[[str, bool], None] | None = None
 
 
-def first_start(kind: str) -> float:
+def first_start(kind: str, backend: str = "process") -> float:
     """The bound on a service's first start (FIRST_START, or the environment's override)."""
     given = os.environ.get(START_TIMEOUT_ENV)
     try:
-        return float(given) if given else FIRST_START[kind]
+        return float(given) if given else FIRST_START["container" if backend == "docker" else kind]
     except ValueError:
         raise BadInput(f"{START_TIMEOUT_ENV}={given!r}: give the seconds as a number") from None
 
@@ -121,7 +124,7 @@ class Run:
         self.dir.mkdir(parents=True)
         self.ports = PortAllocator()
         self.history = hist.History(self.dir / "history.jsonl")
-        self.server: RestateServer | None = None
+        self.server: Any = None  # RestateServer, or ContainerServer with --backend docker
         self.services: dict[str, ServiceProcess] = {}
         self.remote: dict[str, RemoteService] = {}  # url: deployments, never faulted
         self.world_process: ServiceProcess | None = None
@@ -145,22 +148,30 @@ class Run:
             params=options.params,
             scale=options.scale,
             duration_limit=options.duration,  # --duration ("duration" is the run's own)
+            backend=options.backend,
         )
         self._write_manifest()
+        self._docker: Any = None
 
     # -- topology --------------------------------------------------------------------------
     async def start_server(
         self, retry: RetryPolicy | None = None, partitions: int = 4
     ) -> RestateServer:
-        path = binary.resolve(self.options.restate_bin)
         node_dir = self.dir / "restate" / "n1"
         config = ServerConfig.on_ports(
             node_dir / "data", self.ports, partitions=partitions, retry=retry or RetryPolicy()
         )
-        self.server = RestateServer(path, config, node_dir, name="server")
-        self.manifest["versions"]["restate_server"] = binary.binary_version(path)
+        if self.options.backend == "docker":
+            from harness.runtime.containers import SERVER_IMAGE, ContainerServer
+
+            self.server = ContainerServer(self.docker, self.id, config, node_dir)
+            self.manifest["restate_image"] = SERVER_IMAGE
+        else:
+            path = binary.resolve(self.options.restate_bin)
+            self.server = RestateServer(path, config, node_dir, name="server")
+            self.manifest["versions"]["restate_server"] = binary.binary_version(path)
+            self.manifest["restate_binary"] = str(path)
         self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
-        self.manifest["restate_binary"] = str(path)
         self.manifest["server_config"] = config.to_record()
         self._write_manifest()
         self.timings["server_start"] = await self.server.start()
@@ -210,16 +221,28 @@ class Run:
                 paths = [*map(str, self.options.app_paths), os.environ.get("PYTHONPATH", "")]
                 env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
             port = self.ports.allocate()
-            svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
+            if self.options.backend == "docker":
+                from harness.runtime.containers import ContainerService
+
+                env.pop("PYTHONPATH", None)  # the container gets the --app-path folders
+                svc = ContainerService(
+                    self.docker, self.id, app, port, self.dir / "logs", name, env,
+                    self.options.app_paths,
+                )  # fmt: skip
+            elif kind == "docker":
+                raise BadInput(f"service {name!r}: {app} needs --backend docker")
+            else:
+                svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
             self.services[name] = svc
             try:
-                await svc.start(timeout=first_start(kind))
+                await svc.start(timeout=first_start(kind, self.options.backend))
             except ProcessFailed as e:  # the app is wrong, not the run: bad input, at once
                 raise BadInput(
                     f"service {name!r} ({app}) did not start: {e}\nCheck the app: it must "
                     "serve a Restate endpoint on $PORT (a Python module:app is imported from "
                     f"the working directory and --app-path); if it needs more than "
-                    f"{first_start(kind):g} s to start listening, set {START_TIMEOUT_ENV}="
+                    f"{first_start(kind, self.options.backend):g} s to start listening, set "
+                    f"{START_TIMEOUT_ENV}="
                     "SECONDS"
                 ) from None
         self.manifest.setdefault("services", {})[name] = {
@@ -227,12 +250,22 @@ class Run:
             "kind": kind,
             "uri": svc.uri,
             "faultable": kind != "url",
+            "backend": "remote" if kind == "url" else self.options.backend,
             "restate_services": await svc.register(self.server.admin),
             "handlers": svc.handlers,
         }
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
+
+    @property
+    def docker(self) -> Any:
+        """The Docker engine (--backend docker), connected at first use."""
+        if self._docker is None:
+            from harness.runtime.containers import engine
+
+            self._docker = engine()
+        return self._docker
 
     @property
     def scale(self) -> int:
@@ -620,7 +653,7 @@ class Run:
         t0 = time.monotonic()
         for comp in [*self.components.values(), self.world_process]:
             if comp is not None and comp.proc is not None:
-                comp.registry.kill(comp.proc)
+                comp.destroy()
         self.ports.release_all()
         self.timings["teardown"] = time.monotonic() - t0
         self.history.close()  # the check-phase reads are in; nothing more is appended

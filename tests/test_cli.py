@@ -117,3 +117,11 @@ def test_two_jobs_without_a_seed_share_one_drawn_seed(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("*/run.json"))
     assert len(seeds) == 2 and seeds[1] == seeds[0] + 1
+
+
+def test_a_docker_image_needs_the_docker_backend(tmp_path):
+    app = "counter=docker:restate-chaos/python:latest"
+    out = cli("run", "smoke", "--report-dir", str(tmp_path / "r"), "--app", app)
+    assert out.returncode == 2
+    assert "a docker: image runs with --chaos-backend docker" in out.stdout + out.stderr
+    assert not (tmp_path / "r").exists()

@@ -294,6 +294,11 @@ class Supervised:
         assert self.proc is not None, f"{self.name} was never started"
         self.proc.signal_group(signal.SIGCONT)
 
+    def destroy(self) -> None:
+        """Teardown: the process group killed (a container is removed instead)."""
+        if self.proc is not None:
+            self.registry.kill(self.proc)
+
     async def restart(self, graceful: bool = False) -> float:
         """Stop (SIGTERM) or kill (SIGKILL), then start again on the same ports and data."""
         await (self.stop() if graceful else self.kill())

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import psutil
 
@@ -88,14 +89,52 @@ def kill_pids(pids: list[int]) -> None:
 
 
 def sweep_leftovers() -> list[str]:
-    """Kill the marked processes whose harness is gone; describe what was cleaned."""
+    """Kill the marked processes whose harness is gone, and remove their containers (where
+    a Docker engine is configured); describe what was cleaned."""
     dead = {pid: mark for pid, mark in marked().items() if not owner_alive(mark)}
     out = []
     for pid in dead:
         with contextlib.suppress(psutil.Error):
             out.append(f"pid {pid} ({' '.join(psutil.Process(pid).cmdline())[:120]})")
     kill_pids(list(dead))
+    return out + sweep_containers()
+
+
+def _docker() -> Any:
+    """A docker-py client if an engine is configured here ($DOCKER_HOST or the default
+    socket) and answers; else None (most machines: nothing to sweep)."""
+    if not (os.environ.get("DOCKER_HOST") or os.path.exists("/var/run/docker.sock")):
+        return None
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.ping()
+        return client
+    except Exception:
+        return None
+
+
+def sweep_containers() -> list[str]:
+    """Remove the containers whose harness (label restate-chaos.owner) is dead."""
+    client = _docker()
+    if client is None:
+        return []
+    out = []
+    with contextlib.suppress(Exception):
+        for c in client.containers.list(all=True, filters={"label": "restate-chaos.owner"}):
+            if not owner_alive(c.labels.get("restate-chaos.owner", "")):
+                out.append(f"container {c.short_id} ({c.name})")
+                with contextlib.suppress(Exception):
+                    c.remove(force=True)
     return out
+
+
+def remove_containers(ids: list[str]) -> None:
+    client = _docker()
+    for cid in ids if client is not None else []:
+        with contextlib.suppress(Exception):
+            client.containers.get(cid).remove(force=True)
 
 
 class Watchdog:
@@ -117,10 +156,20 @@ class Watchdog:
             )
 
     def watch(self, pgid: int) -> None:
+        self._tell(f"{pgid}")
+
+    def watch_container(self, container_id: str) -> None:
+        self._tell(f"c {container_id}")
+
+    def forget_container(self, container_id: str) -> None:
+        """Removed by the harness itself: not the watchdog's to remove any more."""
+        self._tell(f"-c {container_id}")
+
+    def _tell(self, line: str) -> None:
         self.start()
         assert self._proc is not None and self._proc.stdin is not None
         with contextlib.suppress(OSError):
-            self._proc.stdin.write(f"{pgid}\n".encode())
+            self._proc.stdin.write(f"{line}\n".encode())
             self._proc.stdin.flush()
 
     def close(self) -> None:
@@ -135,10 +184,18 @@ class Watchdog:
 def main(mark: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the harness' job
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    groups = []
+    groups, containers = [], set()
     for line in sys.stdin.buffer:  # until EOF: the harness is gone
-        with contextlib.suppress(ValueError):
-            groups.append(int(line))
+        words = line.decode(errors="replace").split()
+        if len(words) == 2 and words[0] == "c":
+            containers.add(words[1])
+        elif len(words) == 2 and words[0] == "-c":
+            containers.discard(words[1])
+        elif words:
+            with contextlib.suppress(ValueError):
+                groups.append(int(words[0]))
+    if containers:
+        remove_containers(list(containers))
     for pgid in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGCONT)

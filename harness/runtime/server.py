@@ -13,7 +13,25 @@ from harness.runtime.ports import HOST
 from harness.runtime.processes import REGISTRY, ProcessRegistry, Supervised
 
 
-class RestateServer(Supervised):
+class ServerAddresses:
+    """Where a server answers, from its config (a process or a container alike)."""
+
+    config: ServerConfig
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://{HOST}:{self.config.ingress_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{HOST}:{self.config.admin_port}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.config.ingress_port, self.config.admin_port, self.config.fabric_port]
+
+
+class RestateServer(ServerAddresses, Supervised):
     """One restate-server node. A restart reuses its base dir (state, journal, timers)."""
 
     def __init__(
@@ -32,18 +50,6 @@ class RestateServer(Supervised):
         self.admin = AdminClient(self.admin_url)
         self.config_path = node_dir / "restate.toml"
         self.log_path = node_dir / "restate-server.log"
-
-    @property
-    def ingress_url(self) -> str:
-        return f"http://{HOST}:{self.config.ingress_port}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{HOST}:{self.config.admin_port}"
-
-    @property
-    def ports(self) -> list[int]:
-        return [self.config.ingress_port, self.config.admin_port, self.config.fabric_port]
 
     async def start(self, timeout: float = 30.0) -> float:
         """Start and wait until ready: an SQL query answers (health alone is not enough).

@@ -5,6 +5,8 @@
   the port in `$PORT` (and the world's URL in `$CHAOS_WORLD_URL`); it runs with the user's
   environment and interpreter, not the harness's. Killed, paused and restarted by its group,
   so the children of `npm start` or a shell wrapper go with it;
+- `docker:IMAGE` (with `--backend docker`): any image serving a Restate endpoint on `$PORT`,
+  run as a container on the host network (harness/runtime/containers.py);
 - `url:http://127.0.0.1:PORT`: a deployment the user runs. It is registered, but it is not
   ours to kill: faults aimed at it are skipped and reported as such.
 """
@@ -35,6 +37,10 @@ def check_spec(spec: str) -> str:
         if not spec[4:].strip():
             raise HarnessError("cmd: needs a command line, e.g. cmd:node dist/payments.js")
         return "cmd"
+    if spec.startswith("docker:"):
+        if not spec[7:].strip():
+            raise HarnessError("docker: needs an image, e.g. docker:myorg/payments:1.2")
+        return "docker"
     if spec.startswith("url:"):
         url = urlparse(spec[4:])
         if url.scheme not in ("http", "https") or url.hostname not in LOOPBACK:
@@ -47,7 +53,8 @@ def check_spec(spec: str) -> str:
         return "python"
     raise HarnessError(
         f"app {spec!r}: expected module:attribute (a Python app, e.g. myapp.svc:app), "
-        "cmd:COMMAND (any language, port in $PORT) or url:http://127.0.0.1:PORT"
+        "cmd:COMMAND (any language, port in $PORT), docker:IMAGE (with --backend docker; "
+        "port in $PORT) or url:http://127.0.0.1:PORT"
     )
 
 
@@ -59,7 +66,28 @@ def handlers_of(deployment: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-class ServiceProcess(Supervised):
+class ServiceAddress:
+    """A service on one of the run's ports (a process or a container alike)."""
+
+    port: int
+    handlers: dict[str, list[str]]
+
+    @property
+    def uri(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    async def register(self, admin: AdminClient) -> list[str]:
+        """Register (force) with restate; returns the names of the services it exposes
+        (their handlers in `self.handlers`)."""
+        self.handlers = handlers_of(await admin.register(self.uri))
+        return list(self.handlers)
+
+
+class ServiceProcess(ServiceAddress, Supervised):
     """Restarts keep the port: an invocation is pinned to the deployment it started on."""
 
     def __init__(
@@ -83,14 +111,6 @@ class ServiceProcess(Supervised):
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})}
 
     @property
-    def uri(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def ports(self) -> list[int]:
-        return [self.port]
-
-    @property
     def argv(self) -> list[str]:
         if self.kind == "cmd":
             return ["/bin/sh", "-c", self.app[4:]]
@@ -104,12 +124,6 @@ class ServiceProcess(Supervised):
             self._check_alive(t0, timeout, f"listening on {self.port}")
             await asyncio.sleep(0.02)
         return time.monotonic() - t0
-
-    async def register(self, admin: AdminClient) -> list[str]:
-        """Register (force) with restate; returns the names of the services it exposes
-        (their handlers in `self.handlers`)."""
-        self.handlers = handlers_of(await admin.register(self.uri))
-        return list(self.handlers)
 
 
 class RemoteService:

@@ -1,0 +1,89 @@
+"""--backend docker: restate-server and the services as containers, faulted through the
+Docker API. Runs where an engine serves $DOCKER_HOST with the images of .ci/docker-setup;
+skipped with the reason elsewhere."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_docker_compose import SKIP
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(bool(SKIP), reason=f"Docker backend skipped: {SKIP}"),
+]
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "run", *args, "--backend", "docker"],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def containers_of(run_dir) -> list[str]:
+    """Containers still labelled with this run (there must be none after it)."""
+    run_id = run_dir.name
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=restate-chaos.run={run_id}"],
+        capture_output=True, text=True, env=os.environ,
+    )  # fmt: skip
+    return out.stdout.split()
+
+
+def test_scenarios_pass_as_containers_and_leave_none(tmp_path):
+    """smoke on 3 seeds and payments on one, all faults through the Docker API."""
+    out = run_cli("smoke", "--seed", "100", "--sweep", "3", "--report-dir", str(tmp_path / "s"))
+    assert out.returncode == 0, out.stdout[-3000:]
+    out = run_cli("payments", "--seed", "100", "--report-dir", str(tmp_path / "p"))
+    assert out.returncode == 0, out.stdout[-3000:]
+    runs = sorted((tmp_path / "s").glob("*-smoke-*")) + sorted((tmp_path / "p").glob("*-pay*"))
+    assert len(runs) == 4
+    for run_dir in runs:
+        manifest = json.loads((run_dir / "run.json").read_text())
+        assert manifest["backend"] == "docker" and manifest["status"] == "passed"
+        assert {s["backend"] for s in manifest["services"].values()} == {"docker"}
+        assert "docker" in manifest["reproduce"]
+        kills = [
+            json.loads(line)
+            for line in (run_dir / "faults.jsonl").read_text().splitlines()
+            if '"fault-start"' in line
+        ]
+        assert kills and all(k["landed"] for k in kills)
+        assert (run_dir / "logs").is_dir() and (
+            run_dir / "restate" / "n1" / "restate-server.log"
+        ).exists()
+        assert containers_of(run_dir) == []
+
+
+def test_a_broken_service_is_flagged_as_a_container(tmp_path):
+    app = "counter=harness.bundled.services.broken.counter_in_memory:app"
+    out = run_cli("smoke", "--seed", "200", "--app", app, "--report-dir", str(tmp_path))
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "counters: False" in out.stdout
+    (run_dir,) = tmp_path.glob("*-smoke-*")
+    assert containers_of(run_dir) == []
+
+
+def test_kill_9_of_the_harness_leaves_no_container(subpytest):
+    """The watchdog removes the run's containers when the harness dies without teardown."""
+    import time
+
+    from tests.test_hygiene import wait_for_history
+
+    run = subpytest(
+        ["scenarios/scenario_smoke.py", "--chaos-seed", "11", "--chaos-backend", "docker"]
+    )
+    wait_for_history(run.report_dir, 200)
+    (run_dir,) = run.report_dir.glob("*-smoke-*")
+    assert len(containers_of(run_dir)) == 2  # the server and the counter
+    run.proc.kill()
+    run.proc.wait()
+    deadline = time.monotonic() + 30
+    while containers_of(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert containers_of(run_dir) == []
