@@ -1,11 +1,12 @@
 """The Docker backend against the process backend, measured in the same run.
 
 Runs the same scenarios with the same seed on both backends, alternating, and prints each
-round's wall time, the docker/process ratio, and the median time from a fault's end (the
-restart) to ready per target kind. Needs an engine at $DOCKER_HOST with the images of
-.ci/docker-setup. Nothing is asserted.
+round's wall time, each scenario's run time on both, the docker/process ratio, and the
+median time from a fault's end (the restart) to ready per target kind. Needs an engine at
+$DOCKER_HOST with the images of .ci/docker-setup. Nothing is asserted.
 
     DOCKER_HOST=... .venv/bin/python bench/backends.py [--rounds 2] [smoke payments sagas]
+    DOCKER_HOST=... .venv/bin/python bench/backends.py --rounds 1 --jobs 2 --seed 300 all
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import time
 from pathlib import Path
 
 
-def run(backend: str, scenarios: list[str], seed: int, report_dir: Path) -> float:
+def run(backend: str, scenarios: list[str], seed: int, jobs: int, report_dir: Path) -> float:
     t0 = time.monotonic()
     out = subprocess.run(
         [sys.executable, "-m", "harness", "run", *scenarios, "--seed", str(seed),
-         "--backend", backend, "--report-dir", str(report_dir)],
+         "--jobs", str(jobs), "--backend", backend, "--report-dir", str(report_dir)],
         capture_output=True, text=True,
     )  # fmt: skip
     took = time.monotonic() - t0
@@ -44,19 +45,35 @@ def ready_after(report_dir: Path) -> dict[str, list[float]]:
     return out
 
 
+def durations(report_dirs: list[Path]) -> dict[str, float]:
+    """Median run duration (run.json) per scenario over the given report folders."""
+    runs: dict[str, list[float]] = {}
+    for d in report_dirs:
+        for manifest in d.glob("*/run.json"):
+            m = json.loads(manifest.read_text())
+            runs.setdefault(m["scenario"], []).append(m["duration"])
+    return {name: statistics.median(v) for name, v in runs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("scenarios", nargs="*", default=["smoke", "payments", "sagas"])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=1, help="scenarios at a time (run --jobs)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     walls: dict[str, list[float]] = {"process": [], "docker": []}
     for r in range(args.rounds):
         for backend in ("process", "docker"):
-            took = run(backend, args.scenarios, args.seed, root / f"{backend}-{r}")
+            took = run(backend, args.scenarios, args.seed, args.jobs, root / f"{backend}-{r}")
             walls[backend].append(took)
             print(f"round {r + 1} {backend:8} {took:6.1f} s")
+    per = {b: durations([root / f"{b}-{r}" for r in range(args.rounds)]) for b in walls}
+    print(f"\n{'scenario':24} {'process':>8} {'docker':>8}  ratio (median run seconds)")
+    for name in sorted(per["process"]):
+        p, d = per["process"][name], per["docker"].get(name, float("nan"))
+        print(f"{name:24} {p:8.1f} {d:8.1f}  {d / p:.2f}")
     ratio = statistics.median(walls["docker"]) / statistics.median(walls["process"])
     print(f"\n{' '.join(args.scenarios)}, seed {args.seed}: docker / process wall = {ratio:.2f}x")
     for backend in ("process", "docker"):

@@ -36,28 +36,50 @@ def containers_of(run_dir) -> list[str]:
 
 
 def test_scenarios_pass_as_containers_and_leave_none(tmp_path):
-    """smoke on 3 seeds and payments on one, all faults through the Docker API."""
-    out = run_cli("smoke", "--seed", "100", "--sweep", "3", "--report-dir", str(tmp_path / "s"))
+    """smoke, payments and a timer scenario (tickets) on 3 seeds each, every fault through
+    the Docker API."""
+    out = run_cli(
+        "smoke", "payments", "tickets", "--seed", "100", "--sweep", "3", "--jobs", "2",
+        "--report-dir", str(tmp_path),
+    )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:]
-    out = run_cli("payments", "--seed", "100", "--report-dir", str(tmp_path / "p"))
-    assert out.returncode == 0, out.stdout[-3000:]
-    runs = sorted((tmp_path / "s").glob("*-smoke-*")) + sorted((tmp_path / "p").glob("*-pay*"))
-    assert len(runs) == 4
+    runs = sorted(p for p in tmp_path.iterdir() if (p / "run.json").exists())
+    assert len(runs) == 9
     for run_dir in runs:
         manifest = json.loads((run_dir / "run.json").read_text())
         assert manifest["backend"] == "docker" and manifest["status"] == "passed"
         assert {s["backend"] for s in manifest["services"].values()} == {"docker"}
-        assert "docker" in manifest["reproduce"]
+        assert "--backend docker" in manifest["reproduce"]
         kills = [
             json.loads(line)
             for line in (run_dir / "faults.jsonl").read_text().splitlines()
             if '"fault-start"' in line
         ]
         assert kills and all(k["landed"] for k in kills)
-        assert (run_dir / "logs").is_dir() and (
-            run_dir / "restate" / "n1" / "restate-server.log"
-        ).exists()
+        assert (run_dir / "logs").is_dir()
+        assert (run_dir / "restate" / "n1" / "restate-server.log").exists()
+        assert "(docker)" in (run_dir / "index.html").read_text()
         assert containers_of(run_dir) == []
+
+
+def test_a_service_image_of_your_own_runs_with_docker_app(tmp_path):
+    """--app NAME=docker:IMAGE: any image serving $PORT (here the counter, built on the
+    Python image with its own command, as a Go or Java service image would be)."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM restate-chaos/python:latest\n"
+        'CMD python -m harness.runtime.serve harness.bundled.services.counter:app "$PORT"\n'
+    )
+    image = "restate-chaos/test-counter:latest"
+    built = subprocess.run(["docker", "build", "-q", "-t", image, str(tmp_path)],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    out = run_cli("smoke", "--seed", "100", "--app", f"counter=docker:{image}",
+                  "--report-dir", str(tmp_path / "r"))  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:]
+    (run_dir,) = (tmp_path / "r").glob("*-smoke-*")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["services"]["counter"]["app"] == f"docker:{image}"
+    assert containers_of(run_dir) == []
 
 
 def test_a_broken_service_is_flagged_as_a_container(tmp_path):
