@@ -125,3 +125,18 @@ def test_a_docker_image_needs_the_docker_backend(tmp_path):
     assert out.returncode == 2
     assert "a docker: image runs with --chaos-backend docker" in out.stdout + out.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_help_and_list_stay_lean():
+    """--help and list import neither the report layer nor the run: they answer at once."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from harness.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list'])\n"
+        "heavy = ('matplotlib', 'jinja2', 'harness.run', 'pytest')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -217,3 +217,24 @@ ls -a {disk} {disk}/r1 > {tmp_path}/files
     assert "Traceback" not in out
     assert (tmp_path / "kept").exists(), "the report already there was touched"
     assert ".tmp" not in (tmp_path / "files").read_text()
+
+
+def test_a_read_only_report_dir_is_bad_input_before_anything_runs(tmp_path):
+    """A --report-dir on a read-only file system (a private read-only tmpfs): exit 2 at
+    once, no traceback, nothing started."""
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs `unshare -m` (root) for a private read-only file system")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    script = f"""
+mount -t tmpfs -o size=64k,ro tmpfs {ro}
+{sys.executable} -m harness run smoke --seed 1 --report-dir {ro}/reports > {tmp_path}/out 2>&1
+echo $? > {tmp_path}/rc
+"""
+    t0 = time.monotonic()
+    subprocess.run(["unshare", "-m", "sh", "-c", script], check=True, timeout=120)
+    out = (tmp_path / "out").read_text()
+    assert (tmp_path / "rc").read_text().strip() == "2", out
+    assert "cannot write in" in out and "Read-only file system" in out, out
+    assert "Traceback" not in out
+    assert time.monotonic() - t0 < 30  # a generous ceiling: about 1 s

@@ -7,6 +7,9 @@ import subprocess
 import sys
 import time
 
+import psutil
+import pytest
+
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
 from harness.runtime.service import ServiceProcess
@@ -258,4 +261,38 @@ def test_an_app_that_never_listens_is_bad_input_within_seconds(tmp_path):
     import psutil
 
     assert not [p for p in psutil.process_iter(["cmdline"]) if "hanging_app:app" in
+                " ".join(p.info["cmdline"] or [])]  # fmt: skip
+
+
+BAD_APPS = {
+    "raises_at_import": ("raise RuntimeError('boom at import')\n", "boom at import"),
+    "exits_at_once": ("import sys\nsys.exit(7)\n", "exited with code 7"),
+    "dies_after_start": (
+        "import os, threading, time\n"
+        "from harness.bundled.services.counter import app\n"
+        "threading.Thread(target=lambda: (time.sleep(0.2), os._exit(9)), daemon=True).start()\n"
+        "time.sleep(0.5)\n",  # dies before it ever listens
+        "exited with code 9",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_APPS)
+def test_an_app_that_fails_at_start_is_bad_input_within_seconds(tmp_path, case):
+    """The probe suite's bad apps: exit 2 in seconds, the app named with its log, nothing
+    left behind."""
+    source, said = BAD_APPS[case]
+    (tmp_path / f"{case}.py").write_text(source)
+    t0 = time.monotonic()
+    out = cli(
+        "run", "smoke", "--seed", "1", "--report-dir", str(tmp_path / "r"),
+        "--app", f"counter={case}:app", "--app-path", str(tmp_path),
+    )  # fmt: skip
+    took = time.monotonic() - t0
+    assert out.returncode == 2, out.stdout
+    assert f"service 'counter' ({case}:app) did not start" in out.stdout
+    assert said in out.stdout, out.stdout
+    assert "Traceback" not in out.stderr
+    assert took < 30, took  # a generous ceiling: 2-3 s here
+    assert not [p for p in psutil.process_iter(["cmdline"]) if f"{case}:app" in
                 " ".join(p.info["cmdline"] or [])]  # fmt: skip
