@@ -15,6 +15,7 @@ HTTP API (what a user's own service implementation calls):
                     provider confirming asynchronously); `[]` = never, two delays = twice
   GET  /events?after=SEQ&wait=SECONDS   calls after SEQ (long-poll)
   GET  /ledger      the whole ledger
+  GET  /health      {ok, pending_deliveries}: webhook deliveries still to come
 """
 
 from __future__ import annotations
@@ -178,7 +179,9 @@ class World:
         return JSONResponse(self.ledger.dump())
 
     async def health(self, request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True})
+        """Up, and how many webhook deliveries are still scheduled or being retried (the
+        run's quiesce waits for them: each one starts an invocation)."""
+        return JSONResponse({"ok": True, "pending_deliveries": len(self.deliveries)})
 
 
 def make_app(db: Path, seed: int) -> Starlette:

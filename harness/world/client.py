@@ -100,6 +100,12 @@ class WorldClient(HttpClient):
             r.raise_for_status()
             return await r.json()
 
+    async def pending_deliveries(self) -> int:
+        """Webhook deliveries the world still has to make (or is retrying)."""
+        async with self.session.get(f"{self.base_url}/health") as r:
+            r.raise_for_status()
+            return int((await r.json()).get("pending_deliveries", 0))
+
     async def ledger(self) -> dict[str, list[dict[str, Any]]]:
         async with self.session.get(f"{self.base_url}/ledger") as r:
             r.raise_for_status()
