@@ -238,3 +238,20 @@ echo $? > {tmp_path}/rc
     assert "cannot write in" in out and "Read-only file system" in out, out
     assert "Traceback" not in out
     assert time.monotonic() - t0 < 30  # a generous ceiling: about 1 s
+
+
+def test_kill_9_mid_run_with_a_forking_service_leaves_nothing(subpytest):
+    """A command service that forks (the server in a child, plus a grandchild that leaves
+    its group with setsid), and kill -9 of the harness mid-run: the watchdog takes down
+    everything the run started."""
+    serve = f"{sys.executable} -m harness.runtime.serve harness.bundled.services.counter:app $PORT"
+    app = f"counter=cmd:{serve} & setsid sleep 300 & wait"
+    run = subpytest([SMOKE, "--chaos-seed", "11", "--chaos-app", app])
+    wait_for_history(run.report_dir, 200)
+    assert any("sleep" in " ".join(p.cmdline()) for p in run.leftovers())
+    run.proc.kill()
+    run.proc.wait()
+    deadline = time.monotonic() + 15
+    while run.leftovers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.leftovers() == []
