@@ -196,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         "the Docker API",
     )
     run.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="run this fault plan instead of each scenario's seeded one: a JSON list of "
+        "faults, or a stored run's run.json (its recorded plan, as it was run)",
+    )
+    run.add_argument(
         "--duration",
         type=float,
         metavar="SECONDS",
@@ -358,6 +364,15 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-duration={args.duration}")
         if args.backend != "process":
             pytest_args.append(f"--chaos-backend={args.backend}")
+        if args.plan is not None:
+            from harness.nemesis.faults import load_plan
+
+            try:
+                load_plan(Path(args.plan))
+            except HarnessError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            pytest_args.append(f"--chaos-plan={args.plan}")
         if args.restate_bin:
             pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:

@@ -70,6 +70,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "on a Docker engine ($DOCKER_HOST), faulted through the Docker API",
     )
     g.addoption(
+        "--chaos-plan",
+        default=None,
+        metavar="FILE",
+        help="run this fault plan instead of the scenario's seeded one: a JSON list of faults, "
+        "or a run's run.json (its recorded plan)",
+    )
+    g.addoption(
         "--chaos-duration",
         type=float,
         default=None,
@@ -172,6 +179,14 @@ def pytest_configure(config: pytest.Config) -> None:
     duration = config.getoption("--chaos-duration")
     if duration is not None and not duration > 0:
         raise pytest.UsageError("--chaos-duration must be > 0 seconds")
+    plan = config.getoption("--chaos-plan")
+    if plan is not None:
+        from harness.nemesis.faults import load_plan
+
+        try:
+            load_plan(Path(plan))
+        except BadInput as e:
+            raise pytest.UsageError(str(e)) from None
     apps = parse_apps(config.getoption("--chaos-app"))
     docker_apps = [f"{n}={v}" for n, v in apps.items() if v.startswith("docker:")]
     if docker_apps and config.getoption("--chaos-backend") != "docker":
@@ -361,6 +376,7 @@ def _reproduce(
     scale: int = 1,
     duration: float | None = None,
     backend: str = "process",
+    plan: str | None = None,
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -383,6 +399,8 @@ def _reproduce(
         cmd += f" {prefix}duration {duration:g}"
     if backend != "process":
         cmd += f" {prefix}backend {backend}"
+    if plan is not None:
+        cmd += f" {prefix}plan {shlex.quote(str(Path(plan).resolve()))}"
     return cmd
 
 
@@ -478,8 +496,10 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     )
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
     duration = cfg.getoption("--chaos-duration")
-    backend = cfg.getoption("--chaos-backend")
-    reproduce = _reproduce(node, chaos_seed, apps, adapters, applied, scale, duration, backend)
+    backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
+    reproduce = _reproduce(
+        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan
+    )
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -498,6 +518,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             scale=scale,
             duration=duration,
             backend=backend,
+            plan_file=None if plan is None else Path(plan).resolve(),
             progress=_progress_writer(cfg),
         ),
     )

@@ -31,6 +31,7 @@ from harness.nemesis.faults import (
     Fault,
     Nemesis,
     effect_window_plan,
+    load_plan,
     plan_digest,
     scale_plan,
 )
@@ -98,6 +99,9 @@ class RunOptions:
     # where the server and the services run: "process" (default) or "docker" (containers,
     # faulted through the Docker API; harness/runtime/containers.py)
     backend: str = "process"
+    # an explicit fault plan (--plan FILE: a JSON list of faults, or a run's run.json) that
+    # replaces the scenario's seeded one
+    plan_file: Path | None = None
     # live progress during the chaos phase: called with a status line (final=True at the end)
     progress: Callable[[str, bool], None] | None = None
 
@@ -396,7 +400,18 @@ class Run:
                     self.contracts,
                 )
             self.timings["preflight"] = time.monotonic() - t0
-        self.plan = scale_plan(list(faults), self.scale, len(requests))
+        if self.options.plan_file is not None:  # the user's plan, as given (not scaled)
+            self.plan = load_plan(self.options.plan_file)
+            self.manifest["plan_file"] = str(self.options.plan_file)
+            known = {*self.components, *self.remote, "server"}
+            unknown = sorted({f.target for f in self.plan} - known)
+            if unknown:
+                raise BadInput(
+                    f"--plan {self.options.plan_file}: no target {', '.join(unknown)} in "
+                    f"this scenario; its targets are {', '.join(sorted(known))}"
+                )
+        else:
+            self.plan = scale_plan(list(faults), self.scale, len(requests))
         if self.options.duration is not None:
             duration = min(duration or math.inf, self.options.duration)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]

@@ -140,3 +140,32 @@ def test_help_and_list_stay_lean():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_recorded_plan_runs_again_with_plan(tmp_path):
+    """--plan RUN/run.json runs that run's fault plan as it was (another seed, the same
+    plan digest), recorded and in the reproduce command; a bad plan is bad input."""
+    import json
+
+    out = cli("run", "smoke", "--seed", "5", "--report-dir", str(tmp_path / "a"))
+    assert out.returncode == 0, out.stdout
+    (first,) = (tmp_path / "a").glob("*-smoke-*")
+    out = cli("run", "smoke", "--seed", "6", "--plan", str(first / "run.json"),
+              "--report-dir", str(tmp_path / "b"))  # fmt: skip
+    assert out.returncode == 0, out.stdout
+    (second,) = (tmp_path / "b").glob("*-smoke-*")
+    a, b = (json.loads((d / "run.json").read_text()) for d in (first, second))
+    assert b["plan_digest"] == a["plan_digest"] and b["seed"] == 6
+    assert f"--plan {first / 'run.json'}" in b["reproduce"]
+
+    (tmp_path / "bad.json").write_text('{"x": 1}')
+    out = cli(
+        "run", "smoke", "--plan", str(tmp_path / "bad.json"), "--report-dir", str(tmp_path / "c")
+    )
+    assert out.returncode == 2 and "expected a JSON list of faults" in out.stderr
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "odd.json").write_text('[{"kind": "kill", "target": "nope", "after_ops": 5}]')
+    out = cli(
+        "run", "smoke", "--plan", str(tmp_path / "odd.json"), "--report-dir", str(tmp_path / "d")
+    )
+    assert out.returncode == 2 and "no target nope in this scenario" in out.stdout

@@ -76,6 +76,32 @@ def matches(event: dict[str, Any], predicate: dict[str, Any]) -> bool:
     )
 
 
+def load_plan(path: Path) -> list[Fault]:
+    """An explicit fault plan (`--plan FILE`): a JSON list of faults, or a run's run.json
+    (its recorded "plan"), so any stored run's plan can be run again as it was."""
+    from harness.errors import BadInput
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BadInput(f"--plan {path}: cannot read a JSON fault plan ({e})") from None
+    faults = data.get("plan") if isinstance(data, dict) else data
+    if not isinstance(faults, list):
+        raise BadInput(
+            f"--plan {path}: expected a JSON list of faults or a run.json with a plan, "
+            'e.g. [{"kind": "kill", "target": "server", "after_ops": 100, "downtime": 0.3}]'
+        )
+    plan = []
+    for i, f in enumerate(faults):
+        try:
+            plan.append(Fault(**f))
+        except (TypeError, ValueError) as e:
+            raise BadInput(
+                f"--plan {path}: fault {i} ({json.dumps(f)}) is not valid: {e}"
+            ) from None
+    return plan
+
+
 def plan_digest(plan: list[Fault]) -> str:
     blob = json.dumps([asdict(f) for f in plan], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
