@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -168,7 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the scenarios")
     run = sub.add_parser("run", help="run scenarios: bundled ones by name, or files and folders")
     run.add_argument(
-        "scenario", nargs="+", help="a name from `list`, `all`, or a scenario file or folder"
+        "scenario", nargs="*", help="a name from `list`, `all`, or a scenario file or folder"
+    )
+    run.add_argument(
+        "--replay",
+        metavar="RUN_DIR",
+        type=Path,
+        help="rerun a stored run: its scenario, seed and options, each fault where it "
+        "actually fired (the world event, or the number of finished requests)",
     )
     run.add_argument("--seed", type=int, help="seed (default: random, printed and recorded)")
     run.add_argument("--sweep", type=int, default=1, metavar="K", help="run with K seeds")
@@ -322,7 +330,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "run" and args.replay is not None:
+        try:
+            replayed = replay_argv(args.replay, argv if argv is not None else sys.argv[1:])
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print("replay: restate-chaos " + shlex.join(replayed), flush=True)
+        return main(replayed)
     if args.command == "run":
+        if not args.scenario:
+            print("error: run needs a scenario (a name from `list`, `all`, a file or a "
+                  "folder) or --replay RUN_DIR", file=sys.stderr)  # fmt: skip
+            return 2
         try:
             paths = resolve_targets(args.scenario)
         except HarnessError as e:
@@ -418,6 +438,43 @@ def main(argv: list[str] | None = None) -> int:
         return worst([EXIT_CODES.get(s, 3) for s in statuses])
     parser.print_help()
     return 2
+
+
+def replay_argv(run_dir: Path, argv: list[str]) -> list[str]:
+    """`run` arguments that rerun the stored run `run_dir` with its faults where they fired:
+    its reproduce command (scenario, seed, options) with --plan RUN_DIR/replay-plan.json,
+    plus this command's own options (--report-dir, --backend, ...) except --replay."""
+    from harness.errors import BadInput
+    from harness.manifest import write_json
+    from harness.nemesis.faults import replay_plan
+
+    try:
+        manifest = json.loads((run_dir / "run.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BadInput(f"--replay {run_dir}: not a run folder ({e})") from None
+    tokens = shlex.split(manifest.get("reproduce", ""))
+    if tokens[:2] != ["restate-chaos", "run"]:
+        raise BadInput(
+            f"--replay {run_dir}: only a bundled scenario's run replays this way; for your "
+            f"own scenario run its reproduce command with --chaos-plan: "
+            f"{manifest.get('reproduce')}"
+        )
+    recorded = tokens[2:]
+    if "--plan" in recorded:  # a replay of a replay: the new plan replaces the old
+        i = recorded.index("--plan")
+        del recorded[i : i + 2]
+    plan = replay_plan(run_dir)
+    plan_path = run_dir / "replay-plan.json"
+    write_json(plan_path, {"replay_of": str(run_dir), "plan": [f.__dict__ for f in plan]})
+    own, skip = [], False
+    for a in argv[1:]:  # after "run"
+        if skip:
+            skip = False
+        elif a == "--replay":
+            skip = True
+        elif not a.startswith("--replay="):
+            own.append(a)
+    return ["run", *recorded, "--plan", str(plan_path), *own]
 
 
 def could_not_write(e: OSError) -> int:

@@ -169,3 +169,36 @@ def test_a_recorded_plan_runs_again_with_plan(tmp_path):
         "run", "smoke", "--plan", str(tmp_path / "odd.json"), "--report-dir", str(tmp_path / "d")
     )
     assert out.returncode == 2 and "no target nope in this scenario" in out.stdout
+
+
+def test_replay_reruns_a_violated_run_with_its_faults_where_they_fired(tmp_path):
+    """--replay RUN_DIR: the stored run's scenario, seed and --app, each fault on the world
+    event that fired it (or at the finished-request count where it acted); the double
+    charge comes back, and the replay says how to run it again."""
+    import json
+
+    app = "payments=harness.bundled.services.broken.payments_random_key:app"
+    out = cli("run", "payments", "--seed", "200", "--app", app, "--report-dir", str(tmp_path / "a"))
+    assert out.returncode == 1, out.stdout
+    (orig,) = (tmp_path / "a").glob("*-payments-*")
+    out = cli("run", "--replay", str(orig), "--report-dir", str(tmp_path / "b"))
+    assert out.returncode == 1, out.stdout
+    assert "exactly_once:charge: False" in out.stdout
+    (replay,) = (tmp_path / "b").glob("*-payments-*")
+    manifest = json.loads((replay / "run.json").read_text())
+    assert manifest["seed"] == 200 and manifest["services"]["payments"]["app"] == app.split("=")[1]
+    assert f"--plan {orig / 'replay-plan.json'}" in manifest["reproduce"]
+    fired = [
+        json.loads(line)
+        for line in (orig / "faults.jsonl").read_text().splitlines()
+        if '"fault-start"' in line
+    ]
+    plan = manifest["plan"]
+    assert len(plan) == len(fired)
+    for f, r in zip(plan, fired, strict=True):
+        if r.get("world_key"):
+            assert f["on_event"]["key"] == r["world_key"]
+        else:
+            assert f["after_ops"] == r["ops_done"]
+    out = cli("run", "--replay", str(tmp_path), "--report-dir", str(tmp_path / "c"))
+    assert out.returncode == 2 and "not a run folder" in out.stderr

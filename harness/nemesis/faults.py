@@ -102,6 +102,35 @@ def load_plan(path: Path) -> list[Fault]:
     return plan
 
 
+def replay_plan(run_dir: Path) -> list[Fault]:
+    """A stored run's faults as they actually fired (`--replay RUN_DIR`): an event-fired
+    fault on the very world event that fired it (the same op and key), any other at the
+    number of finished requests when it acted (not where it was planned); planned faults
+    that never fired are left out. Downtimes and windows as planned."""
+    from harness.errors import BadInput
+
+    try:
+        planned = load_plan(run_dir / "run.json")
+        lines = (run_dir / "faults.jsonl").read_text().splitlines()
+    except OSError as e:
+        raise BadInput(f"--replay {run_dir}: not a run folder with its faults ({e})") from None
+    out = []
+    for r in map(json.loads, lines):
+        if r.get("type") != "fault-start":
+            continue
+        f = planned[r["fault"]]
+        if f.on_event is not None and r.get("world_key") is not None:
+            trigger: dict[str, Any] = {"on_event": {**f.on_event, "key": r["world_key"]}}
+            trigger["window_ms"] = f.window_ms
+        elif "ops_done" in r:
+            trigger = {"after_ops": r["ops_done"]}
+        else:  # recorded before ops_done existed: where it was planned
+            trigger = {"after_ops": f.after_ops, "at": f.at, "on_event": f.on_event}
+            trigger["window_ms"] = f.window_ms
+        out.append(Fault(f.kind, f.target, downtime=f.downtime, **trigger))
+    return out
+
+
 def plan_digest(plan: list[Fault]) -> str:
     blob = json.dumps([asdict(f) for f in plan], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -228,6 +257,9 @@ class Progress(Protocol):
     @property
     def in_flight(self) -> int: ...
 
+    @property
+    def done(self) -> int: ...
+
 
 class Events(Protocol):
     async def events(self, after: int, wait: float = ...) -> list[dict[str, Any]]: ...
@@ -340,7 +372,8 @@ class Nemesis:
         self, fault: Fault, progress: Progress, event: dict[str, Any] | None, fired: float
     ) -> dict[str, Any]:
         """Where the fault landed, measured at the moment it acts."""
-        out: dict[str, Any] = {"in_flight": progress.in_flight}
+        # requests finished when it acted: where --replay puts it (harness/nemesis/faults.py)
+        out: dict[str, Any] = {"in_flight": progress.in_flight, "ops_done": progress.done}
         if self._sample is not None:
             at, counts = self._sample
             out["restate_in_flight"] = sum(counts.get(s, 0) for s in IN_FLIGHT_STATES)

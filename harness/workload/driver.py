@@ -56,6 +56,10 @@ class Driver:
     def in_flight(self) -> int:
         return self.stats.in_flight
 
+    @property
+    def done(self) -> int:
+        return self.stats.done
+
     async def wait_done(self, n: int) -> None:
         """Return once at least n requests have finished."""
         async with self._progress:
