@@ -68,6 +68,7 @@ class Container:
 
     name: str
     log_path: Path
+    ports: list[int]  # from ServerAddresses or ServiceAddress
     proc: Any = None  # the docker container once created (Supervised's `proc`)
     starts: int = 0
 
@@ -76,8 +77,6 @@ class Container:
         self.image = image
         self.create = create
         self.labels = {OWNER_LABEL: REGISTRY.watchdog.mark, RUN_LABEL: run_id}
-
-    ports: list[int]  # from ServerAddresses or ServiceAddress
 
     async def ready(self) -> bool:
         raise NotImplementedError
@@ -97,7 +96,6 @@ class Container:
             self.proc = await asyncio.to_thread(
                 self.client.containers.create,
                 self.image,
-                name=None,
                 network_mode="host",
                 labels=self.labels,
                 detach=True,
@@ -130,10 +128,14 @@ class Container:
         await wait_closed(self.ports, self.name)
 
     async def stop(self, grace: float = 15.0) -> bool:
+        """docker stop: SIGTERM, then SIGKILL after `grace`. True if it exited by itself."""
+        graceful = True
         if self.running():
             await asyncio.to_thread(self.proc.stop, timeout=int(grace))
+            self.proc.reload()
+            graceful = self.proc.attrs["State"]["ExitCode"] != 137  # 128 + SIGKILL
         await wait_closed(self.ports, self.name)
-        return True
+        return graceful
 
     def pause(self) -> None:
         assert self.proc is not None, f"{self.name} was never started"
