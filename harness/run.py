@@ -481,9 +481,10 @@ class Run:
         if self.server is None or not self.restate_services:
             return None
         try:
-            return await asyncio.wait_for(
-                self.server.admin.status_counts(self.restate_services, within=0), 1.0
-            )
+            # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancel that arrives
+            # as the call completes, and the sampler then outlived its run (a CI hang)
+            async with asyncio.timeout(1.0):
+                return await self.server.admin.status_counts(self.restate_services, within=0)
         except (HarnessError, aiohttp.ClientError, TimeoutError, OSError):
             return None
 

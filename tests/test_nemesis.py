@@ -254,3 +254,21 @@ def test_a_scaled_plan_repeats_in_each_part_of_the_workload():
         ("svc", 125),
     ]
     assert scaled.count(event) == 1  # a scenario picks more keys for these itself
+
+
+async def test_the_restate_sampler_ends_with_the_workload_even_if_a_cancel_is_lost(tmp_path):
+    """The sampler stops once the workload is done, not only when cancelled: Python 3.11's
+    wait_for could swallow its cancel, and a sampler that outlived its run kept a test
+    session's event loop from closing (it polled the dead server's admin port)."""
+    calls = []
+
+    async def restate():
+        calls.append(1)
+        return None  # the server is down
+
+    nem = Nemesis([], {}, History(tmp_path / "h.jsonl"), tmp_path / "f.jsonl", restate=restate)
+    sampler = asyncio.create_task(nem._sample_restate())
+    await asyncio.sleep(0.05)
+    nem.workload_done.set()
+    await asyncio.wait_for(sampler, 2.0)  # ends by itself, no cancel needed
+    assert calls

@@ -348,7 +348,7 @@ class Nemesis:
 
     async def _sample_restate(self) -> None:
         assert self.restate is not None
-        while True:
+        while not self.workload_done.is_set():  # and cancelled: this ends it either way
             counts = await self.restate()  # None while the server is down
             if counts is not None:
                 self._sample = (time.monotonic(), counts)
