@@ -137,7 +137,7 @@ def test_a_signal_in_any_phase_is_interrupted_exit_3_without_a_traceback(subpyte
 
 
 def test_a_second_interrupt_does_not_cut_the_teardown_short(subpytest):
-    run = subpytest(["run", "smoke", "--seed", "11"], cli=True)
+    run = subpytest(["run", "smoke", "--seed", "11", "--scale", "4"], cli=True)  # under way
     wait_for_history(run.report_dir, 200)
     run.proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
@@ -161,7 +161,7 @@ def harness_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_dead_run_is_told_from_a_live_one(subpytest):
     """report refuses a live run (exit 3); after kill -9 of its harness, report, the
     dashboard and the next session read it as interrupted and render what was recorded."""
-    run = subpytest([SMOKE, "--chaos-seed", "11"])
+    run = subpytest([SMOKE, "--chaos-seed", "11", "--chaos-scale", "4"])  # still under way
     wait_for_history(run.report_dir, 200)
     (run_dir,) = run.report_dir.glob("*-smoke-*")
     live = harness_cli("report", str(run_dir))
