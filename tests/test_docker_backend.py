@@ -55,10 +55,12 @@ def test_scenarios_pass_as_containers_and_leave_none(tmp_path):
             for line in (run_dir / "faults.jsonl").read_text().splitlines()
             if '"fault-start"' in line
         ]
-        # every fault landed, or is reported missed because it queued behind a fault on
-        # the same container (a container restart holds its target a little longer)
-        assert kills and any(k["landed"] for k in kills)
-        assert all(k["landed"] or "for a fault on the same target" in k["missed"] for k in kills)
+        # most faults landed; a window kill that acted too late (it queued behind a fault
+        # on the same container, or the API call was slow under load) is reported missed
+        # with the reason, and the run still passed its vacuity check
+        landed = [k for k in kills if k["landed"]]
+        assert kills and len(landed) * 2 >= len(kills), kills
+        assert all(k["landed"] or "outside its" in k["missed"] for k in kills)
         assert (run_dir / "logs").is_dir()
         assert (run_dir / "restate" / "n1" / "restate-server.log").exists()
         assert "(docker)" in (run_dir / "index.html").read_text()
