@@ -1,4 +1,5 @@
-"""A restate-server and the bundled Counter service, not started, for the benchmarks."""
+"""A restate-server and the bundled Counter service, not started: for the benchmarks and
+the runtime tests (tests/test_server_and_service.py)."""
 
 from __future__ import annotations
 

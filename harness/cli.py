@@ -384,14 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-duration={args.duration}")
         if args.backend != "process":
             pytest_args.append(f"--chaos-backend={args.backend}")
-        if args.plan is not None:
-            from harness.nemesis.faults import load_plan
-
-            try:
-                load_plan(Path(args.plan))
-            except HarnessError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
+        if args.plan is not None:  # checked by the plugin: a bad plan is a usage error (2)
             pytest_args.append(f"--chaos-plan={args.plan}")
         if args.restate_bin:
             pytest_args.append(f"--restate-bin={args.restate_bin}")

@@ -31,7 +31,3 @@ class StillRunning(HarnessError):
 
 class NotQuiescent(HarnessError):
     """Invocations were still not completed when the quiesce bound ran out."""
-
-    def __init__(self, message: str, waited: float = 0.0):
-        super().__init__(message)
-        self.waited = waited  # seconds waited before giving up

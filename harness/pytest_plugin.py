@@ -201,6 +201,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
         started()
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: its controller sweeps and settles, once
     cleaned = sweep_leftovers()
     if cleaned:
         sys.stderr.write(

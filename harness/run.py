@@ -239,16 +239,15 @@ class Run:
             else:
                 svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
             self.services[name] = svc
+            bound = first_start(kind, self.options.backend)
             try:
-                await svc.start(timeout=first_start(kind, self.options.backend))
+                await svc.start(timeout=bound)
             except ProcessFailed as e:  # the app is wrong, not the run: bad input, at once
                 raise BadInput(
                     f"service {name!r} ({app}) did not start: {e}\nCheck the app: it must "
                     "serve a Restate endpoint on $PORT (a Python module:app is imported from "
-                    f"the working directory and --app-path); if it needs more than "
-                    f"{first_start(kind, self.options.backend):g} s to start listening, set "
-                    f"{START_TIMEOUT_ENV}="
-                    "SECONDS"
+                    f"the working directory and --app-path); if it needs more than {bound:g} "
+                    f"s to start listening, set {START_TIMEOUT_ENV}=SECONDS"
                 ) from None
         self.manifest.setdefault("services", {})[name] = {
             "app": app,

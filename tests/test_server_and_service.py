@@ -6,8 +6,8 @@ import time
 import aiohttp
 import pytest
 
+from bench.topology import counter_topology
 from harness.errors import PortInUse, ProcessFailed
-from harness.runtime import binary
 from harness.runtime.config import ServerConfig
 from harness.runtime.ports import PortAllocator, is_listening
 from harness.runtime.processes import ProcessRegistry
@@ -19,16 +19,7 @@ from harness.runtime.service import ServiceProcess
 async def topo(tmp_path):
     reg = ProcessRegistry()
     alloc = PortAllocator()
-    node = tmp_path / "n1"
-    server = RestateServer(
-        binary.resolve(),
-        ServerConfig.on_ports(node / "data", alloc),
-        node,
-        registry=reg,
-    )
-    service = ServiceProcess(
-        "harness.bundled.services.counter:app", alloc.allocate(), tmp_path, registry=reg
-    )
+    server, service = counter_topology(tmp_path / "n1", reg, alloc)
     yield server, service, reg, alloc
     reg.kill_all()
     await server.close()

@@ -23,8 +23,9 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {}
     for manifest_path in sorted(root.glob("*/run.json")):
         run_dir = manifest_path.parent
-        settle_if_dead(run_dir)  # a run whose harness died shows as interrupted
         manifest = RunData.load_json(manifest_path, {})
+        if manifest.get("status") == "running" and settle_if_dead(run_dir):
+            manifest = RunData.load_json(manifest_path, {})  # now marked interrupted
         results = RunData.load_json(run_dir / "results.json", {})
         faults_path = run_dir / "faults.jsonl"
         n_faults = (

@@ -192,9 +192,7 @@ class AdminClient(HttpClient):
                     if now - t0 > timeout
                     else f"failing with a journal mismatch for {WEDGED_FOR:.0f}s"
                 )
-                raise NotQuiescent(
-                    f"{len(stuck)} invocation(s) of {services} {why}:\n{lines}", now - t0
-                )
+                raise NotQuiescent(f"{len(stuck)} invocation(s) of {services} {why}:\n{lines}")
             await asyncio.sleep(POLL)
 
     async def cancel(self, invocation_id: str) -> None:

@@ -74,13 +74,16 @@ class Proc:
             return ""
 
 
+WATCHDOG = Watchdog()  # started with the first process anywhere in this harness
+atexit.register(WATCHDOG.close)  # registered before any kill_all, so atexit runs it last
+
+
 class ProcessRegistry:
     """Starts processes and guarantees they are gone: kill_all() on teardown, exit, SIGTERM."""
 
     def __init__(self) -> None:
         self.procs: list[Proc] = []
-        self.watchdog = Watchdog()
-        atexit.register(self.watchdog.close)  # atexit runs in reverse: after kill_all
+        self.watchdog = WATCHDOG  # one per harness process, however many registries
         atexit.register(self.kill_all)
 
     def spawn(
@@ -123,6 +126,8 @@ class ProcessRegistry:
         deadline = time.monotonic() + 2
         while proc.group_members() and time.monotonic() < deadline:
             time.sleep(0.01)
+        if not proc.group_members():  # gone: its id may be reused, the watchdog forgets it
+            self.watchdog.forget(proc.pgid)
 
     async def stop(self, proc: Proc, grace: float = 10.0) -> bool:
         """SIGTERM, wait up to `grace` seconds, then SIGKILL. True if it exited by itself."""

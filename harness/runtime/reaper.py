@@ -158,6 +158,10 @@ class Watchdog:
     def watch(self, pgid: int) -> None:
         self._tell(f"{pgid}")
 
+    def forget(self, pgid: int) -> None:
+        """The group is gone (the harness killed it): never kill that id at exit."""
+        self._tell(f"-g {pgid}")
+
     def watch_container(self, container_id: str) -> None:
         self._tell(f"c {container_id}")
 
@@ -184,16 +188,19 @@ class Watchdog:
 def main(mark: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the harness' job
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    groups, containers = [], set()
+    groups: set[int] = set()
+    containers: set[str] = set()
     for line in sys.stdin.buffer:  # until EOF: the harness is gone
         words = line.decode(errors="replace").split()
-        if len(words) == 2 and words[0] == "c":
-            containers.add(words[1])
-        elif len(words) == 2 and words[0] == "-c":
-            containers.discard(words[1])
-        elif words:
-            with contextlib.suppress(ValueError):
-                groups.append(int(words[0]))
+        with contextlib.suppress(ValueError, IndexError):
+            if words[0] == "c":
+                containers.add(words[1])
+            elif words[0] == "-c":
+                containers.discard(words[1])
+            elif words[0] == "-g":
+                groups.discard(int(words[1]))
+            else:
+                groups.add(int(words[0]))
     if containers:
         remove_containers(list(containers))
     for pgid in groups:
