@@ -29,8 +29,8 @@ def results(report_dir: Path) -> dict:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_mid_run_leaves_no_process(subpytest, sig):
-    run = subpytest([SMOKE, "--chaos-seed", "11"])
-    wait_for_history(run.report_dir, 200)  # the workload is under way
+    run = subpytest([SMOKE, "--chaos-seed", "11", "--chaos-scale", "4"])  # still under way
+    wait_for_history(run.report_dir, 200)
     assert run.leftovers(), "the run should have live processes mid-run"
     run.proc.send_signal(sig)
     code, out = run.wait(timeout=60)
@@ -246,7 +246,7 @@ def test_kill_9_mid_run_with_a_forking_service_leaves_nothing(subpytest):
     everything the run started."""
     serve = f"{sys.executable} -m harness.runtime.serve harness.bundled.services.counter:app $PORT"
     app = f"counter=cmd:{serve} & setsid sleep 300 & wait"
-    run = subpytest([SMOKE, "--chaos-seed", "11", "--chaos-app", app])
+    run = subpytest([SMOKE, "--chaos-seed", "11", "--chaos-scale", "4", "--chaos-app", app])
     wait_for_history(run.report_dir, 200)
     assert any("sleep" in " ".join(p.cmdline()) for p in run.leftovers())
     run.proc.kill()
