@@ -1,4 +1,5 @@
-"""The suite's cost: every bundled scenario with one seed, per phase; then a soak of one
+"""The suite's cost: every bundled scenario with one seed, two at a time (the default) against
+one at a time, with how the faults landed in each, and per phase; then a soak of one
 scenario at 1x, 4x and 16x scale, with time and the harness's peak memory.
 
 Runs `python -m harness run ...` as a user would (one process: the harness, with pytest
@@ -68,13 +69,45 @@ def phases(run_dir: Path) -> dict[str, float]:
     return out
 
 
+def fault_landing(runs: list[Path]) -> str:
+    """Whether faults still land where they were aimed: in flight, and (event-window
+    faults) within their window, with the lag from the event to the fault."""
+    starts = [
+        r
+        for run in runs
+        for r in map(json.loads, (run / "faults.jsonl").read_text().splitlines())
+        if r["type"] == "fault-start"
+    ]
+    window = [r for r in starts if "window_ms" in r]
+    lags = [r["event_lag_ms"] for r in window if r.get("event_lag_ms") is not None]
+    return (
+        f"{sum(bool(r.get('landed')) for r in starts)} of {len(starts)} faults landed in "
+        f"flight, {sum(bool(r.get('landed')) for r in window)} of {len(window)} window "
+        f"faults in their window (event lag median {statistics.median(lags or [0]):.1f} ms, "
+        f"max {max(lags or [0]):.1f} ms)"
+    )
+
+
 def suite(seed: int, tmp: Path) -> None:
-    took, peak, code = run_cli(["all", "--seed", str(seed)], tmp / "suite")
-    print(f"suite: harness peak memory {peak:.0f} MB")
+    """`run all` as two scenarios at a time (the default on 2 cores), against one at a
+    time (the reference), with how faults landed in each."""
+    took2, peak2, code2 = run_cli(["all", "--seed", str(seed)], tmp / "suite-2")
+    runs2 = sorted(p for p in (tmp / "suite-2").iterdir() if (p / "results.json").is_file())
+    took, peak, code = run_cli(["all", "--seed", str(seed), "--jobs", "1"], tmp / "suite")
     runs = sorted(p for p in (tmp / "suite").iterdir() if (p / "results.json").is_file())
+    print(
+        f"suite: `run all --seed {seed}` (2 jobs, the default on 2 cores): {took2:.0f} s, "
+        f"{took2 / took:.2f}x `--jobs 1` (exit {code2}, harness peak {peak2:.0f} MB)"
+    )
+    print(f"  2 jobs: {fault_landing(runs2)}")
+    print(f"  1 job:  {fault_landing(runs)}")
+    print(f"suite: harness peak memory {peak:.0f} MB")
     statuses = [json.loads((p / "results.json").read_text())["status"] for p in runs]
     per_run = [phases(p) for p in runs]
-    print(f"suite: `run all --seed {seed}`: {len(runs)} scenarios in {took:.0f} s (exit {code})")
+    print(
+        f"suite: `run all --seed {seed} --jobs 1`: {len(runs)} scenarios in {took:.0f} s "
+        f"(exit {code})"
+    )
     print("  statuses: " + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
     print(f"  {'phase':20} {'total s':>8} {'median s':>9} {'max s':>7} {'share':>6}")
     grand = sum(sum(p.values()) for p in per_run)

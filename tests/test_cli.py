@@ -119,6 +119,19 @@ def test_two_jobs_without_a_seed_share_one_drawn_seed(tmp_path):
     assert len(seeds) == 2 and seeds[1] == seeds[0] + 1
 
 
+def test_several_runs_take_two_jobs_by_default_on_two_cores(monkeypatch):
+    from pathlib import Path
+
+    from harness.cli import default_jobs
+
+    one, two = [Path(__file__)], [Path(__file__)] * 2
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_jobs(one, 1) == 1  # one run: no workers to start
+    assert default_jobs(two, 1) == default_jobs(one, 3) == default_jobs([REPO], 1) == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_jobs(two, 1) == 1
+
+
 def test_a_docker_image_needs_the_docker_backend(tmp_path):
     app = "counter=docker:restate-chaos/python:latest"
     out = cli("run", "smoke", "--report-dir", str(tmp_path / "r"), "--app", app)
