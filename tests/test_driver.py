@@ -118,3 +118,17 @@ def test_a_torn_history_line_is_skipped_and_the_rest_is_read(tmp_path):
     assert [r["type"] for r in read(path)] == ["invoke", "ok"]
     path.write_text('{"type":"invoke","op":1}\n{"type":"ok","op":1}\n')
     assert [r["type"] for r in read(path)] == ["invoke", "ok"]
+
+
+def test_a_long_history_is_read_in_batches_sharing_equal_strings(tmp_path, monkeypatch):
+    import harness.workload.history as history
+
+    monkeypatch.setattr(history, "READ_BATCH", 3)
+    path = tmp_path / "h.jsonl"
+    lines = [f'{{"type":"invoke","op":{i},"service":"Counter","key":"c{i % 2}"}}' for i in range(7)]
+    lines.insert(4, '{"type":"inv')  # torn, inside the second batch
+    path.write_text("\n".join(lines) + "\n")
+    records = read(path)
+    assert [r["op"] for r in records] == list(range(7))
+    assert records[0]["service"] is records[6]["service"]  # one string, shared
+    assert records[0]["key"] is records[4]["key"] and records[0]["key"] == "c0"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.workload.history import operations, read
+from harness.workload.history import operations, read, share_strings
 
 
 @dataclass
@@ -43,7 +43,8 @@ class RunData:
             manifest=load_json("run.json", {}),
             records=read(history) if history.exists() else [],
             ledger=load_json("ledger.json", {"calls": [], "effects": [], "balances": []}),
-            invocations=load_json("invocations.json", {"rows": []})["rows"],
+            # a soak's 100k rows repeat their few statuses and targets
+            invocations=share_strings(load_json("invocations.json", {"rows": []})["rows"]),
             journal=load_json("journal.json", {"rows": []})["rows"],
         )
 

@@ -22,7 +22,7 @@ from harness.workload.http1 import ConnectError, Disconnected, Http1Client
 UNKNOWN_STATUSES = {502, 503, 504}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100k-operation soak holds 100k of them
 class Request:
     """One logical client request; `idem` is sent as the `idempotency-key` header.
 
@@ -71,7 +71,7 @@ class Request:
         return f"{target}/send" + (f"?delay={self.delay_ms}ms" if self.delay_ms else "")
 
 
-@dataclass
+@dataclass(slots=True)  # one per request of the workload
 class Outcome:
     op: int
     type: str  # ok | fail | info
