@@ -76,6 +76,22 @@ async def test_knobs_decline_fail_and_delay(world):
     assert [e["op"] for e in (await w.ledger())["effects"]] == ["reserve"]
 
 
+async def test_a_repeat_of_a_call_with_its_own_duration_ends_when_the_first_does(world):
+    """An upload that takes its ETA: a retry after a kill answers when the upload is done,
+    not a whole ETA later (a real API does the work once)."""
+    w, _ = world
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    first = asyncio.create_task(w.call("upload", key="u", idem="up-u", latency_ms=800))
+    await asyncio.sleep(0.4)
+    again = await w.call("upload", key="u", idem="up-u", latency_ms=800)  # a retry meanwhile
+    assert again == await first
+    assert 0.75 < loop.time() - t0 < 1.15  # one ETA in all, not 0.4 s + a second one
+    t1 = loop.time()
+    await w.call("upload", key="u", idem="up-u", latency_ms=800)  # after it is done
+    assert loop.time() - t1 < 0.4
+
+
 async def test_events_long_poll_wakes_on_a_new_call(world):
     w, _ = world
     waiter = asyncio.create_task(w.events(0, wait=10))

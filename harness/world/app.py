@@ -6,8 +6,9 @@ service kills: it is the ground truth a run is checked against.
 
 HTTP API (what a user's own service implementation calls):
   POST /call/{op}   op in OPS; JSON {key, idem, amount?, account?, resource?, ...}
-                    200 effect (a repeat of an idempotency key returns the first effect),
-                    402 declined (terminal), 503 transient failure (nothing applied)
+                    200 effect (a repeat of an idempotency key returns the first effect);
+                    `latency_ms` in the body: the call takes that long (a repeat: until the
+                    first's end), 402 declined (terminal), 503 transient failure (nothing applied)
   POST /knobs       {op, key='*', latency_ms, error_rate, decline, fail_attempts}
   POST /accounts    {account, balance}
   POST /webhooks    {base_url?, plans?: {key: [seconds, ...]}}: where and when to call back
@@ -85,19 +86,24 @@ class World:
             self.ledger.record(op, body, "failed")
             await self._notify()
             return JSONResponse({"error": "injected transient failure"}, 503)
-        effect = self.ledger.existing(op, body.get("idem"))
-        if effect is not None:
+        # the effect is applied; the answer is slow (or lost). A call may ask for its own
+        # duration (an upload's ETA): a retry of one already applied answers when the first
+        # would have (a real API finishes the work once), not a whole duration later. A
+        # knob's latency (a slow or lost answer) holds every call back in full.
+        own_s = int(body.get("latency_ms") or 0) / 1000
+        existing = self.ledger.existing(op, body.get("idem"))
+        if existing is not None:
+            effect, applied_at = existing
             self.ledger.record(op, body, "duplicate")
+            own_s = max(0.0, applied_at + own_s - time.time())
         else:
             effect = self._apply(op, body)
             if body.get("webhook"):
                 self._schedule_webhooks(body)
         await self._notify()
-        # the effect is applied; the answer is slow (or lost). A call may ask for its own
-        # duration (an upload's ETA), a knob sets one for a key or an operation.
-        latency_ms = max(knob["latency_ms"], int(body.get("latency_ms") or 0))
-        if latency_ms:
-            await asyncio.sleep(latency_ms / 1000)
+        wait_s = max(knob["latency_ms"] / 1000, own_s)
+        if wait_s:
+            await asyncio.sleep(wait_s)
         return JSONResponse(effect)
 
     def _apply(self, op: str, body: dict[str, Any]) -> dict[str, Any]:

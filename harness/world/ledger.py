@@ -185,11 +185,12 @@ class Ledger:
             "effect": effect_id,
         }
 
-    def existing(self, op: str, idem: str | None) -> dict[str, Any] | None:
+    def existing(self, op: str, idem: str | None) -> tuple[dict[str, Any], float] | None:
+        """The effect already applied for (op, idem), and its wall time."""
         if idem is None:
             return None
-        rows = self.rows("SELECT response FROM effects WHERE op = ? AND idem = ?", op, idem)
-        return json.loads(rows[0]["response"]) if rows else None
+        rows = self.rows("SELECT response, wall FROM effects WHERE op = ? AND idem = ?", op, idem)
+        return (json.loads(rows[0]["response"]), rows[0]["wall"]) if rows else None
 
     def next_effect_id(self) -> int:
         (n,) = self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM effects").fetchone()
