@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from harness.report.render import render
+from harness.workload.history import percentile, read, recovery
 
 PHASES = (
     "world_start",
@@ -88,6 +89,25 @@ def fault_landing(runs: list[Path]) -> str:
     )
 
 
+def pooled_recovery(runs: list[Path]) -> str:
+    """Recovery per fault kind over all runs: from the process back to the first answer of
+    a request in flight at the fault (p50, p99), leaving out those another fault cut short."""
+    times: dict[str, list[float]] = {}
+    cut: dict[str, int] = {}
+    for run in runs:
+        for r in recovery(read(run / "history.jsonl")):
+            what = f"{r['kind']} {'server' if r['target'] == 'server' else 'service'}"
+            if "cut_short" in r:
+                cut[what] = cut.get(what, 0) + 1
+            elif r["after"] is not None:
+                times.setdefault(what, []).append(r["after"])
+    return "; ".join(
+        f"{k}: n {len(v)}, p50 {percentile(v, 50):.2f} s, p99 {percentile(v, 99):.2f} s"
+        f" ({cut.get(k, 0)} cut short by the next fault)"
+        for k, v in sorted(times.items())
+    )
+
+
 def suite(seed: int, tmp: Path) -> None:
     """`run all` as two scenarios at a time (the default on 2 cores), against one at a
     time (the reference), with how faults landed in each."""
@@ -101,6 +121,8 @@ def suite(seed: int, tmp: Path) -> None:
     )
     print(f"  2 jobs: {fault_landing(runs2)}")
     print(f"  1 job:  {fault_landing(runs)}")
+    print(f"  recovery, 2 jobs: {pooled_recovery(runs2)}")
+    print(f"  recovery, 1 job:  {pooled_recovery(runs)}")
     print(f"suite: harness peak memory {peak:.0f} MB")
     statuses = [json.loads((p / "results.json").read_text())["status"] for p in runs]
     per_run = [phases(p) for p in runs]

@@ -942,12 +942,23 @@ def test_recovery_is_measured_from_process_back_to_the_first_in_flight_answer():
         {"type": "ok", "t": 2.9, "op": 2, "resp": 1},
         {"type": "fault-start", "t": 3.0, "fault": 1, "kind": "kill", "target": "svc"},
         {"type": "fault-end", "t": 3.5, "fault": 1, "kind": "kill", "target": "svc"},
+        {"type": "invoke", "t": 3.6, "op": 5, "idem": "d"},  # in flight through kill 2 ...
+        {"type": "fault-start", "t": 4.0, "fault": 2, "kind": "kill", "target": "server"},
+        {"type": "fault-end", "t": 4.5, "fault": 2, "kind": "kill", "target": "server"},
+        {"type": "fault-start", "t": 4.6, "fault": 3, "kind": "kill", "target": "svc"},
+        {"type": "fault-end", "t": 5.0, "fault": 3, "kind": "kill", "target": "svc"},
+        {"type": "ok", "t": 5.2, "op": 5, "resp": 1},  # ... answered after kill 3 as well
     ]
     assert recovery(recs) == [
         {"fault": 0, "kind": "kill", "target": "server", "after": 0.4},
         {"fault": 1, "kind": "kill", "target": "svc", "after": None},  # nothing in flight
+        {"fault": 2, "kind": "kill", "target": "server", "after": 0.7, "cut_short": 3},
+        {"fault": 3, "kind": "kill", "target": "svc", "after": 0.2},
     ]
-    assert recovery_summary(recs) == {"kill server": {"n": 1, "p50": 0.4, "p99": 0.4}}
+    assert recovery_summary(recs) == {  # kill 2's 0.7 s include kill 3: not its recovery
+        "kill server": {"n": 1, "p50": 0.4, "p99": 0.4, "cut_short": 1},
+        "kill service": {"n": 1, "p50": 0.2, "p99": 0.2, "cut_short": 0},
+    }
     assert percentile([3, 1, 2, 4], 50) == 2 and percentile(list(range(1, 101)), 99) == 99
 
 

@@ -142,10 +142,17 @@ def counterexample_journals(data: RunData, cx_ops: dict[int, Any]) -> dict[str, 
 
 def faults_with_recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The fault records; each fault-end with `recovered_after`: seconds from the process
-    being back to the first answer of a request in flight when the fault began."""
-    after = {r["fault"]: r["after"] for r in recovery(records)}
+    being back to the first answer of a request in flight when the fault began, and
+    `recovery_cut_short`: the fault that began before that answer, if one did."""
+    after = {r["fault"]: r for r in recovery(records)}
     return [
-        {**r, "recovered_after": after.get(r.get("fault"))} if r["type"] == "fault-end" else r
+        {
+            **r,
+            "recovered_after": after.get(r.get("fault"), {}).get("after"),
+            "recovery_cut_short": after.get(r.get("fault"), {}).get("cut_short"),
+        }
+        if r["type"] == "fault-end"
+        else r
         for r in records
         if r["type"].startswith("fault-")
     ]

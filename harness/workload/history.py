@@ -187,7 +187,8 @@ def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per fault that was undone: seconds from the process being back (its fault-end) to
     the first answer of a request that was in flight when the fault began (a request is its
     idempotency key, else its operation; retries belong to it). None when no such request
-    was answered."""
+    was answered; `cut_short` names the next fault when one began (on any target) before
+    that answer: the time is then that fault's too, not this one's recovery."""
     spans: dict[Any, list[float | None]] = {}  # request -> [first invoke t, first ok t]
     invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
     for r in records:
@@ -200,6 +201,7 @@ def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 span[1] = r["t"]
     answered = sorted((end, start) for start, end in spans.values() if end is not None)
     starts = {r["fault"]: r for r in records if r["type"] == "fault-start"}
+    start_times = sorted((r["t"], r["fault"]) for r in starts.values())
     out = []
     for end in (r for r in records if r["type"] == "fault-end"):
         began = starts.get(end.get("fault"), {}).get("t", end["t"])
@@ -207,28 +209,39 @@ def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             answered, bisect.bisect_right(answered, (end["t"], math.inf)), None
         )
         first = next((a for a, s in later if s < began), None)  # the earliest answer
-        out.append(
-            {
-                "fault": end.get("fault"),
-                "kind": end["kind"],
-                "target": end["target"],
-                "after": None if first is None else round(first - end["t"], 3),
-            }
-        )
+        entry = {
+            "fault": end.get("fault"),
+            "kind": end["kind"],
+            "target": end["target"],
+            "after": None if first is None else round(first - end["t"], 3),
+        }
+        i = bisect.bisect_right(start_times, (end["t"], math.inf))
+        if first is not None and i < len(start_times) and start_times[i][0] < first:
+            entry["cut_short"] = start_times[i][1]
+        out.append(entry)
     return out
 
 
 def recovery_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Recovery per fault kind ("kill server", "kill service", ...): how many faults, and
-    p50 / p99 seconds from process back to the first in-flight request answered."""
+    p50 / p99 seconds from process back to the first in-flight request answered, over the
+    faults whose recovery no other fault cut short (those are counted apart)."""
     groups: dict[str, list[float]] = {}
+    cut: Counter[str] = Counter()
     for r in recovery(records):
-        if r["after"] is not None:
-            what = "server" if r["target"] == "server" else "service"
-            groups.setdefault(f"{r['kind']} {what}", []).append(r["after"])
+        what = f"{r['kind']} {'server' if r['target'] == 'server' else 'service'}"
+        if "cut_short" in r:
+            cut[what] += 1
+        elif r["after"] is not None:
+            groups.setdefault(what, []).append(r["after"])
     return {
-        k: {"n": len(v), "p50": percentile(v, 50), "p99": percentile(v, 99)}
-        for k, v in sorted(groups.items())
+        k: {
+            "n": len(groups.get(k, [])),
+            "p50": percentile(groups[k], 50) if k in groups else None,
+            "p99": percentile(groups[k], 99) if k in groups else None,
+            "cut_short": cut[k],
+        }
+        for k in sorted({*groups, *cut})
     }
 
 
