@@ -218,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         "faults, or a stored run's run.json (its recorded plan, as it was run)",
     )
     run.add_argument(
+        "--subset",
+        metavar="FILE",
+        help='run only part of the workload: a JSON {"keys": [...], "items": [...]} '
+        "(business keys, positions in the workload; a fault after N requests moves with "
+        "the cut), or a stored run's run.json (its subset)",
+    )
+    run.add_argument(
         "--duration",
         type=float,
         metavar="SECONDS",
@@ -259,6 +266,40 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
     rep = sub.add_parser("report", help="re-analyse stored runs")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    shr = sub.add_parser(
+        "shrink",
+        help="shrink a violated run to the fewest faults and requests that still violate",
+    )
+    shr.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    shr.add_argument(
+        "--tries",
+        type=int,
+        metavar="K",
+        help="runs per candidate; it fails if one of them violates (default 3: see README)",
+    )
+    shr.add_argument(
+        "--confirm",
+        type=int,
+        default=5,
+        metavar="N",
+        help="reruns of the minimal reproduction for its success rate (default 5)",
+    )
+    shr.add_argument(
+        "--budget",
+        type=float,
+        default=900,
+        metavar="SECONDS",
+        help="stop the search after this long, with the smallest reproduction so far (default 900)",
+    )
+    shr.add_argument(
+        "--max-runs", type=int, default=120, metavar="N", help="and after N runs (default 120)"
+    )
+    shr.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the steps and the result go (default: RUN_DIR-shrink next to RUN_DIR)",
+    )
     dash = sub.add_parser("dashboard", help="rebuild the dashboard of a report folder")
     dash.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"))
     prov = sub.add_parser(
@@ -314,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             return could_not_write(e)
         return worst(codes)
+    if args.command == "shrink":
+        return shrink_command(args)
     if args.command == "dashboard":
         from harness.report.dashboard import render_dashboard
 
@@ -395,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-backend={args.backend}")
         if args.plan is not None:  # checked by the plugin: a bad plan is a usage error (2)
             pytest_args.append(f"--chaos-plan={args.plan}")
+        if args.subset is not None:  # checked by the plugin, as the plan
+            pytest_args.append(f"--chaos-subset={args.subset}")
         if args.restate_bin:
             pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:
@@ -477,6 +522,58 @@ def replay_argv(run_dir: Path, argv: list[str]) -> list[str]:
         elif not a.startswith("--replay="):
             own.append(a)
     return ["run", *recorded, "--plan", str(plan_path), *own]
+
+
+def shrink_command(args: argparse.Namespace) -> int:
+    """`shrink RUN_DIR`: 0 with a minimal reproduction written, 1 when the violation did
+    not come back in --tries reruns (nothing to shrink), 2 bad input, 3 interrupted."""
+    from harness.shrink import TRIES, Budget, Shrinker
+
+    args.tries = TRIES if args.tries is None else args.tries
+    for bad, what in (
+        (args.tries < 1, f"--tries must be >= 1, got {args.tries}"),
+        (args.confirm < 0, f"--confirm must be >= 0, got {args.confirm}"),
+        (args.budget <= 0, f"--budget must be > 0 seconds, got {args.budget}"),
+        (args.max_runs < 1, f"--max-runs must be >= 1, got {args.max_runs}"),
+    ):
+        if bad:
+            print(f"error: {what}", file=sys.stderr)
+            return 2
+    run_dir = args.run_dir.resolve()
+    out = (args.out or run_dir.with_name(run_dir.name + "-shrink")).resolve()
+    try:
+        shrinker = Shrinker(
+            run_dir,
+            out,
+            tries=args.tries,
+            confirm=args.confirm,
+            budget=Budget(args.budget, args.max_runs),
+            say=lambda line: print(line, flush=True),
+        )
+        summary = shrinker.shrink()
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        return could_not_write(e)
+    if not summary["reproduced"]:
+        print(
+            f"the violation ({', '.join(summary['violated'])}) did not come back in "
+            f"{args.tries} rerun(s) of the run's faults as they fired; nothing to shrink "
+            f"(steps in {out})"
+        )
+        return 1
+    m, o = summary["minimal"], summary["original"]
+    print(
+        f"minimal reproduction: {m['faults']} fault(s) (of {o['faults']}), {m['ops']} "
+        f"request(s) (of {o['ops']}) on {len(m['keys']) if m['keys'] is not None else 'all'} "
+        f"key(s); violated in {summary['success_rate']:.0%} of {summary['confirm_runs']} "
+        f"reruns; {summary['runs']} runs in {summary['seconds']:.0f} s"
+        + (" (budget spent)" if summary["budget_spent"] else "")
+    )
+    print(f"replay: {summary['command']}")
+    print(f"details: {out / 'shrink.json'}")
+    return 0
 
 
 def could_not_write(e: OSError) -> int:

@@ -77,6 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "or a run's run.json (its recorded plan)",
     )
     g.addoption(
+        "--chaos-subset",
+        default=None,
+        metavar="FILE",
+        help='run only part of the workload: a JSON {"keys": [...], "items": [...]} (business '
+        "keys, positions in the workload), or a run's run.json (its subset)",
+    )
+    g.addoption(
         "--chaos-duration",
         type=float,
         default=None,
@@ -185,6 +192,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
         try:
             load_plan(Path(plan))
+        except BadInput as e:
+            raise pytest.UsageError(str(e)) from None
+    subset = config.getoption("--chaos-subset")
+    if subset is not None:
+        from harness.workload.subset import Subset
+
+        try:
+            Subset.load(Path(subset))
         except BadInput as e:
             raise pytest.UsageError(str(e)) from None
     apps = parse_apps(config.getoption("--chaos-app"))
@@ -379,6 +394,7 @@ def _reproduce(
     duration: float | None = None,
     backend: str = "process",
     plan: str | None = None,
+    subset: str | None = None,
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -401,8 +417,9 @@ def _reproduce(
         cmd += f" {prefix}duration {duration:g}"
     if backend != "process":
         cmd += f" {prefix}backend {backend}"
-    if plan is not None:
-        cmd += f" {prefix}plan {shlex.quote(str(Path(plan).resolve()))}"
+    for option, path in (("plan", plan), ("subset", subset)):
+        if path is not None:
+            cmd += f" {prefix}{option} {shlex.quote(str(Path(path).resolve()))}"
     return cmd
 
 
@@ -499,8 +516,9 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
     duration = cfg.getoption("--chaos-duration")
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
+    subset = cfg.getoption("--chaos-subset")
     reproduce = _reproduce(
-        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan
+        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset
     )
     run = Run(
         _scenario_name(node),
@@ -521,6 +539,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             duration=duration,
             backend=backend,
             plan_file=None if plan is None else Path(plan).resolve(),
+            subset_file=None if subset is None else Path(subset).resolve(),
             progress=_progress_writer(cfg),
         ),
     )

@@ -50,6 +50,7 @@ from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
 from harness.workload.driver import Driver, Flow
+from harness.workload.subset import Subset, key_of
 from harness.world.client import ENV_URL, WorldClient
 
 if TYPE_CHECKING:
@@ -102,8 +103,29 @@ class RunOptions:
     # an explicit fault plan (--plan FILE: a JSON list of faults, or a run's run.json) that
     # replaces the scenario's seeded one
     plan_file: Path | None = None
+    # a subset of the workload (--subset FILE: keys and/or item positions to keep)
+    subset_file: Path | None = None
     # live progress during the chaos phase: called with a status line (final=True at the end)
     progress: Callable[[str, bool], None] | None = None
+
+
+MAX_RECORDED_KEYS = 10_000  # a soak's workload record names its keys up to this many
+
+
+def workload_record(
+    workload: list[Any], sent: list[Any], plan: list[Fault], explicit: bool, subset: Subset | None
+) -> dict[str, Any]:
+    """What the history says of the workload before it is sent: how many items the seed
+    generated and how many are sent, its business keys in order of first use (what a
+    shrink cuts), the positions a subset kept, and the fault plan's size."""
+    keys = list(dict.fromkeys(k for k in map(key_of, workload) if k is not None))
+    out: dict[str, Any] = {"items": len(workload), "kept": len(sent), "faults": len(plan)}
+    out["explicit_plan"] = explicit
+    if len(keys) <= MAX_RECORDED_KEYS:
+        out["keys"] = keys
+    if subset is not None:
+        out["positions"] = [i for i, item in enumerate(workload) if subset.keeps(i, item)]
+    return out
 
 
 def first_start(kind: str, backend: str = "process") -> float:
@@ -388,6 +410,12 @@ class Run:
         preflight (harness/preflight.py) checks that the deployments serve the requests'
         handlers and probes each one: a mismatch stops the run as bad input."""
         self.check_overrides()
+        workload, generated, subset = list(requests), len(requests), None
+        if self.options.subset_file is not None:
+            subset = Subset.load(self.options.subset_file)
+            requests = subset.apply(workload)
+            self.manifest["subset"] = subset.to_record()
+            self.manifest["subset_file"] = str(self.options.subset_file)
         if preflight:
             t0 = time.monotonic()
             async with self.client() as client:
@@ -410,7 +438,20 @@ class Run:
                     f"this scenario; its targets are {', '.join(sorted(known))}"
                 )
         else:
-            self.plan = scale_plan(list(faults), self.scale, len(requests))
+            self.plan = scale_plan(list(faults), self.scale, generated)
+        if len(requests) < generated:  # a fault after N requests stays as far into the workload
+            self.plan = [
+                f
+                if f.after_ops is None
+                else dataclasses.replace(f, after_ops=f.after_ops * len(requests) // generated)
+                for f in self.plan
+            ]
+        self.history.append(
+            "workload",
+            **workload_record(
+                workload, requests, self.plan, self.options.plan_file is not None, subset
+            ),
+        )
         if self.options.duration is not None:
             duration = min(duration or math.inf, self.options.duration)
         self.manifest["plan"] = [f.__dict__ for f in self.plan]

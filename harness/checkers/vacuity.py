@@ -8,10 +8,12 @@ the system failed, and that is a violated guarantee, not an empty run.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import faults, operations
+from harness.workload.subset import kept_fraction
 
 NAME = "the run exercised the system"
 
@@ -55,7 +57,12 @@ def check_vacuity(
 ) -> Verdict:
     """`min_ok` acknowledged operations and `min_faults` landed faults, else unknown. When
     more than `max_failed` of the operations ended failed (the service answered an error),
-    the verdict is violated: requests that should have succeeded failed."""
+    the verdict is violated: requests that should have succeeded failed. Both minimums go
+    by what the run was given: `min_ok` shrinks with the share of the workload a subset kept
+    (`--subset`), `min_faults` to the size of an explicit plan (`--plan`)."""
+    min_ok = math.ceil(min_ok * kept_fraction(records))
+    for w in (r for r in records if r.get("type") == "workload" and r.get("explicit_plan")):
+        min_faults = min(min_faults, w.get("faults", min_faults))
     ops = list(operations(records))
     ok = sum(1 for op in ops if op.outcome == "ok")
     errors = [op for op in ops if answered_failed(op.result)]

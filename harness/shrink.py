@@ -1,0 +1,349 @@
+"""Shrink a violated run to a minimal reproduction (`restate-chaos shrink RUN_DIR`).
+
+Real processes do not rerun exactly, so every candidate is run up to `tries` times and
+counts as failing if one of its runs violates a guarantee the original run violated. The
+search is delta debugging (Zeller's ddmin): first over the faults, as they actually fired
+(the replay plan), then over the workload's business keys, then over the items left on
+those keys. Before each ddmin it tries the counterexample's own keys (and no faults at
+all), which is often the whole answer in one run. Every candidate is a normal run
+directory under SHRINK_DIR/steps; the result is SHRINK_DIR/plan.json, subset.json and
+shrink.json (sizes, runs, time, the success rate over `confirm` reruns, the command).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harness.errors import BadInput
+from harness.manifest import write_json
+from harness.nemesis.faults import Fault, replay_plan
+from harness.workload.history import read
+
+T = TypeVar("T")
+TRIES = 3  # runs per candidate (see README "Shrinking" for the rates behind it)
+
+
+@dataclass
+class Budget:
+    """Bounds of a search: wall seconds and runs. `spent()` once either runs out."""
+
+    seconds: float
+    runs: int
+    t0: float = field(default_factory=time.monotonic)
+    used: int = 0
+
+    def spent(self) -> bool:
+        return self.used >= self.runs or time.monotonic() - self.t0 >= self.seconds
+
+
+def ddmin(
+    items: Sequence[T], fails: Callable[[list[T]], bool], budget: Budget | None = None
+) -> list[T]:
+    """A 1-minimal failing subsequence of `items` (which must fail as a whole), by delta
+    debugging: try each of n chunks alone, then each complement; on failure keep it and
+    restart, else double n. Stops early, with the smallest failing subsequence found so
+    far, when `budget` is spent. `fails` results are cached per candidate."""
+    current = list(items)
+    seen: dict[tuple[int, ...], bool] = {}
+    index = {id(x): i for i, x in enumerate(items)}
+
+    def test(candidate: list[T]) -> bool:
+        sig = tuple(index[id(x)] for x in candidate)
+        if sig not in seen:
+            seen[sig] = fails(candidate)
+        return seen[sig]
+
+    n = 2
+    while len(current) >= 2 and not (budget and budget.spent()):
+        chunks = split(current, n)
+        reduced = False
+        for chunk in chunks:
+            if budget and budget.spent():
+                return current
+            if test(chunk):
+                current, n, reduced = chunk, 2, True
+                break
+        if not reduced and n > 2:  # complements (with n == 2 they are the chunks again)
+            for i in range(len(chunks)):
+                if budget and budget.spent():
+                    return current
+                complement = [x for j, c in enumerate(chunks) if j != i for x in c]
+                if test(complement):
+                    current, n, reduced = complement, max(n - 1, 2), True
+                    break
+        if not reduced:
+            if n >= len(current):
+                break
+            n = min(len(current), 2 * n)
+    return current
+
+
+def split(items: list[T], n: int) -> list[list[T]]:
+    """`items` in n contiguous chunks of near-equal size."""
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (i < extra)
+        out.append(items[start:end])
+        start = end
+    return [c for c in out if c]
+
+
+@dataclass
+class Candidate:
+    faults: list[Fault]
+    keys: list[str] | None = None  # None: every key
+    items: list[int] | None = None  # None: every item on the kept keys
+
+    def subset(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.keys is not None:
+            out["keys"] = self.keys
+        if self.items is not None:
+            out["items"] = self.items
+        return out
+
+
+class Shrinker:
+    def __init__(
+        self,
+        run_dir: Path,
+        out: Path,
+        tries: int = TRIES,
+        confirm: int = 5,
+        budget: Budget | None = None,
+        say: Callable[[str], None] = print,
+    ):
+        self.run_dir, self.out, self.tries, self.confirm = run_dir, out, tries, confirm
+        self.budget = budget or Budget(seconds=900, runs=120)
+        self.say = say
+        self.manifest = read_json(run_dir / "run.json")
+        results = read_json(run_dir / "results.json")
+        self.targets = sorted(v["id"] for v in results.get("verdicts", []) if v["valid"] is False)
+        if not self.targets:
+            raise BadInput(
+                f"shrink {run_dir}: the run violated no guarantee (status "
+                f"{results.get('status')!r}); only a violated run has something to shrink"
+            )
+        self.base, self.prefix = base_command(self.manifest)
+        self.counterexamples = [
+            cx for v in results["verdicts"] if v["valid"] is False
+            for cx in v.get("counterexamples", [])
+        ]  # fmt: skip
+        self.records = read(run_dir / "history.jsonl")
+        self.steps = 0
+        self.log: list[dict[str, Any]] = []
+
+    # -- one candidate -----------------------------------------------------------------
+    def fails(self, c: Candidate, tries: int | None = None) -> bool:
+        """Run `c` up to `tries` times; True at the first run that violates a target."""
+        for _ in range(tries or self.tries):
+            if self.budget.spent():
+                return False
+            if self.run(c)["reproduced"]:
+                return True
+        return False
+
+    def run(self, c: Candidate) -> dict[str, Any]:
+        self.steps += 1
+        self.budget.used += 1
+        step = self.out / "steps" / f"{self.steps:03d}"
+        step.mkdir(parents=True, exist_ok=True)
+        plan, subset = step / "plan.json", step / "subset.json"
+        write_json(plan, [asdict(f) for f in c.faults])
+        write_json(subset, c.subset())
+        t0 = time.monotonic()
+        p = self.prefix
+        proc = subprocess.run(
+            [*self.base, f"{p}plan", str(plan), f"{p}subset", str(subset), f"{p}report-dir",
+             str(step)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        violated = []
+        for res in step.glob("*/results.json"):
+            violated += [v["id"] for v in read_json(res).get("verdicts", []) if v["valid"] is False]
+        entry = {
+            "step": self.steps,
+            "faults": len(c.faults),
+            "keys": None if c.keys is None else len(c.keys),
+            "items": None if c.items is None else len(c.items),
+            "ops": self.ops_sent(step),
+            "violated": sorted(set(violated)),
+            "reproduced": bool(set(violated) & set(self.targets)),
+            "exit": proc.returncode,
+            "seconds": round(time.monotonic() - t0, 1),
+        }
+        if proc.returncode not in (0, 1):  # bad input or could not run: no evidence either way
+            entry["error"] = (proc.stderr or proc.stdout)[-500:]
+        self.log.append(entry)
+        self.say(
+            f"  step {self.steps:3d}: {len(c.faults)} fault(s), "
+            f"{entry['ops'] if entry['ops'] is not None else '?'} request(s): "
+            + ("violated " + ", ".join(entry["violated"]) if entry["violated"] else "held")
+            + f" ({entry['seconds']} s)"
+        )
+        return entry
+
+    @staticmethod
+    def ops_sent(step: Path) -> int | None:
+        for h in step.glob("*/history.jsonl"):
+            for r in read(h):
+                if r.get("type") == "workload":
+                    return int(r["kept"])
+        return None
+
+    # -- the search --------------------------------------------------------------------
+    def shrink(self) -> dict[str, Any]:
+        t0 = time.monotonic()
+        faults = replay_plan(self.run_dir)
+        keys = workload_keys(self.records)
+        generated = next((r["items"] for r in self.records if r.get("type") == "workload"), None)
+        self.say(
+            f"shrinking {self.run_dir.name}: violated {', '.join(self.targets)}; "
+            f"{len(faults)} fault(s) as fired, {len(keys)} key(s), "
+            f"{generated if generated is not None else '?'} request(s); up to {self.tries} "
+            f"run(s) per candidate, at most {self.budget.runs} runs / {self.budget.seconds:.0f} s"
+        )
+        best = Candidate(faults)
+        if not self.fails(best):
+            return self.finish(best, t0, reproduced=False)
+        self.say("faults:")
+        if best.faults and self.fails(Candidate([])):
+            best = Candidate([])
+        elif len(best.faults) > 1:
+            best.faults = ddmin(best.faults, lambda fs: self.fails(Candidate(fs)), self.budget)
+        self.say("keys:")
+        witness = self.witness_keys(keys)
+        if witness and len(witness) < len(keys) and self.fails(Candidate(best.faults, witness)):
+            keys = witness
+        if len(keys) > 1:
+            keys = ddmin(keys, lambda ks: self.fails(Candidate(best.faults, ks)), self.budget)
+        best = Candidate(best.faults, keys)
+        self.say("requests:")
+        kept = self.kept_items(best)
+        if kept is not None and len(kept) > 1 and not self.budget.spent():
+            best.items = ddmin(
+                kept, lambda its: self.fails(Candidate(best.faults, keys, its)), self.budget
+            )
+        return self.finish(best, t0, reproduced=True)
+
+    def witness_keys(self, keys: list[str]) -> list[str]:
+        """The keys the counterexamples name (their `key`, or their operations' keys)."""
+        by_op = {r["op"]: r.get("subject", r.get("key")) for r in self.records
+                 if r.get("type") == "invoke"}  # fmt: skip
+        named: list[str] = []
+        for cx in self.counterexamples:
+            for k in [cx.get("key"), *(by_op.get(op) for op in cx.get("ops", []))]:
+                if k is not None and str(k) in keys and str(k) not in named:
+                    named.append(str(k))
+        return named
+
+    def kept_items(self, c: Candidate) -> list[int] | None:
+        """Workload positions a run of `c` sends: the last such run recorded them."""
+        for entry in reversed(self.log):
+            if entry["keys"] == (None if c.keys is None else len(c.keys)):
+                step = self.out / "steps" / f"{entry['step']:03d}"
+                for h in step.glob("*/history.jsonl"):
+                    for r in read(h):
+                        if r.get("type") == "workload" and "positions" in r:
+                            return list(r["positions"])
+        return None
+
+    def finish(self, best: Candidate, t0: float, reproduced: bool) -> dict[str, Any]:
+        write_json(self.out / "plan.json", [asdict(f) for f in best.faults])
+        write_json(self.out / "subset.json", best.subset())
+        rate = None
+        if reproduced:
+            self.say(f"confirming: {self.confirm} more run(s) of the minimal reproduction")
+            confirm_runs = [self.run(best) for _ in range(self.confirm)]
+            rate = sum(e["reproduced"] for e in confirm_runs) / max(len(confirm_runs), 1)
+        original_ops = next(
+            (r["kept"] for r in self.records if r.get("type") == "workload"),
+            sum(1 for r in self.records if r.get("type") == "invoke" and r.get("attempt") == 1),
+        )
+        minimal_ops = next((e["ops"] for e in reversed(self.log) if e["ops"] is not None), None)
+        shown = ["restate-chaos" if self.prefix == "--" else "pytest", *self.base[3:]]
+        if self.prefix != "--":
+            shown = ["pytest", *self.base[6:]]  # without -m pytest -p no:cacheprovider -q
+        command = shlex.join(
+            [*shown, f"{self.prefix}plan", str(self.out / "plan.json"),
+             f"{self.prefix}subset", str(self.out / "subset.json")]
+        )  # fmt: skip
+        summary = {
+            "run": str(self.run_dir),
+            "violated": self.targets,
+            "reproduced": reproduced,
+            "original": {"faults": len(replay_plan(self.run_dir)), "ops": original_ops},
+            "minimal": {
+                "faults": len(best.faults),
+                "keys": best.keys,
+                "items": None if best.items is None else len(best.items),
+                "ops": minimal_ops,
+                "plan": [asdict(f) for f in best.faults],
+            },
+            "success_rate": rate,
+            "confirm_runs": self.confirm if reproduced else 0,
+            "runs": self.steps,
+            "seconds": round(time.monotonic() - t0, 1),
+            "tries": self.tries,
+            "budget_spent": self.budget.spent(),
+            "command": command,
+            "steps": self.log,
+        }
+        write_json(self.out / "shrink.json", summary)
+        write_json(self.run_dir / "minimal.json", summary)
+        return summary
+
+
+def workload_keys(records: list[dict[str, Any]]) -> list[str]:
+    """The run's business keys in order of first use: its `workload` record's, else those
+    of the operations it sent (a run recorded before workload records)."""
+    for r in records:
+        if r.get("type") == "workload" and "keys" in r:
+            return [str(k) for k in r["keys"]]
+    keys: list[str] = []
+    for r in records:
+        if r.get("type") == "invoke" and not r.get("preflight"):
+            k = r.get("subject", r.get("key"))
+            if k is not None and str(k) not in keys:
+                keys.append(str(k))
+    return keys
+
+
+def base_command(manifest: dict[str, Any]) -> tuple[list[str], str]:
+    """The run's reproduce command as an argv, without a plan or subset of its own, and
+    the prefix of its options ("--" for the CLI, "--chaos-" for pytest)."""
+    tokens = shlex.split(manifest.get("reproduce", ""))
+    if tokens[:2] == ["restate-chaos", "run"]:
+        argv, prefix = [sys.executable, "-m", "harness", *tokens[1:]], "--"
+    elif tokens[:1] == ["pytest"]:
+        argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *tokens[1:]]
+        prefix = "--chaos-"
+    else:
+        raise BadInput(
+            f"shrink: the run records no command to rerun it ({manifest.get('reproduce')!r})"
+        )
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in (f"{prefix}plan", f"{prefix}subset"):
+            skip = True
+        else:
+            out.append(a)
+    return out, prefix
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BadInput(f"shrink: {path.parent} is not a finished run folder ({e})") from None

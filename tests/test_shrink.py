@@ -1,0 +1,103 @@
+"""Shrinking: delta debugging on synthetic failure predicates (deterministic and flaky),
+and one end-to-end shrink of a negative control's violated run."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from harness.shrink import Budget, ddmin, split
+from tests.conftest import REPO
+
+
+def test_split_makes_n_near_equal_contiguous_chunks():
+    assert split(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert split([1], 4) == [[1]]
+
+
+@pytest.mark.parametrize("culprits", [{7}, {3, 61}, {0, 1, 99}, {10, 11, 12, 50}])
+def test_ddmin_finds_exactly_the_culprits(culprits):
+    calls = []
+
+    def fails(xs):
+        calls.append(len(xs))
+        return culprits <= set(xs)
+
+    assert sorted(ddmin(list(range(100)), fails)) == sorted(culprits)
+    assert len(calls) < 120  # far fewer than the 2**100 subsets
+
+
+def test_ddmin_keeps_order_and_returns_the_input_when_nothing_smaller_fails():
+    assert ddmin(["a", "b", "c"], lambda xs: len(xs) == 3) == ["a", "b", "c"]
+    assert ddmin([5, 4, 3, 2], lambda xs: {4, 2} <= set(xs)) == [4, 2]
+
+
+def test_ddmin_with_a_flaky_predicate_and_k_tries_still_finds_the_culprit():
+    """A failing candidate fails only half the time; with K = 5 tries per candidate (fails
+    if one try fails) the search still ends on the culprit in most seeds."""
+    found = 0
+    for seed in range(20):
+        rng = random.Random(seed)
+
+        def flaky(xs, rng=rng):
+            return any(17 in xs and rng.random() < 0.5 for _ in range(5))
+
+        if ddmin(list(range(40)), flaky) == [17]:
+            found += 1
+    assert found >= 16  # a miss costs a larger result, never a wrong (passing) one
+
+
+def test_ddmin_stops_at_its_budget_with_the_smallest_failing_set_so_far():
+    budget = Budget(seconds=60, runs=3)
+
+    def fails(xs):
+        budget.used += 1
+        return 5 in xs
+
+    out = ddmin(list(range(64)), fails, budget)
+    assert 5 in out and len(out) < 64 and budget.spent()
+
+
+def test_shrink_refuses_a_run_that_held_and_a_folder_that_is_no_run(tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"reproduce": "restate-chaos run smoke --seed 1"}))
+    (run / "results.json").write_text(json.dumps({"status": "passed", "verdicts": []}))
+    for target, words in ((run, "violated no guarantee"), (tmp_path, "not a finished run")):
+        out = subprocess.run(
+            [sys.executable, "-m", "harness", "shrink", str(target)],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 2 and words in out.stderr, out.stderr
+
+
+def test_shrink_of_a_violated_smoke_run_ends_on_one_key_and_replays(tmp_path):
+    """The in-memory counter (loses increments at a kill): 2 faults, ~560 requests on 20
+    keys shrink to at most 1 fault and a few requests on one key, which violate again."""
+    app = "counter=harness.bundled.services.broken.counter_in_memory:app"
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "smoke", "--seed", "200", "--app", app,
+         "--report-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-2000:]
+    (run_dir,) = [p for p in tmp_path.iterdir() if (p / "run.json").exists()]
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "shrink", str(run_dir), "--tries", "2",
+         "--confirm", "2", "--budget", "240"],
+        cwd=REPO, capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    summary = json.loads((tmp_path / f"{run_dir.name}-shrink" / "shrink.json").read_text())
+    assert summary["violated"] and summary["reproduced"]
+    minimal, original = summary["minimal"], summary["original"]
+    assert minimal["faults"] <= 1 and len(minimal["keys"]) == 1
+    assert minimal["ops"] <= original["ops"] // 10
+    assert summary["success_rate"] >= 0.5
+    assert json.loads((run_dir / "minimal.json").read_text())["command"] == summary["command"]
+    # every step is a normal run folder, with its evidence
+    steps = list((tmp_path / f"{run_dir.name}-shrink" / "steps").glob("*/*/results.json"))
+    assert len(steps) == summary["runs"]
+    assert "--plan" in summary["command"] and "--subset" in summary["command"]
