@@ -563,15 +563,24 @@ def shrink_command(args: argparse.Namespace) -> int:
             f"(steps in {out})"
         )
         return 1
-    m, o = summary["minimal"], summary["original"]
+    from harness.report.render import render
+
+    m, o, rate = summary["minimal"], summary["original"], summary["success_rate"]
     print(
         f"minimal reproduction: {m['faults']} fault(s) (of {o['faults']}), {m['ops']} "
         f"request(s) (of {o['ops']}) on {len(m['keys']) if m['keys'] is not None else 'all'} "
-        f"key(s); violated in {summary['success_rate']:.0%} of {summary['confirm_runs']} "
-        f"reruns; {summary['runs']} runs in {summary['seconds']:.0f} s"
+        f"key(s); "
+        + (
+            f"violated in {rate:.0%} of {summary['confirm_runs']} reruns; "
+            if rate is not None
+            else ""
+        )
+        + f"{summary['runs']} runs in {summary['seconds']:.0f} s"
         + (" (budget spent)" if summary["budget_spent"] else "")
     )
+    print("\n".join(summary["story"]))
     print(f"replay: {summary['command']}")
+    print(f"report: {render(run_dir)} (with the minimal reproduction)")
     print(f"details: {out / 'shrink.json'}")
     return 0
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.checkers.data import RunData
 from harness.errors import BadInput
 from harness.manifest import write_json
 from harness.nemesis.faults import Fault, replay_plan
@@ -288,6 +289,15 @@ class Shrinker:
                 "items": None if best.items is None else len(best.items),
                 "ops": minimal_ops,
                 "plan": [asdict(f) for f in best.faults],
+                # the original's violations the minimal one shows (its last reproducing run)
+                "violated": next(
+                    (
+                        sorted(set(e["violated"]) & set(self.targets))
+                        for e in reversed(self.log)
+                        if e["reproduced"]
+                    ),
+                    [],
+                ),
             },
             "success_rate": rate,
             "confirm_runs": self.confirm if reproduced else 0,
@@ -298,9 +308,77 @@ class Shrinker:
             "command": command,
             "steps": self.log,
         }
+        last = next(
+            (self.out / "steps" / f"{e['step']:03d}" for e in reversed(self.log)
+             if e["reproduced"]), None,
+        )  # fmt: skip
+        run = next(last.glob("*/history.jsonl"), None) if last is not None else None
+        summary["story"] = story(run.parent, self.targets) if reproduced and run else []
         write_json(self.out / "shrink.json", summary)
         write_json(self.run_dir / "minimal.json", summary)
         return summary
+
+
+STORY_LINES = 40  # a longer reproduction is told in part, with how much was left out
+
+
+def story(run_dir: Path, targets: list[str]) -> list[str]:
+    """A reproduction as a short story, like an Elle witness: the requests sent (first
+    attempts; a retry is the same request), what the world recorded, the faults, their
+    answers, then what broke."""
+    records = read(run_dir / "history.jsonl")
+    results = read_json(run_dir / "results.json")
+    ledger = RunData.load_json(run_dir / "ledger.json", {})
+    t0_wall = next((r["wall"] - r["t"] for r in records if "wall" in r), 0.0)
+    invokes = {r["op"]: r for r in records if r.get("type") == "invoke"}
+    sent: set[Any] = set()
+    lines: list[tuple[float, str]] = []
+    for r in records:
+        kind, inv = r.get("type"), invokes.get(r.get("op"))
+        if inv is not None and (inv.get("preflight") or inv.get("check_read")):
+            continue  # the harness's own probes and final reads
+        if kind == "invoke" and (r.get("idem") or r["op"]) not in sent:
+            sent.add(r.get("idem") or r["op"])
+            key = f" (idempotency key {r['idem']})" if r.get("idem") else ""
+            lines.append((r["t"], f"send {named(r)}{key}"))
+        elif kind in ("ok", "fail") and inv is not None:
+            told = r.get("resp") if kind == "ok" else str(r.get("error") or "")[:80]
+            answer = "acknowledged" if kind == "ok" else "failed"
+            lines.append((r["t"], f"{named(inv)} {answer}: {json.dumps(told)[:80]}"))
+        elif kind == "fault-start":
+            how = f"{r['kind']} {r['target']}, " + (
+                f"{r.get('event_lag_ms')} ms after the world recorded {r['world_key']}"
+                if r.get("world_key") is not None
+                else f"after {r.get('ops_done', '?')} request(s) finished"
+            )
+            lines.append((r["t"], how + ("" if r.get("landed", True) else " (missed)")))
+        elif kind == "fault-end":
+            lines.append((r["t"], f"{r['target']} back ({r['kind']} undone)"))
+    for c in ledger.get("calls", []):
+        what = f"the world records {c['op']} for {c.get('key')}: {c['outcome']}"
+        lines.append((c["wall"] - t0_wall, what))
+    lines.sort(key=lambda x: x[0])
+    told = [f"{t:7.3f} s  {text}" for t, text in lines[:STORY_LINES]]
+    if len(lines) > STORY_LINES:
+        told.append(f"          ... and {len(lines) - STORY_LINES} more events")
+    for v in results.get("verdicts", []):
+        if v["id"] in targets and v["valid"] is False:
+            cx = (v.get("counterexamples") or [{}])[0]
+            facts = [f"{k} {json.dumps(x)[:60]}" for k, x in cx.items() if k not in HIDDEN]
+            broke = f"{cx.get('key', '')} {cx.get('problem', v['summary'])}".strip()
+            told.append(
+                f"Then {v['name']} was violated: {broke}" + f" ({', '.join(facts)})" * bool(facts)
+            )
+    return told
+
+
+HIDDEN = ("ops", "effects", "problem", "key")  # a counterexample's fields the story leaves out
+
+
+def named(invoke: dict[str, Any]) -> str:
+    """An operation in the scenario's words: its action and subject (else handler, key)."""
+    subject = invoke.get("subject", invoke.get("key"))
+    return f"{invoke.get('action', invoke.get('handler'))} {subject or ''}".strip()
 
 
 def workload_keys(records: list[dict[str, Any]]) -> list[str]:

@@ -116,10 +116,11 @@ CONTROLS = [
 ]
 
 
-def in_sequence(rng: random.Random, first: list[Request], events: list, send=None):
+def in_sequence(rng: random.Random, key: str, first: list[Request], events: list, send=None):
     """One key's client: after the `first` requests, events sent one after another, each
     once the previous one was accepted (or given up on), a little apart. `send(call,
-    event)` sends one (default: the event is a Request, sent through the ingress)."""
+    event)` sends one (default: the event is a Request, sent through the ingress). The
+    flow's `subject` is its key: a workload subset (a shrink) keeps or drops it whole."""
     gaps = [rng.uniform(0, 0.4) for _ in events]
 
     async def flow(call):
@@ -131,6 +132,7 @@ def in_sequence(rng: random.Random, first: list[Request], events: list, send=Non
             await asyncio.sleep(gap)
         return out
 
+    flow.subject = key
     return flow
 
 
@@ -143,7 +145,7 @@ def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract)
             post, checks = f"{user}.{n}", rng.randint(3, 5) if user in SLOW else rng.randint(0, 1)
             req = feed.post(user, post, n, checks, idem=post)
             posts.append(req.as_action("processPost", user, id=post))
-        flows.append(in_sequence(rng, [], posts))
+        flows.append(in_sequence(rng, user, [], posts))
     for i in range(PACKAGES):
         pkg = f"pkg{i}"
         register = packages.register(pkg, f"r{i}", idem=pkg).as_action("registerPackage", pkg)
@@ -152,7 +154,7 @@ def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract)
             location = f"hub{rng.randint(0, 99)}"
             req = packages.update(pkg, n, location, idem=f"{pkg}.{n}")
             updates.append(req.as_action("updateLocation", pkg, n=n, location=location))
-        flows.append(in_sequence(rng, [register], updates))
+        flows.append(in_sequence(rng, pkg, [register], updates))
     rng.shuffle(flows)
     return flows
 

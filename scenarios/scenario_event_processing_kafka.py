@@ -53,7 +53,7 @@ def workload(rng: random.Random, events, packages: PackagesContract) -> list:
         def produce(call, value):
             return events.send(topic, sink, key, value)
 
-        return in_sequence(rng, list(first), values, produce)
+        return in_sequence(rng, key, list(first), values, produce)
 
     flows = []
     for i in range(USERS):

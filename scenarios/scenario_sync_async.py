@@ -99,6 +99,7 @@ def upload(api: UploadContract, uid: str, eta_ms: int):
         answer = await call(attach)
         return await call(by_email) if answer.timed_out else answer
 
+    flow.subject = uid  # a workload subset (a shrink) keeps or drops a user's flow whole
     return flow
 
 

@@ -85,7 +85,7 @@ def test_shrink_of_a_violated_smoke_run_ends_on_one_key_and_replays(tmp_path):
     assert run.returncode == 1, run.stdout[-2000:]
     (run_dir,) = [p for p in tmp_path.iterdir() if (p / "run.json").exists()]
     out = subprocess.run(
-        [sys.executable, "-m", "harness", "shrink", str(run_dir), "--tries", "2",
+        [sys.executable, "-m", "harness", "shrink", str(run_dir), "--tries", "1",
          "--confirm", "2", "--budget", "240"],
         cwd=REPO, capture_output=True, text=True, timeout=400,
     )  # fmt: skip
@@ -101,3 +101,9 @@ def test_shrink_of_a_violated_smoke_run_ends_on_one_key_and_replays(tmp_path):
     steps = list((tmp_path / f"{run_dir.name}-shrink" / "steps").glob("*/*/results.json"))
     assert len(steps) == summary["runs"]
     assert "--plan" in summary["command"] and "--subset" in summary["command"]
+    # the story, in the terminal and in the original run's report
+    assert summary["story"][-1].startswith("Then ") and "violated" in summary["story"][-1]
+    assert any(line.strip().endswith("acknowledged: 1") for line in summary["story"])
+    html = (run_dir / "index.html").read_text()
+    assert 'id="minimal"' in html and summary["command"] in html.replace("&#34;", '"')
+    assert "Then " in out.stdout and "replay: " in out.stdout

@@ -192,6 +192,7 @@ def context(run_dir: Path) -> dict[str, Any]:
         "waits": waits,
         "cx_ops": cx_ops,
         "cx_journal": counterexample_journals(data, cx_ops),
+        "minimal": RunData.load_json(run_dir / "minimal.json"),  # written by a shrink
     }
 
 
