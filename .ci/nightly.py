@@ -7,7 +7,10 @@ unless one is given, and leaves in OUT (default nightly-out/): junit.xml, report
 folders and the dashboard), summary.md (a table of scenario, seed, verdict and report, and
 the reproduce command of every failure; also appended to $GITHUB_STEP_SUMMARY when set),
 seed.txt, and corpus-candidates.txt: one line per failing run to add to tests/corpus.txt,
-so that the regular tests replay that seed from then on. With --long it also runs every
+so that the regular tests replay that seed from then on. A violated run is shrunk to a
+minimal reproduction within --shrink-budget seconds (all failures together; 0: no
+shrinking): its steps and result sit next to the run folder (RUN-shrink/), and summary.md
+gives its size, story and replay command. With --long it also runs every
 negative control on 3 seeds (junit-controls.xml). Exits with `restate-chaos run`'s code
 (0 passed, 1 violated, 2 bad input, 3 could not run, 4 inconclusive), or the controls' when
 the scenarios passed.
@@ -47,6 +50,22 @@ def corpus_line(manifest: dict, results: dict) -> str:
     )
 
 
+def minimal_note(m: dict) -> str:
+    """A shrunk failure in summary.md: its size, success rate, replay command and story."""
+    if not m.get("reproduced"):
+        return "  - shrink: the violation did not come back on a rerun of its faults"
+    small, rate = m["minimal"], m.get("success_rate")
+    told = "\n".join(m.get("story", []))
+    return (
+        f"  - minimal reproduction: {small['faults']} fault(s), {small['ops']} request(s) "
+        f"(of {m['original']['faults']} and {m['original']['ops']})"
+        + (f", violated in {rate:.0%} of {m['confirm_runs']} reruns" if rate is not None else "")
+        + f": `{m['command']}`\n\n    ```\n"
+        + "".join(f"    {line}\n" for line in told.splitlines())
+        + "    ```"
+    )
+
+
 def summarize(reports: Path, seed: int, code: int) -> tuple[str, list[str]]:
     rows, failures, corpus = [], [], []
     for d in run_dirs(reports):
@@ -66,6 +85,9 @@ def summarize(reports: Path, seed: int, code: int) -> tuple[str, list[str]]:
                 f"`{manifest['reproduce']}`"
                 + "".join(f"\n  - known upstream bug: {k}" for k in known)
             )
+            minimal = d / "minimal.json"
+            if minimal.is_file():
+                failures.append(minimal_note(json.loads(minimal.read_text())))
             # a violation that is all known upstream bugs is no new finding for the corpus
             if status in ("failed", "unknown") and not all(v.get("known") for v in bad):
                 corpus.append(corpus_line(manifest, results))
@@ -102,6 +124,9 @@ def main() -> int:
     parser.add_argument("--long", action="store_true", help="also every control, 3 seeds")
     parser.add_argument("--jobs", type=int, default=2, help="scenarios at a time")
     parser.add_argument("--out", type=Path, default=Path("nightly-out"))
+    parser.add_argument(
+        "--shrink-budget", type=float, default=900, help="seconds to shrink failures (0: none)"
+    )
     args, extra = parser.parse_known_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     out = args.out.resolve()
@@ -121,6 +146,7 @@ def main() -> int:
         "--report-dir",
         str(out / "reports"),
         f"--junitxml={out / 'junit.xml'}",
+        *(["--shrink", "--shrink-budget", str(args.shrink_budget)] if args.shrink_budget else []),
         *extra,
     ]
     print("+ " + " ".join(cmd), flush=True)

@@ -38,13 +38,15 @@ def worst(codes: list[int]) -> int:
     return min(codes, key=PRIORITY.index, default=0)
 
 
-def run_statuses(report_dir: Path, before: set[str]) -> list[str]:
-    """Statuses of the runs created under report_dir since `before` was listed."""
+def new_runs(report_dir: Path, before: set[str]) -> list[tuple[Path, dict[str, Any]]]:
+    """The runs created under report_dir since `before` was listed, with their results
+    (status "crashed" when a run left none)."""
     out = []
-    for manifest in report_dir.glob("*/run.json"):
+    for manifest in sorted(report_dir.glob("*/run.json")):
         if manifest.parent.name not in before:
             results = manifest.parent / "results.json"
-            out.append(json.loads(results.read_text())["status"] if results.exists() else "crashed")
+            res = json.loads(results.read_text()) if results.exists() else {"status": "crashed"}
+            out.append((manifest.parent, res))
     return out
 
 
@@ -261,6 +263,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="also import Python apps and adapters from DIR (repeatable)",
     )
+    run.add_argument(
+        "--shrink",
+        action="store_true",
+        help="shrink every violated run to a minimal reproduction (see `shrink`)",
+    )
+    run.add_argument(
+        "--shrink-budget",
+        type=float,
+        default=900,
+        metavar="SECONDS",
+        help="with --shrink: the time all shrinks share (default 900)",
+    )
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
@@ -403,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.sweep < 1, f"--sweep must be >= 1, got {args.sweep}"),
             (args.scale < 1, f"--scale must be >= 1, got {args.scale}"),
             (args.jobs is not None and args.jobs < 1, f"--jobs must be >= 1, got {args.jobs}"),
+            (args.shrink_budget <= 0, f"--shrink-budget must be > 0, got {args.shrink_budget}"),
             (
                 args.duration is not None and not args.duration > 0,
                 f"--duration must be > 0 seconds, got {args.duration}",
@@ -465,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
         collection = _Collection()
         code = int(pytest.main(pytest_args, plugins=[collection]))
-        statuses = run_statuses(report_dir, before) if report_dir.is_dir() else []
+        runs = new_runs(report_dir, before) if report_dir.is_dir() else []
+        statuses = [res["status"] for _, res in runs]
         if code == pytest.ExitCode.USAGE_ERROR:
             return 2
         if collection.errors and not statuses:
@@ -482,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{n} {s}" for s, n in sorted(Counter(statuses).items()))
             + f"; dashboard: {dashboard}"
         )
+        if args.shrink:
+            shrink_failures(runs, args.shrink_budget)
         return worst([EXIT_CODES.get(s, 3) for s in statuses])
     parser.print_help()
     return 2
@@ -522,6 +540,30 @@ def replay_argv(run_dir: Path, argv: list[str]) -> list[str]:
         elif not a.startswith("--replay="):
             own.append(a)
     return ["run", *recorded, "--plan", str(plan_path), *own]
+
+
+def shrink_failures(runs: list[tuple[Path, dict[str, Any]]], budget: float) -> None:
+    """`run --shrink`: shrink each violated run (not one whose violations are all known
+    upstream bugs), sharing `budget` seconds; the run's own exit code stands."""
+    import time
+
+    failed = [
+        d for d, res in runs
+        if res["status"] == "failed"
+        and not all(v.get("known") for v in res["verdicts"] if v["valid"] is False)
+    ]  # fmt: skip
+    deadline = time.monotonic() + budget
+    for i, run_dir in enumerate(failed):
+        share = (deadline - time.monotonic()) / (len(failed) - i)
+        if share < 30:
+            print(f"shrink: no budget left for {run_dir.name}", flush=True)
+            continue
+        print(f"\nshrink {run_dir.name} (at most {share:.0f} s)", flush=True)
+        shrink_command(
+            argparse.Namespace(
+                run_dir=run_dir, tries=None, confirm=5, budget=share, max_runs=120, out=None
+            )
+        )
 
 
 def shrink_command(args: argparse.Namespace) -> int:

@@ -23,6 +23,8 @@ def test_a_failing_night_leaves_junit_reports_summary_and_a_corpus_line(tmp_path
             "200",
             "--out",
             str(out_dir),
+            "--shrink-budget",
+            "0",  # shrinking: tests/test_shrink.py, and the summary's note below
             "--app",
             BROKEN,
         ],
@@ -46,6 +48,33 @@ def test_a_failing_night_leaves_junit_reports_summary_and_a_corpus_line(tmp_path
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(line + "\n")
     assert entries(corpus) == [["smoke", "--seed", "200", "--app", BROKEN]]  # replayable
+
+
+def test_the_summary_gives_a_shrunk_failure_its_size_story_and_replay_command(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("nightly", REPO / ".ci" / "nightly.py")
+    nightly = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nightly)
+    run = tmp_path / "20261122-000000-smoke-s200-abcd"
+    run.mkdir()
+    reproduce = f"restate-chaos run smoke --seed 200 --app {BROKEN}"
+    (run / "run.json").write_text(
+        json.dumps({"scenario": "smoke", "seed": 200, "reproduce": reproduce})
+    )
+    verdict = {"id": "counters", "valid": False}
+    (run / "results.json").write_text(json.dumps({"status": "failed", "verdicts": [verdict]}))
+    (run / "minimal.json").write_text(json.dumps({
+        "reproduced": True, "success_rate": 1.0, "confirm_runs": 5,
+        "original": {"faults": 2, "ops": 562}, "minimal": {"faults": 1, "ops": 1},
+        "command": reproduce + " --plan p.json --subset s.json",
+        "story": ["  0.668 s  send add c16", "Then no lost increment was violated: c16"],
+    }))  # fmt: skip
+    summary, _ = nightly.summarize(tmp_path, 200, 1)
+    assert "minimal reproduction: 1 fault(s), 1 request(s) (of 2 and 562)" in summary
+    assert "violated in 100% of 5 reruns" in summary and "--subset s.json`" in summary
+    assert "    Then no lost increment was violated: c16" in summary
 
 
 NODE = shutil.which("node") and shutil.which("npm")

@@ -73,29 +73,24 @@ def test_shrink_refuses_a_run_that_held_and_a_folder_that_is_no_run(tmp_path):
         assert out.returncode == 2 and words in out.stderr, out.stderr
 
 
-def test_shrink_of_a_violated_smoke_run_ends_on_one_key_and_replays(tmp_path):
-    """The in-memory counter (loses increments at a kill): 2 faults, ~560 requests on 20
-    keys shrink to at most 1 fault and a few requests on one key, which violate again."""
+def test_a_violated_smoke_run_shrinks_to_one_key_and_replays(tmp_path):
+    """`run --shrink`: the in-memory counter (loses increments at a kill) violates with 2
+    faults and ~560 requests on 20 keys; the shrink ends on at most 1 fault and a few
+    requests on one key, which violate again, and tells it as a story."""
     app = "counter=harness.bundled.services.broken.counter_in_memory:app"
-    run = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "smoke", "--seed", "200", "--app", app,
-         "--report-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 1, run.stdout[-2000:]
-    (run_dir,) = [p for p in tmp_path.iterdir() if (p / "run.json").exists()]
     out = subprocess.run(
-        [sys.executable, "-m", "harness", "shrink", str(run_dir), "--tries", "1",
-         "--confirm", "2", "--budget", "240"],
+        [sys.executable, "-m", "harness", "run", "smoke", "--seed", "200", "--app", app,
+         "--report-dir", str(tmp_path), "--shrink", "--shrink-budget", "60"],
         cwd=REPO, capture_output=True, text=True, timeout=400,
     )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert out.returncode == 1, out.stdout[-3000:]  # the run's own verdict stands
+    (run_dir,) = [p for p in tmp_path.iterdir() if (p / "run.json").exists()]
     summary = json.loads((tmp_path / f"{run_dir.name}-shrink" / "shrink.json").read_text())
-    assert summary["violated"] and summary["reproduced"]
+    assert summary["violated"] and summary["reproduced"], out.stdout[-3000:]
     minimal, original = summary["minimal"], summary["original"]
     assert minimal["faults"] <= 1 and len(minimal["keys"]) == 1
     assert minimal["ops"] <= original["ops"] // 10
-    assert summary["success_rate"] >= 0.5
+    assert summary["success_rate"] >= 0.5 and "counters" in minimal["violated"]
     assert json.loads((run_dir / "minimal.json").read_text())["command"] == summary["command"]
     # every step is a normal run folder, with its evidence
     steps = list((tmp_path / f"{run_dir.name}-shrink" / "steps").glob("*/*/results.json"))
@@ -106,4 +101,11 @@ def test_shrink_of_a_violated_smoke_run_ends_on_one_key_and_replays(tmp_path):
     assert any(line.strip().endswith("acknowledged: 1") for line in summary["story"])
     html = (run_dir / "index.html").read_text()
     assert 'id="minimal"' in html and summary["command"] in html.replace("&#34;", '"')
-    assert "Then " in out.stdout and "replay: " in out.stdout
+    assert "minimal reproduction:" in out.stdout and "replay: " in out.stdout
+    # its replay command violates again
+    replay = subprocess.run(
+        [sys.executable, "-m", "harness", *summary["command"].split()[1:],
+         "--report-dir", str(tmp_path / "replay")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert replay.returncode == 1, replay.stdout[-2000:]
