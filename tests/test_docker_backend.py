@@ -10,12 +10,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO
-from tests.test_docker_compose import SKIP
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(bool(SKIP), reason=f"Docker backend skipped: {SKIP}"),
-]
+pytestmark = pytest.mark.docker  # skipped with the reason where no engine runs (conftest)
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,10 @@
 """docker-compose.yml brings up restate-server and the Counter service on the locally built
 images, and the object's state survives a kill of the service container. Runs where an
-engine serves $DOCKER_HOST (.ci/docker-setup); skipped with the reason elsewhere."""
+engine serves $DOCKER_HOST (.ci/docker-setup); skipped with the reason elsewhere
+(tests/conftest.py)."""
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -15,21 +15,6 @@ from harness.runtime.ports import PortAllocator
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker
-
-
-def engine() -> str | None:
-    """Why the test cannot run here, or None (.ci/run passes the setup's own reason)."""
-    if os.environ.get("RESTATE_CHAOS_DOCKER_SKIP"):
-        return os.environ["RESTATE_CHAOS_DOCKER_SKIP"]
-    if not shutil.which("docker-compose"):
-        return "docker-compose not installed (run .ci/docker-setup)"
-    if not os.environ.get("DOCKER_HOST"):
-        return "no DOCKER_HOST (run .ci/docker-setup and export what it prints)"
-    out = subprocess.run(["docker", "info"], capture_output=True, text=True)
-    return None if out.returncode == 0 else f"no Docker engine at {os.environ['DOCKER_HOST']}"
-
-
-SKIP = engine()
 
 
 def call(url: str, body: int | None = None) -> int:
@@ -50,7 +35,6 @@ def call_until(url: str, body: int, within: float) -> int:
             time.sleep(0.1)
 
 
-@pytest.mark.skipif(bool(SKIP), reason=f"Docker backend skipped: {SKIP}")
 def test_compose_topology_survives_a_container_kill():
     alloc = PortAllocator()
     ports = dict(

@@ -10,6 +10,7 @@ import pytest
 
 from harness.shrink import Budget, ddmin, split
 from tests.conftest import REPO
+from tests.test_scenarios import NEGATIVE_CONTROLS
 
 
 def test_split_makes_n_near_equal_contiguous_chunks():
@@ -109,3 +110,28 @@ def test_a_violated_smoke_run_shrinks_to_one_key_and_replays(tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert replay.returncode == 1, replay.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    "scenario, control", NEGATIVE_CONTROLS, ids=[c.name for _, c in NEGATIVE_CONTROLS]
+)
+def test_every_negative_control_shrinks_to_two_faults_and_a_tenth_of_the_requests(
+    tmp_path, scenario, control, depth
+):
+    """The issue's bar, behind --long (about 2-5 minutes per control): at most 2 faults and
+    10% of the requests, replaying the violation in at least half of 5 reruns."""
+    if not depth["long"]:
+        pytest.skip("the shrink of every control runs with --long")
+    out = subprocess.run(
+        [sys.executable, "-m", "harness", "run", scenario, "--seed", "200", "--app",
+         f"{control.service}={control.app}", "--report-dir", str(tmp_path), "--shrink",
+         "--shrink-budget", "600"],
+        cwd=REPO, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout[-3000:]
+    (summary_path,) = tmp_path.glob("*-shrink/shrink.json")
+    s = json.loads(summary_path.read_text())
+    assert s["reproduced"], out.stdout[-3000:]
+    assert s["minimal"]["faults"] <= 2, s["minimal"]
+    assert s["minimal"]["ops"] <= s["original"]["ops"] / 10, (s["minimal"], s["original"])
+    assert s["success_rate"] >= 0.5, s["steps"][-5:]
