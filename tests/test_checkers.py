@@ -222,6 +222,24 @@ def test_exactly_once_unknown_outcome_allows_zero_or_one():
     assert check_exactly_once(h, one, "charge", "create", completed).valid is True
 
 
+def test_exactly_once_a_timeout_then_a_retrys_definite_answer_is_that_answer():
+    """A payment answered 'declined' on the retry of a timed-out attempt (same idempotency
+    key) but charged in the ledger: the answer says not applied, so the charge is flagged
+    (issue 15: the timeout used to make the whole key unknown)."""
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(create(1, "info", "p"), create(2, "ok", "p", status="declined"))
+    one = ledger([effect("charge", "p")])
+    v = check_exactly_once(h, one, "charge", "create", completed)
+    assert v.valid is False
+    assert (
+        v.counterexamples[0]["problem"] == "acknowledged as not applied but the ledger has a charge"
+    )
+    # another request of the key whose outcome stayed unknown still allows the charge
+    other = op(3, "info", key="p", idem="create-p-again", handler="create")
+    assert check_exactly_once(h + history(other), one, "charge", "create", completed).valid
+
+
 def test_idempotent_response():
     from harness.checkers.effects import check_idempotent_response
 

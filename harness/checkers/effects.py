@@ -34,15 +34,19 @@ def check_exactly_once(
 ) -> Verdict:
     """Per business key, effective `op` effects: at most 1 always; exactly 1 when an `ok`
     response says it was applied (`applied(resp)`); 0 when every answer says it was not; at
-    most 1 when some outcome is unknown. Definite failures (`fail`) say nothing either way
-    about other requests of the key. The business key of a request is its object key, or
-    `key_of(op)`. Only world keys for which `scope(key)` holds are checked."""
+    most 1 when some request's outcome stayed unknown (an attempt that timed out, then a
+    retry with the same idempotency key that got a definite answer, has that answer).
+    Definite failures (`fail`) say nothing either way about other requests of the key.
+    The business key of a request is its object key, or `key_of(op)`. Only world keys for
+    which `scope(key)` holds are checked."""
     name = name or f"exactly-once {op}"
     effects = {k: v for k, v in _by_key(ledger["effects"], op).items() if scope(k)}
     calls = {k: v for k, v in _by_key(ledger["calls"], op).items() if scope(k)}
     # per key: True = an ok response says applied; False = every op of the key is ok and
     # none says applied; None = unknown (some outcome unknown): at most one effect
-    said: dict[str, list[bool | None]] = defaultdict(list)
+    # a request is its idempotency key (its retries are the same invocation), else its op:
+    # a timeout followed by a retry's definite answer is that answer, not unknown
+    answers: dict[tuple[str, Any], list[bool | None]] = defaultdict(list)
     op_ids: dict[str, list[int]] = defaultdict(list)
     for o in operations(records):
         key = key_of(o) if o.invoke.get("handler") == handler else None
@@ -50,9 +54,13 @@ def check_exactly_once(
             continue
         op_ids[key].append(o.op)
         if o.outcome == "ok":
-            said[key].append(bool(applied(o.result["resp"])))  # type: ignore[index]
+            answers[(key, o.idem or o.op)].append(bool(applied(o.result["resp"])))  # type: ignore[index]
         elif o.outcome == "info":
-            said[key].append(None)
+            answers[(key, o.idem or o.op)].append(None)
+    said: dict[str, list[bool | None]] = defaultdict(list)
+    for (key, _), told in answers.items():
+        definite = [x for x in told if x is not None]
+        said[key].append(any(definite) if definite else None)
     expect: dict[str, bool | None] = {
         k: True if True in v else (None if None in v else False) for k, v in said.items()
     }
