@@ -72,6 +72,7 @@ def shrink_one(scenario: str, control: Any, args: argparse.Namespace, tmp: Path)
         "runs": s["runs"],
         "seconds": s["seconds"],
         "budget_spent": s["budget_spent"],
+        "steps": s["steps"],
         "wall": round(time.monotonic() - t0, 1),
     }
 
@@ -86,13 +87,17 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="control names (default: all)")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument(
+        "--out", type=Path, help="keep the runs and shrinks here (default: a temp dir)"
+    )
     args = parser.parse_args()
     todo = [(s, c) for s, c in controls() if not args.only or c.name in args.only]
     head = ("control", "faults", "requests", "left", "runs", "s", "rate", "violated")
     print("{:34} {:>7} {:>11} {:>6} {:>5} {:>6} {:>5}  {}".format(*head), flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(args.jobs) as pool:
-        for row in pool.map(lambda sc: shrink_one(*sc, args, Path(d)), todo):
+        where = args.out or Path(d)
+        for row in pool.map(lambda sc: shrink_one(*sc, args, where), todo):
             rows.append(row)
             if "error" in row:
                 print(f"{row['control']:34} {row['error']}", flush=True)

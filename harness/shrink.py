@@ -196,9 +196,7 @@ class Shrinker:
     @staticmethod
     def ops_sent(step: Path) -> int | None:
         for h in step.glob("*/history.jsonl"):
-            for r in read(h):
-                if r.get("type") == "workload":
-                    return int(r["kept"])
+            return requests_sent(read(h))
         return None
 
     # -- the search --------------------------------------------------------------------
@@ -266,10 +264,7 @@ class Shrinker:
             self.say(f"confirming: {self.confirm} more run(s) of the minimal reproduction")
             confirm_runs = [self.run(best) for _ in range(self.confirm)]
             rate = sum(e["reproduced"] for e in confirm_runs) / max(len(confirm_runs), 1)
-        original_ops = next(
-            (r["kept"] for r in self.records if r.get("type") == "workload"),
-            sum(1 for r in self.records if r.get("type") == "invoke" and r.get("attempt") == 1),
-        )
+        original_ops = requests_sent(self.records)
         minimal_ops = next((e["ops"] for e in reversed(self.log) if e["ops"] is not None), None)
         shown = ["restate-chaos" if self.prefix == "--" else "pytest", *self.base[3:]]
         if self.prefix != "--":
@@ -379,6 +374,19 @@ def named(invoke: dict[str, Any]) -> str:
     """An operation in the scenario's words: its action and subject (else handler, key)."""
     subject = invoke.get("subject", invoke.get("key"))
     return f"{invoke.get('action', invoke.get('handler'))} {subject or ''}".strip()
+
+
+def requests_sent(records: list[dict[str, Any]]) -> int:
+    """The workload's requests a run sent: distinct by idempotency key (else operation),
+    retries not counted, nor the harness's own probes and final reads. A flow's requests
+    count one by one."""
+    return len(
+        {
+            r.get("idem") or r["op"]
+            for r in records
+            if r.get("type") == "invoke" and not r.get("preflight") and not r.get("check_read")
+        }
+    )
 
 
 def workload_keys(records: list[dict[str, Any]]) -> list[str]:
