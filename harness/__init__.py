@@ -30,6 +30,7 @@ _EXPORTS = {
     "seeded_plan": "harness.nemesis.faults",
     "seeded_kills": "harness.nemesis.faults",
     "spread_keys": "harness.nemesis.faults",
+    "happened_before": "harness.checkers.preconditions",
     "random_plan": "harness.nemesis.faults",
     # verdicts and checkers
     "Verdict": "harness.checkers.verdict",
@@ -45,6 +46,7 @@ _EXPORTS = {
     "check_liveness": "harness.checkers.liveness",
     "check_not_held_up": "harness.checkers.transitions",
     "check_one_path": "harness.checkers.delivery",
+    "check_preconditions": "harness.checkers.preconditions",
     "check_saga": "harness.checkers.saga",
     "check_schedule": "harness.checkers.schedule",
     "check_set_members": "harness.checkers.state",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
     from harness.checkers.fanout import check_fanout
     from harness.checkers.liveness import check_liveness
     from harness.checkers.ordering import check_enriched, check_key_order
+    from harness.checkers.preconditions import check_preconditions, happened_before
     from harness.checkers.saga import check_saga
     from harness.checkers.schedule import check_schedule
     from harness.checkers.signals import check_signals

@@ -8,7 +8,8 @@ Workload: 100 uploads arriving at 25/s (64 clients): submit the workflow (`/run/
 Faults:   kill -9 of the service right after a result email is sent (x2, its answer held
           back); kill -9 of the server twice. Every kill restarts the uploads under way.
 Checks:   each result reached the user once: the synchronous answer or one email, never
-          both, never lost, the right URL; each upload ran once; every invocation
+          both, never lost, the right URL; no email before its upload was done (the
+          world's clock); each upload ran once; every invocation
           completed; the faults landed while requests were in flight.
 """
 
@@ -23,6 +24,7 @@ from harness import (
     Verdict,
     check_exactly_once,
     check_one_path,
+    check_preconditions,
     check_vacuity,
     seeded_kills,
 )
@@ -63,6 +65,10 @@ class UploadContract(Contract):
         """Modelling choice: the result of `upload`, which both paths must deliver."""
         return f"https://bucket.example/{upload}"
 
+    def upload_key(self, email_key: str) -> str:
+        """The upload a result email (world key "<upload id>:url") reports."""
+        return email_key.rsplit(":", 1)[0]
+
     def check_answer(self, action: str, answer: Any) -> None:
         if action == "attach":
             self.result(answer)
@@ -82,6 +88,12 @@ CONTROLS = [
         "harness.bundled.services.broken.data_upload_email_outside_run:app",
         ("one_path",),
         "result email outside ctx.run with a fresh key",
+    ),
+    Control(
+        "upload",
+        "harness.bundled.services.broken.data_upload_url_early:app",
+        ("preconditions:email",),
+        "url promise resolved before the upload: the email comes before the data",
     ),
 ]
 
@@ -147,5 +159,6 @@ def checks(run: RunData) -> list[Verdict]:
             lambda r: True,
             name="each upload ran once",
         ),
+        check_preconditions(run.ledger, "email", "upload", needs_key=api.upload_key),
         check_vacuity(records, min_ok=UPLOADS, min_faults=2),
     ]

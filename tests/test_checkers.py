@@ -1019,3 +1019,36 @@ def test_a_lost_awakeable_completion_is_marked_as_the_known_server_bug():
     assert marked.counterexamples[0]["known"] == SIGNAL_LOST
     two = Verdict("x", False, "2", counterexamples=[{"key": "p1"}, {"key": "p2"}], id="signals")
     assert mark_known(two, SIGNAL_LOST, lambda cx: cx["key"] == "p1").known == ""  # not all
+
+
+def test_preconditions_flag_an_effect_before_the_work_it_reports_was_done():
+    """A result email with the right link, sent before the upload (1 s of ETA) was done."""
+    import json
+
+    from harness.checkers.preconditions import check_preconditions, happened_before
+
+    def upload(key, wall, eta_ms):
+        return {"op": "upload", "key": key, "wall": wall, "outcome": "applied",
+                "request": json.dumps({"key": key, "latency_ms": eta_ms})}  # fmt: skip
+
+    calls = [upload("u1", 10.0, 1000), upload("u2", 10.0, 1000)]
+    effects = [
+        {"op": "upload", "key": "u1", "wall": 10.0},
+        {"op": "upload", "key": "u2", "wall": 10.0},
+        {"op": "email", "key": "u1:url", "wall": 11.2},  # after the upload was done: fine
+        {"op": "email", "key": "u2:url", "wall": 10.5},  # 500 ms early
+        {"op": "email", "key": "u3:url", "wall": 12.0},  # no upload at all
+    ]
+    v = check_preconditions(ledger(effects, calls), "email", "upload", lambda k: k.split(":")[0])
+    assert v.valid is False and v.id == "preconditions:email"
+    problems = {c["key"]: c["problem"] for c in v.counterexamples}
+    assert problems == {
+        "u2:url": "email 500 ms before the upload of u2 was done",
+        "u3:url": "email with no upload of u3 at all",
+    }
+    fine = ledger(effects[:3], calls)
+    held = check_preconditions(fine, "email", "upload", lambda k: k.split(":")[0])
+    assert held.valid is True
+    none = check_preconditions(ledger(effects[:2], calls), "email", "upload", str)
+    assert none.valid == "unknown"  # nothing was exercised
+    assert happened_before(1.0, 0.996) and not happened_before(1.0, 0.99)
