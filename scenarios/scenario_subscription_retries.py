@@ -85,7 +85,7 @@ CONTROLS = [
     Control(
         "subscriptions",
         "harness.bundled.services.broken.subscription_saga_small_budget:app",
-        ("vacuity",),
+        ("saga", "vacuity"),
         "retry budget below the provider's transient failures: most requests fail",
     ),
 ]

@@ -338,12 +338,25 @@ def test_saga_flags_order_dangling_double_and_wrong_answers():
     assert "can never succeed" in problems["never"]
 
 
-def test_saga_unplanned_clean_failure_is_allowed_but_counted():
+def test_saga_unplanned_clean_failure_is_allowed_when_a_fault_hit_it_and_counted():
     from harness.checkers.saga import check_saga
 
     led = saga_ledger(("reserve", "a:flight"), ("cancel", "a:flight"))
-    v = check_saga(history(book(1, "a", "fail")), led, {"a": (STEPS, None)}, handler="book")
+    kill = [{"type": "fault-start", "t": 1.2, "fault": 0, "kind": "kill", "target": "trips"}]
+    v = check_saga(history(book(1, "a", "fail")) + kill, led, {"a": (STEPS, None)}, "book")
     assert v.valid is True and v.stats["failed_unplanned"] == 1
+
+
+def test_saga_failure_that_neither_the_plan_nor_a_fault_explains_is_a_violation():
+    """Issue 15: a retry budget below the injected transient failures fails sagas that were
+    planned to succeed, with nothing crashing: not a clean failure."""
+    from harness.checkers.saga import check_saga
+
+    led = saga_ledger(("reserve", "a:flight"), ("cancel", "a:flight"))
+    late = [{"type": "fault-start", "t": 9.0, "fault": 0, "kind": "kill", "target": "trips"}]
+    v = check_saga(history(book(1, "a", "fail")) + late, led, {"a": (STEPS, None)}, "book")
+    assert v.valid is False and v.stats["failed_unexplained"] == 1
+    assert "no step was planned to fail and no fault hit it" in v.counterexamples[0]["problem"]
 
 
 # -- object state ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -9,6 +11,18 @@ from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
 NAME = "compensations ran in reverse, once each, nothing left half-done"
+WITHIN = 0.5  # seconds before a saga's first request in which a fault still counts as hitting it
+
+
+def hit(span: list[float] | None, fault_times: list[float]) -> bool:
+    """A fault began while the saga ran (from its first request, less WITHIN, to its
+    last answer), so a crash may explain its failure."""
+    if span is None:
+        return True  # no request of it was seen: nothing to hold against it
+    i = bisect.bisect_left(fault_times, span[0] - WITHIN)
+    return i < len(fault_times) and fault_times[i] <= span[1]
+
+
 UNDO = {"reserve": "cancel", "charge": "refund"}  # forward operation -> its compensation
 
 
@@ -27,8 +41,14 @@ def check_saga(
     compensated: the client must not see a failure) or failed: then the steps that took
     effect are a prefix of the steps, each was compensated once, in reverse order, nothing
     is left applied, and the client must not see success. A saga whose planned failing step
-    can never succeed must fail. One planned to succeed may still fail cleanly: bounded
-    retries count attempts lost to crashes too (counted as failed_unplanned)."""
+    can never succeed must fail. One planned to succeed may still fail cleanly when a fault
+    hit it while it ran (bounded retries count attempts lost to crashes too: counted as
+    failed_unplanned); failing with no planned failure and no fault is a violation (a retry
+    budget below the transient failures the scenario injects).
+
+    complete: every saga of the plan succeeded or failed as its plan and the faults explain,
+    and each applied step of a failed one was compensated. correct: no step twice, steps
+    in order, compensations in reverse, once each, and the client saw what happened."""
     done: dict[str, list[str]] = defaultdict(list)
     undone: dict[str, list[str]] = defaultdict(list)
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -44,16 +64,21 @@ def check_saga(
         rows[saga].append(e)
     answers: dict[str, set[str]] = defaultdict(set)
     op_ids: dict[str, list[int]] = defaultdict(list)
+    span: dict[str, list[float]] = {}  # saga -> [first request sent, last answer]
     for o in operations(records):
         # the scenario's subject where tagged (RunData.actions), else the idempotency key
         saga = o.key if "action" in o.invoke else o.idem
         if o.invoke.get("handler") == handler and saga:
             op_ids[saga].append(o.op)
+            end = o.result["t"] if o.result is not None else math.inf
+            first, last = span.get(saga, [o.invoke["t"], end])
+            span[saga] = [min(first, o.invoke["t"]), max(last, end)]
             sent = o.result is not None and "connect" not in str(o.result.get("error"))
             if o.outcome == "ok" or (o.outcome == "fail" and sent):
                 answers[saga].add(o.outcome)
     bad = []
-    failed = unplanned = 0
+    failed = unplanned = unexplained = 0
+    fault_times = sorted(r["t"] for r in records if r.get("type") == "fault-start")
     for saga, (steps, k) in sorted(plan.items()):
         problems = []
         applied = set(done[saga])
@@ -69,6 +94,9 @@ def check_saga(
         else:
             failed += 1
             unplanned += k is None  # e.g. retries used up by crashes: allowed, if clean
+            if k is None and not hit(span.get(saga), fault_times):
+                problems.append("failed although no step was planned to fail and no fault hit it")
+                unexplained += 1
             prefix = next((j for j in range(len(steps) + 1) if set(steps[:j]) == applied), None)
             if prefix is None:
                 problems.append(
@@ -105,6 +133,7 @@ def check_saga(
         "sagas": len(plan),
         "failed": failed,
         "failed_unplanned": unplanned,
+        "failed_unexplained": unexplained,
         "compensations": n_undo,
         "violations": len(bad),
     }
