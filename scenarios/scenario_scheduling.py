@@ -81,6 +81,12 @@ CONTROLS = [
         ("schedule",),
         "paid flag and reminder count in a module global",
     ),
+    Control(
+        "tracker",
+        "harness.bundled.services.broken.payment_tracker_success_deferred:app",
+        ("schedule",),
+        "success deferred behind the schedule: reminders after it was due",
+    ),
 ]
 
 
@@ -132,6 +138,7 @@ def checks(run: RunData) -> list[Verdict]:
             reminders=api.reminders,
             interval=api.interval_s,
             late_bound=LATE_BOUND,
+            stop_handler="onPaymentSuccess",
         ),
         check_idempotent_response(records, "onPaymentFailure", project=lambda r: r["invocationId"]),
         check_vacuity(

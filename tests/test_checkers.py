@@ -621,6 +621,30 @@ def test_schedule_flags_after_success_early_late_twice_and_missing():
         assert problem in v.counterexamples[0]["problem"], v.counterexamples
 
 
+def test_schedule_stops_by_the_clients_clock_not_the_services_paid_record():
+    """Issue 15: a service that defers the success moves its own "paid" record; a reminder
+    that came due after Restate accepted the (delayed) success event is flagged anyway."""
+    from harness.checkers.schedule import check_schedule
+
+    success = {"type": "invoke", "op": 2, "t": 0.2, "wall": 1000.2, "handler": "onPaymentSuccess"}
+    success.update(key="a", idem="s", delay_ms=500)  # accepted at 0.21, due at 0.71
+    h = [
+        *history(failure(1, "a", 0.0)),
+        success,
+        {"type": "ok", "op": 2, "t": 0.21, "wall": 1000.21},
+    ]
+    r1, r2 = step("a", "reminder", 0.1, "1"), step("a", "reminder", 1.2, "2")  # r2 due 1.1
+    late_record = [r1, r2, step("a", "paid", 2.5)]  # the service recorded paid only at 2.5
+    args = ("onPaymentFailure", lambda o: o.key, 3, 1.0)
+    assert check_schedule(h, ledger(late_record), *args, late_bound=5).valid is True  # old clock
+    v = check_schedule(h, ledger(late_record), *args, late_bound=5, stop_handler="onPaymentSuccess")
+    assert v.valid is False and "came due after the success" in v.counterexamples[0]["problem"]
+    assert v.counterexamples[0]["success_due"] == 1000.71
+    on_time = [r1, step("a", "paid", 0.72)]  # stopped when the success came due
+    held = check_schedule(h, ledger(on_time), *args, late_bound=5, stop_handler="onPaymentSuccess")
+    assert held.valid is True and held.stats["stopped_by_success"] == 1
+
+
 # -- payment signals (webhook vs durable timeout) -----------------------------------------
 
 

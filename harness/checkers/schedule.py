@@ -5,6 +5,14 @@ each at least `interval` after the one before (the timer starts after the remind
 most `interval + late_bound` after it; after N reminders comes one escalation, again after
 `interval`. A success stops the schedule: nothing lands after the success was recorded.
 Without a success the whole schedule runs: N reminders and exactly one escalation.
+
+Clocks: the schedule's start and "nothing after the success" are taken from the client's
+side, the history: a schedule starts when its first event was sent, and a success counts
+from when Restate accepted the success event, plus the delay it was sent with (when it came
+due). No reminder may come due after that. The service's own "paid" record is extra
+evidence only (nothing after it either): a service that queues the success behind its own
+work moves that record, and a check measured from it would move with it. All times are
+wall clock on this one machine (the world's and the harness's), within CLOCK_SLACK.
 """
 
 from __future__ import annotations
@@ -29,12 +37,23 @@ def check_schedule(
     interval: float,
     late_bound: float,
     name: str = "reminders on schedule, none after success, one escalation",
+    stop_handler: str | None = None,
 ) -> Verdict:
     """World keys: "<subject>:reminder" (resource = the reminder's number),
-    "<subject>:escalation", "<subject>:paid"."""
+    "<subject>:escalation", "<subject>:paid". `stop_handler`: the client's success event
+    (its acceptance by Restate, plus its send delay, is when the schedule must stop).
+
+    complete: an acknowledged schedule without a success ran all its reminders and one
+    escalation. correct: in order, once each, on time, and none came due after the
+    success was accepted and due (nor landed after the service recorded it)."""
     started: dict[str, float] = {}  # subject -> first send of the start event
     acked: set[str] = set()
+    success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due
     for o in operations(records):
+        if stop_handler and o.invoke.get("handler") == stop_handler and o.outcome == "ok":
+            due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
+            s = subject_of(o)
+            success_due[s] = min(success_due.get(s, due), due)
         if o.invoke.get("handler") != start_handler:
             continue
         s = subject_of(o)
@@ -88,6 +107,16 @@ def check_schedule(
                 if w > prev + interval + late_bound:
                     problems.append(f"fired {w - prev - interval:.1f}s late (bound {late_bound}s)")
             prev, first = w, False
+        # a step came due `interval` after the one before landed (the first: at once)
+        due_at = [started[s]] + [w + interval for w in steps[:-1]]
+        success = success_due.get(s)
+        if success is not None:
+            late = [w for w, due in zip(steps, due_at, strict=True) if due > success + CLOCK_SLACK]
+            if late:
+                problems.append(
+                    f"{len(late)} reminder(s)/escalation came due after the success was accepted "
+                    f"and due (client's clock)"
+                )
         if paid is not None:
             after = [w for w in steps if w > paid]
             if after:
@@ -108,6 +137,7 @@ def check_schedule(
                     "reminders": sent,
                     "escalations": escalations,
                     "paid": paid,
+                    "success_due": success,
                 }
             )
     stats = {

@@ -125,6 +125,7 @@ class IngressClient:
             idem=req.idem,
             attempt=attempt,
             req=req.body,
+            **({"delay_ms": req.delay_ms} if req.delay_ms else {}),  # a delayed one-way send
             **req.meta,
         )
         headers = {"idempotency-key": req.idem} if req.idem else {}
