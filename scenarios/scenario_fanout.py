@@ -6,8 +6,9 @@ Workload: 60 tasks of 3-8 subtasks each, 16 at a time, the task id as idempotenc
           fifth sent twice.
 Faults:   kill -9 of the worker twice and of the server once, at seeded points.
 Checks:   every subtask of an acknowledged task done exactly once, none twice; the aggregate
-          recorded once and equal to the sum of its subtasks and to what the client was
-          told; one answer per task id; every invocation completed; faults in flight.
+          recorded once, after its subtasks, and equal to the sum of its subtasks and to
+          what the client was told (missing: a violation); one answer per task id; every
+          invocation completed; faults in flight.
 """
 
 import random
@@ -64,6 +65,12 @@ CONTROLS = [
         "harness.bundled.services.broken.fanout_outside_run:app",
         ("fanout",),
         "subtask work outside ctx.run with a fresh key",
+    ),
+    Control(
+        "worker",
+        "harness.bundled.services.broken.fanout_aggregate_in_background:app",
+        ("fanout",),
+        "aggregate recorded by a background task of the process: a kill loses it",
     ),
 ]
 

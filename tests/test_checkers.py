@@ -551,8 +551,8 @@ def job(i, tid, n, total, outcome="ok"):
     return [inv, {"type": outcome, "op": i, "t": i + 1, "resp": {"total": total}}]
 
 
-def ev(key, amount):
-    return {"op": "event", "key": key, "amount": amount}
+def ev(key, amount, wall=1.0):
+    return {"op": "event", "key": key, "amount": amount, "wall": wall}
 
 
 def test_fanout_sum_and_once():
@@ -574,6 +574,18 @@ def test_fanout_sum_and_once():
     assert (
         v.valid is False and "aggregate 6 != sum of subtasks 5" in v.counterexamples[0]["problem"]
     )
+
+
+def test_fanout_flags_a_missing_aggregate_and_one_recorded_before_its_subtasks():
+    """Issue 15: completeness (a background aggregate a kill lost) and preconditions."""
+    from harness.checkers.fanout import check_fanout
+
+    missing = ledger([ev("j:0", 2), ev("j:1", 3)])
+    v = check_fanout(history(job(1, "j", 2, 5)), missing, "run")
+    assert v.valid is False and "no aggregate in the ledger" in v.counterexamples[0]["problem"]
+    early = ledger([ev("j:0", 2, 1.0), ev("j:aggregate", 5, 1.5), ev("j:1", 3, 2.0)])
+    v = check_fanout(history(job(1, "j", 2, 5)), early, "run")
+    assert v.valid is False and "before its last subtask" in v.counterexamples[0]["problem"]
 
 
 # -- schedules (reminders, escalation, stopped by a success) ------------------------------

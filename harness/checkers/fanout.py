@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.preconditions import happened_before
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
@@ -18,17 +19,24 @@ def check_fanout(
     total: Callable[[Any], int] = lambda answer: answer["total"],
 ) -> Verdict:
     """Per task (records as `RunData.actions()` gives them: key = the task id, request
-    {"subtasks": n}), world events keyed "<id>:<index>" and "<id>:aggregate": each subtask
-    at most once, all n when the task was acknowledged; the aggregate at most once, equal to
-    the sum of the subtask amounts and to the `total` the client was told."""
+    {"subtasks": n}), world events keyed "<id>:<index>" and "<id>:aggregate".
+
+    complete: an acknowledged task has all n subtasks and its aggregate in the ledger (an
+    aggregate left to a background task that a kill lost is missing). correct: each subtask
+    and the aggregate at most once; the aggregate equals the sum of the subtask amounts and
+    the `total` the client was told, and was recorded after its last subtask (the world's
+    clock: an aggregate cannot report work not yet done)."""
     name = "every subtask once, the aggregate is their sum"
     subs: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     agg: dict[str, list[int]] = defaultdict(list)
+    walls: dict[str, dict[str, float]] = defaultdict(dict)  # task -> last subtask, aggregate
     for e in ledger["effects"]:
         task, _, part = (e.get("key") or "").rpartition(":")
         if e["op"] != "event" or not task:
             continue
         (agg[task] if part == "aggregate" else subs[task][part]).append(e.get("amount") or 0)
+        which = "aggregate" if part == "aggregate" else "subtask"
+        walls[task][which] = max(walls[task].get(which, 0.0), e["wall"])
     tasks: dict[str, dict[str, Any]] = {}
     for o in operations(records):
         if o.invoke.get("handler") != handler:
@@ -50,9 +58,14 @@ def check_fanout(
             problems.append(f"subtasks done more than once: {twice}")
         if len(agg[tid]) > 1:
             problems.append(f"aggregate recorded {len(agg[tid])} times")
+        w = walls.get(tid, {})
+        if "aggregate" in w and not happened_before(w.get("subtask", 0.0), w["aggregate"]):
+            problems.append("aggregate recorded before its last subtask was done")
         if t["totals"]:
             if len(done) != t["n"]:
                 problems.append(f"acknowledged with {len(done)} of {t['n']} subtasks done")
+            if not agg[tid]:
+                problems.append("acknowledged, but no aggregate in the ledger")
             expected = sum(v[0] for v in done.values())
             if agg[tid] and agg[tid][0] != expected:
                 problems.append(f"aggregate {agg[tid][0]} != sum of subtasks {expected}")
@@ -65,7 +78,8 @@ def check_fanout(
         return Verdict(
             name,
             False,
-            f"{len(bad)} of {len(tasks)} tasks lost, repeated or mis-summed subtasks",
+            f"{len(bad)} of {len(tasks)} tasks lost, repeated, mis-summed or mis-ordered "
+            "subtasks or aggregates",
             stats,
             bad,
         )
