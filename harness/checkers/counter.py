@@ -17,7 +17,10 @@ def check_counters(
 ) -> Verdict:
     """For every key: acknowledged <= counter/delta <= acknowledged + unknown, where
     acknowledged counts distinct idempotency keys with an `ok`, and unknown those whose
-    every attempt ended `info` (they may or may not have been applied)."""
+    every attempt ended `info` (they may or may not have been applied).
+
+    complete: every acknowledged increment is in its key's final value (lost: violated).
+    correct: nothing beyond the acknowledged and the unknown ones (doubled: violated)."""
     acked: dict[str, set[str]] = defaultdict(set)
     maybe: dict[str, set[str]] = defaultdict(set)
     ops_by_idem: dict[str, list[int]] = defaultdict(list)

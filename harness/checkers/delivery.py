@@ -29,7 +29,10 @@ def check_one_path(
 ) -> Verdict:
     """`email_key(subject)`: the world key of the result email (its `resource` is the
     result); `expected(subject)`: the result both paths must carry; `result(answer)`: the
-    result a synchronous answer carries."""
+    result a synchronous answer carries.
+
+    complete: every subject's result reached the user, by the answer or an email (lost:
+    violated). correct: by one path only, one email at most, with the expected result."""
     synced: dict[str, list[Any]] = {}
     asked: dict[str, str] = {}  # subject -> best outcome of the email requests: ok > info
     ops: dict[str, list[int]] = {}

@@ -43,6 +43,12 @@ def check_key_order(
     event_of: Callable[[Completed], str],
     name: str = "per key in the order sent, one at a time, once each",
 ) -> Verdict:
+    """Per key, the events sent to `handler` (`event_of(op)`: the event's id) against the
+    world's record of their processing (transitions with begin and end).
+
+    complete: every accepted event was processed to its end. correct: nothing processed
+    that was never sent, and an event sent after another was accepted began only after that
+    one finished (the world's clock for processing, the client's for sending)."""
     sends = _sends(records, handler, event_of)
     processed = transitions(ledger)  # key -> [{invocation: event id, begin, end}] by begin
     bad = []
@@ -101,7 +107,10 @@ def check_enriched(
     """`finals`: key -> the updates its state holds at the end, in the order applied, as
     `update_of(op)` gives them (None: not registered). Every accepted update is there once,
     in the order sent; nothing is there that was not sent; an acknowledged registration is
-    there."""
+    there.
+
+    complete: every accepted update and acknowledged registration is in the final state.
+    correct: once each, in the order sent, nothing that was not sent."""
     updates = _sends(records, update_handler, lambda o: repr(update_of(o)))
     registered = {
         k for k, evs in _sends(records, register_handler, lambda o: "").items() if evs[""]["acked"]

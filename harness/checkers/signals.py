@@ -30,7 +30,14 @@ def check_signals(
 ) -> Verdict:
     """`margin`: a webhook delivered this long before the earliest moment the timer could
     fire must win the race (the awakeable's completion is in Restate's log first).
-    `outcome(answer)`: "confirmed" or "cancelled", as the client was told."""
+    `outcome(answer)`: "confirmed" or "cancelled", as the client was told.
+
+    complete: every started payment ended at the provider, by a webhook or a cancel, and an
+    answer of either kind matches what the provider saw. correct: started once, answered one
+    way, cancelled at most once and not before the timeout, and a webhook delivered `margin`
+    before the timer could fire won. Clock: the world's records of the start (never earlier
+    than the client's request, so "not before the timeout" is the stricter for it), the
+    webhook and the cancel: wall clock on this one machine."""
     answers: dict[str, set[str]] = {}
     ops: dict[str, list[int]] = {}
     for o in operations(records):

@@ -26,7 +26,10 @@ def check_set_members(
     member: Callable[[Any], Any],
 ) -> Verdict:
     """Per key, the final list holds every acknowledged member once, and nothing that was
-    never sent (members whose outcome is unknown may or may not be there)."""
+    never sent (members whose outcome is unknown may or may not be there).
+
+    complete: every acknowledged member is in the final list. correct: once, and nothing
+    that was never sent."""
     name = "no lost update"
     bad = []
     adds = _by_key(records, handler)

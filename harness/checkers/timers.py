@@ -34,7 +34,12 @@ def check_timers(
     time + delay, and no later than the last answer's time + delay. It must take effect
     once for an acknowledged request (at most once when the outcome is unknown), never
     before its earliest due time, and at most `late_bound` seconds (restarts included)
-    after its latest due time."""
+    after its latest due time.
+
+    complete: every acknowledged request's timer fired (missing: violated). correct: once,
+    not early, not later than the bound. Clock: the client's, from the history (the
+    request's send and answer times), against the world's record of the effect, both wall
+    clock on this one machine."""
     fired: dict[str, list[float]] = {}
     for e in ledger["effects"]:
         fired.setdefault(e.get("key") or "", []).append(e["wall"])

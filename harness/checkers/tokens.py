@@ -25,7 +25,11 @@ def check_tokens(
     a token whose cancel was acknowledged nets to zero (never charged, or refunded once);
     a payment acknowledged as COMPLETED whose token saw no cancel request was charged once;
     one acknowledged as CANCELLED was never left charged. `status(answer)`: what a make
-    answer says, "COMPLETED", "CANCELLED" or None."""
+    answer says, "COMPLETED", "CANCELLED" or None.
+
+    complete: a payment acknowledged as COMPLETED without a cancel has its charge, and an
+    acknowledged cancel of a charged token its refund. correct: at most one payment and one
+    refund per token, never a refund without a payment."""
     name = "each token paid once or cancelled to net zero"
     pays: dict[str, list[dict[str, Any]]] = defaultdict(list)
     refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -49,7 +49,10 @@ def check_transitions(
     Per key: transitions never overlap; each moves to a different state than the one
     before (starting from `initial`); every acknowledged answer that says it `moved` is one
     transition (unknown outcomes may or may not be); the final state is the last
-    transition's."""
+    transition's.
+
+    complete: every acknowledged move is a transition in the ledger. correct: no overlap,
+    no move to the same state, and the final state is the last transition's."""
     name = "one transition per key at a time, along valid paths, none lost"
     per_key = transitions(ledger)
     acked: dict[str, set[str]] = defaultdict(set)  # distinct idempotency keys
