@@ -74,7 +74,7 @@ def test_shrink_refuses_a_run_that_held_and_a_folder_that_is_no_run(tmp_path):
         assert out.returncode == 2 and words in out.stderr, out.stderr
 
 
-def test_a_violated_smoke_run_shrinks_to_one_key_and_replays(tmp_path):
+def test_a_violated_smoke_run_shrinks_to_a_few_requests_and_replays(tmp_path):
     """`run --shrink`: the in-memory counter (loses increments at a kill) violates with 2
     faults and 500 requests on 20 keys; the shrink ends on at most 1 fault and a few
     requests on one key or two, which violate again, and tells it as a story."""
