@@ -257,8 +257,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
     """Collect `scenario_*.py` files also where `python_files` does not name them."""
     if not fnmatch.fnmatch(file_path.name, "scenario_*.py"):
         return None
-    if any(fnmatch.fnmatch(file_path.name, p) for p in parent.config.getini("python_files")):
-        return None  # the python plugin collects it already
+    if parent.session.isinitpath(file_path) or any(
+        fnmatch.fnmatch(file_path.name, p) for p in parent.config.getini("python_files")
+    ):
+        return None  # the python plugin collects it already (a file named on the command line)
     return pytest.Module.from_parent(parent, path=file_path)
 
 

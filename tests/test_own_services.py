@@ -296,3 +296,17 @@ def test_an_app_that_fails_at_start_is_bad_input_within_seconds(tmp_path, case):
     assert took < 30, took  # a generous ceiling: 2-3 s here
     assert not [p for p in psutil.process_iter(["cmdline"]) if f"{case}:app" in
                 " ".join(p.info["cmdline"] or [])]  # fmt: skip
+
+
+def test_a_project_scenario_named_on_the_command_line_is_collected_once(tmp_path):
+    """A project's `scenario_*.py` (not in `python_files`) given as a path, as its reproduce
+    command does (`pytest chaos/scenario_orders.py::test_...`), runs once, not twice."""
+    project = tmp_path / "orders"
+    subprocess.run(["cp", "-r", str(REPO / "examples" / "orders"), str(project)], check=True)
+    for args in (["chaos/scenario_orders.py::test_orders_charged_once"], ["chaos"], []):
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             *args],
+            cwd=project, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.stdout.count("::test_orders_charged_once") == 1, (args, out.stdout)
