@@ -610,8 +610,9 @@ def shrink_command(args: argparse.Namespace) -> int:
     m, o, rate = summary["minimal"], summary["original"], summary["success_rate"]
     print(
         f"minimal reproduction: {m['faults']} fault(s) (of {o['faults']}), {m['ops']} "
-        f"request(s) (of {o['ops']}) on {len(m['keys']) if m['keys'] is not None else 'all'} "
-        f"key(s); "
+        f"request(s) (of {o['ops']})"
+        + (f" on {len(m['keys'])} key(s)" if m["keys"] is not None else "")
+        + "; "
         + (
             f"violated in {rate:.0%} of {summary['confirm_runs']} reruns; "
             if rate is not None

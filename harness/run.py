@@ -113,7 +113,11 @@ MAX_RECORDED_KEYS = 10_000  # a soak's workload record names its keys up to this
 
 
 def workload_record(
-    workload: list[Any], sent: list[Any], plan: list[Fault], explicit: bool, subset: Subset | None
+    workload: list[Any],
+    sent: list[Any],
+    plan: list[Fault],
+    explicit: bool,
+    positions: list[int] | None,
 ) -> dict[str, Any]:
     """What the history says of the workload before it is sent: how many items the seed
     generated and how many are sent, its business keys in order of first use (what a
@@ -123,8 +127,8 @@ def workload_record(
     out["explicit_plan"] = explicit
     if len(keys) <= MAX_RECORDED_KEYS:
         out["keys"] = keys
-    if subset is not None:
-        out["positions"] = [i for i, item in enumerate(workload) if subset.keeps(i, item)]
+    if positions is not None:
+        out["positions"] = positions
     return out
 
 
@@ -410,10 +414,11 @@ class Run:
         preflight (harness/preflight.py) checks that the deployments serve the requests'
         handlers and probes each one: a mismatch stops the run as bad input."""
         self.check_overrides()
-        workload, generated, subset = list(requests), len(requests), None
+        workload, generated, positions = list(requests), len(requests), None
         if self.options.subset_file is not None:
             subset = Subset.load(self.options.subset_file)
-            requests = subset.apply(workload)
+            positions = subset.positions(workload)
+            requests = [workload[i] for i in positions]
             self.manifest["subset"] = subset.to_record()
             self.manifest["subset_file"] = str(self.options.subset_file)
         if preflight:
@@ -449,7 +454,7 @@ class Run:
         self.history.append(
             "workload",
             **workload_record(
-                workload, requests, self.plan, self.options.plan_file is not None, subset
+                workload, requests, self.plan, self.options.plan_file is not None, positions
             ),
         )
         if self.options.duration is not None:
@@ -481,7 +486,9 @@ class Run:
             chaos = asyncio.create_task(nemesis.run(driver))
             ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))
             try:
-                outcomes = await self._unless_world_dies(driver.run(requests, duration, rate))
+                outcomes = await self._unless_world_dies(
+                    driver.run(requests, duration, rate, positions)
+                )
             finally:
                 nemesis.workload_done.set()
                 await chaos

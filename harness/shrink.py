@@ -13,6 +13,7 @@ shrink.json (sizes, runs, time, the success rate over `confirm` reruns, the comm
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -219,18 +220,22 @@ class Shrinker:
             best = Candidate([])
         elif len(best.faults) > 1:
             best.faults = ddmin(best.faults, lambda fs: self.fails(Candidate(fs)), self.budget)
-        self.say("keys:")
-        witness = self.witness_keys(keys)
-        if witness and len(witness) < len(keys) and self.fails(Candidate(best.faults, witness)):
-            keys = witness
         if len(keys) > 1:
-            keys = ddmin(keys, lambda ks: self.fails(Candidate(best.faults, ks)), self.budget)
-        best = Candidate(best.faults, keys)
+            self.say("keys:")
+            witness = self.witness_keys(keys)
+            if witness and len(witness) < len(keys) and self.fails(Candidate(best.faults, witness)):
+                keys = witness
+            if len(keys) > 1:
+                keys = ddmin(keys, lambda ks: self.fails(Candidate(best.faults, ks)), self.budget)
+            best = Candidate(best.faults, keys)
         self.say("requests:")
-        kept = self.kept_items(best)
+        kept = self.kept_items(best, generated)
         if kept is not None and len(kept) > 1 and not self.budget.spent():
+            named = self.witness_items(kept)
+            if 0 < len(named) < len(kept) and self.fails(Candidate(best.faults, best.keys, named)):
+                kept = named
             best.items = ddmin(
-                kept, lambda its: self.fails(Candidate(best.faults, keys, its)), self.budget
+                kept, lambda its: self.fails(Candidate(best.faults, best.keys, its)), self.budget
             )
         return self.finish(best, t0, reproduced=True)
 
@@ -245,10 +250,22 @@ class Shrinker:
                     named.append(str(k))
         return named
 
-    def kept_items(self, c: Candidate) -> list[int] | None:
-        """Workload positions a run of `c` sends: the last such run recorded them."""
+    def witness_items(self, kept: list[int]) -> list[int]:
+        """The workload positions of the counterexamples' requests (their retries and
+        repeats too: every position that sent the same idempotency key), among `kept`."""
+        invokes = [r for r in self.records if r.get("type") == "invoke" and "item" in r]
+        named = {op for cx in self.counterexamples for op in cx.get("ops", [])}
+        requests = {r.get("idem") or r["op"] for r in invokes if r["op"] in named}
+        positions = {r["item"] for r in invokes if (r.get("idem") or r["op"]) in requests}
+        return [i for i in kept if i in positions]
+
+    def kept_items(self, c: Candidate, generated: int | None) -> list[int] | None:
+        """Workload positions a run of `c` sends: all of them without a key cut, else those
+        the last run with this cut recorded."""
+        if c.keys is None:
+            return None if generated is None else list(range(generated))
         for entry in reversed(self.log):
-            if entry["keys"] == (None if c.keys is None else len(c.keys)):
+            if entry["keys"] == len(c.keys):
                 step = self.out / "steps" / f"{entry['step']:03d}"
                 for h in step.glob("*/history.jsonl"):
                     for r in read(h):
@@ -349,9 +366,11 @@ def story(run_dir: Path, targets: list[str]) -> list[str]:
             lines.append((r["t"], how + ("" if r.get("landed", True) else " (missed)")))
         elif kind == "fault-end":
             lines.append((r["t"], f"{r['target']} back ({r['kind']} undone)"))
+    start = next((r["t"] for r in records if r.get("type") == "workload"), -math.inf)
     for c in ledger.get("calls", []):
         what = f"the world records {c['op']} for {c.get('key')}: {c['outcome']}"
-        lines.append((c["wall"] - t0_wall, what))
+        t = c["wall"] - t0_wall
+        lines.append((t, what + (" (the harness's preflight probe)" if t < start else "")))
     lines.sort(key=lambda x: x[0])
     told = [f"{t:7.3f} s  {text}" for t, text in lines[:STORY_LINES]]
     if len(lines) > STORY_LINES:
@@ -359,7 +378,11 @@ def story(run_dir: Path, targets: list[str]) -> list[str]:
     for v in results.get("verdicts", []):
         if v["id"] in targets and v["valid"] is False:
             cx = (v.get("counterexamples") or [{}])[0]
-            facts = [f"{k} {json.dumps(x)[:60]}" for k, x in cx.items() if k not in HIDDEN]
+            facts = [
+                f"{k} {json.dumps(x)[:60]}"
+                for k, x in cx.items()
+                if k not in HIDDEN and not isinstance(x, list | dict)  # ledger rows: the report
+            ]
             broke = f"{cx.get('key', '')} {cx.get('problem', v['summary'])}".strip()
             told.append(
                 f"Then {v['name']} was violated: {broke}" + f" ({', '.join(facts)})" * bool(facts)

@@ -135,3 +135,24 @@ def test_every_negative_control_shrinks_to_two_faults_and_a_tenth_of_the_request
     assert s["minimal"]["faults"] <= 2, s["minimal"]
     assert s["minimal"]["ops"] <= s["original"]["ops"] / 10, (s["minimal"], s["original"])
     assert s["success_rate"] >= 0.5, s["steps"][-5:]
+
+
+def test_the_counterexamples_requests_are_the_first_cut_of_the_workload(tmp_path):
+    """Requests without a business key (a Service's calls) are cut by their position in the
+    workload: first to those the counterexample names, with their retries and repeats."""
+    from harness.shrink import Candidate, Shrinker, workload_keys
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"reproduce": "restate-chaos run x --seed 1"}))
+    cx = {"key": "o2", "problem": "2 effective charges", "ops": [3]}
+    verdict = {"id": "exactly_once:charge", "valid": False, "counterexamples": [cx]}
+    (run / "results.json").write_text(json.dumps({"status": "failed", "verdicts": [verdict]}))
+    lines = [{"type": "workload", "t": 0, "items": 6, "kept": 6, "keys": []}]
+    for op, (item, idem) in enumerate([(0, "a"), (1, "b"), (2, "c"), (3, "c"), (4, "d")], 1):
+        lines.append({"type": "invoke", "t": op, "op": op, "item": item, "idem": idem})
+    (run / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    shrinker = Shrinker(run, tmp_path / "out")
+    assert shrinker.targets == ["exactly_once:charge"] and workload_keys(shrinker.records) == []
+    assert shrinker.witness_items(list(range(6))) == [2, 3]  # op 3 is "c", sent twice
+    assert shrinker.kept_items(Candidate([]), 6) == list(range(6))  # no key cut: all six

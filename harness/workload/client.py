@@ -109,9 +109,15 @@ class IngressClient:
             await self._http.close()
 
     async def call(
-        self, req: Request, worker: int = 0, attempt: int = 1, timeout: float | None = None
+        self,
+        req: Request,
+        worker: int = 0,
+        attempt: int = 1,
+        timeout: float | None = None,
+        item: int | None = None,
     ) -> Outcome:
-        """One attempt; `timeout` (seconds) overrides the client's for this attempt."""
+        """One attempt; `timeout` (seconds) overrides the client's for this attempt; `item`:
+        the request's position in the scenario's generated workload (what a shrink cuts)."""
         assert self._http is not None, "use `async with IngressClient(...)`"
         op = self.history.next_op()
         self.history.one_way += req.send
@@ -126,6 +132,7 @@ class IngressClient:
             attempt=attempt,
             req=req.body,
             **({"delay_ms": req.delay_ms} if req.delay_ms else {}),  # a delayed one-way send
+            **({"item": item} if item is not None else {}),
             **req.meta,
         )
         headers = {"idempotency-key": req.idem} if req.idem else {}

@@ -69,7 +69,7 @@ class Driver:
         async with self._progress:
             self._progress.notify_all()
 
-    async def _one(self, req: Request, worker: int) -> Outcome:
+    async def _one(self, req: Request, worker: int, item: int | None = None) -> Outcome:
         start = time.monotonic()
         deadline = start + self.retry_for
         wait_until = None if req.wait_s is None else start + req.wait_s
@@ -80,7 +80,9 @@ class Driver:
             self.stats.attempts += 1
             self.stats.in_flight += 1
             try:
-                out = await self.client.call(req, worker=worker, attempt=attempt, timeout=left)
+                out = await self.client.call(
+                    req, worker=worker, attempt=attempt, timeout=left, item=item
+                )
             finally:
                 self.stats.in_flight -= 1
             setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
@@ -101,11 +103,13 @@ class Driver:
         requests: Sequence[Request | Flow],
         duration: float | None = None,
         rate: float | None = None,
+        items: Sequence[int] | None = None,
     ) -> list[Outcome]:
         """Send the requests, in order; after `duration` seconds no new request starts (those
         under way finish). With `rate`, request i starts no earlier than i / rate seconds
-        after the first (arrivals spread over time, as webhooks or events arrive).
-        Returns the final outcome of each request sent, in order."""
+        after the first (arrivals spread over time, as webhooks or events arrive). `items`:
+        each request's position in the generated workload, recorded with its operations
+        (default: its index). Returns the final outcome of each request sent, in order."""
         if rate is not None and rate <= 0:
             raise ValueError(f"rate must be > 0 requests/s, got {rate}")
         t0 = time.monotonic()
@@ -121,11 +125,11 @@ class Driver:
                 if rate is not None:
                     await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
                 self.stats.requests += 1
-                item = requests[i]
+                item, position = requests[i], i if items is None else items[i]
                 if isinstance(item, Request):
-                    results[i] = await self._one(item, wid)
+                    results[i] = await self._one(item, wid, position)
                 else:
-                    results[i] = await item(lambda req, w=wid: self._one(req, w))
+                    results[i] = await item(lambda req, w=wid, p=position: self._one(req, w, p))
                 self.stats.done += 1
                 await self._finish()
 

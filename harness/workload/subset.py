@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from harness.workload.client import Request
-
-T = TypeVar("T")
 
 
 def key_of(item: Any) -> str | None:
@@ -68,8 +66,9 @@ class Subset:
         key = key_of(item)
         return self.keys is None or key is None or key in self.keys
 
-    def apply(self, workload: list[T]) -> list[T]:
-        return [item for i, item in enumerate(workload) if self.keeps(i, item)]
+    def positions(self, workload: list[Any]) -> list[int]:
+        """The positions of `workload` this subset keeps, in order."""
+        return [i for i, item in enumerate(workload) if self.keeps(i, item)]
 
     def to_record(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
