@@ -12,6 +12,7 @@ shrink.json (sizes, runs, time, the success rate over `confirm` reruns, the comm
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shlex
@@ -31,6 +32,8 @@ from harness.workload.history import read
 
 T = TypeVar("T")
 TRIES = 3  # runs per candidate (see README "Shrinking" for the rates behind it)
+RELIABLE = 0.5  # a reproduction violates in at least this share of its confirming reruns ...
+STEPS_BACK = 4  # ... else the shrink takes a larger one, trying at most this many
 
 
 @dataclass
@@ -105,6 +108,11 @@ class Candidate:
     keys: list[str] | None = None  # None: every key
     items: list[int] | None = None  # None: every item on the kept keys
 
+    def sig(self) -> str:
+        """A short name for what the candidate is: equal candidates have equal ones."""
+        text = json.dumps([[asdict(f) for f in self.faults], self.subset()], sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
     def subset(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.keys is not None:
@@ -143,6 +151,8 @@ class Shrinker:
         self.records = read(run_dir / "history.jsonl")
         self.steps = 0
         self.log: list[dict[str, Any]] = []
+        # every candidate that violated, in the order found: each smaller than the one before
+        self.chain: list[Candidate] = []
 
     # -- one candidate -----------------------------------------------------------------
     def fails(self, c: Candidate, tries: int | None = None) -> bool:
@@ -151,6 +161,7 @@ class Shrinker:
             if self.budget.spent():
                 return False
             if self.run(c)["reproduced"]:
+                self.chain.append(c)
                 return True
         return False
 
@@ -174,6 +185,7 @@ class Shrinker:
             violated += [v["id"] for v in read_json(res).get("verdicts", []) if v["valid"] is False]
         entry = {
             "step": self.steps,
+            "candidate": c.sig(),
             "faults": len(c.faults),
             "keys": None if c.keys is None else len(c.keys),
             "items": None if c.items is None else len(c.items),
@@ -273,16 +285,39 @@ class Shrinker:
                             return list(r["positions"])
         return None
 
+    def confirmed(self, best: Candidate) -> tuple[Candidate, float | None, list[dict[str, Any]]]:
+        """`best` if it violates in at least RELIABLE of `confirm` reruns, else the next
+        larger candidate of the chain that does (up to STEPS_BACK of them; if none does, the
+        most reliable): a reproduction that fails once in five is a poor one to hand over.
+        Returns the one chosen, its rate, and the smaller ones passed over with theirs."""
+        if not self.confirm:
+            return best, None, []
+        larger: list[Candidate] = []
+        for c in reversed(self.chain):  # the chain's larger ones, newest first, each once
+            if c != best and c not in larger and len(larger) < STEPS_BACK:
+                larger.append(c)
+        rated: list[tuple[Candidate, float, int | None]] = []
+        for c in [best, *larger]:
+            self.say(f"confirming: {self.confirm} more run(s) of the reproduction")
+            runs = [self.run(c) for _ in range(self.confirm)]
+            rated.append((c, sum(e["reproduced"] for e in runs) / len(runs), runs[-1]["ops"]))
+            if rated[-1][1] >= RELIABLE:
+                break
+            self.say(f"  violated in {rated[-1][1]:.0%} only: a larger one")
+        chosen = max(rated, key=lambda r: r[1])  # the first (smallest) of the most reliable
+        over = [{"faults": len(c.faults), "ops": ops, "rate": rate} for c, rate, ops in rated
+                if c is not chosen[0]]  # fmt: skip
+        return chosen[0], chosen[1], over
+
     def finish(self, best: Candidate, t0: float, reproduced: bool) -> dict[str, Any]:
+        rate, passed_over = None, []
+        if reproduced:
+            best, rate, passed_over = self.confirmed(best)
         write_json(self.out / "plan.json", [asdict(f) for f in best.faults])
         write_json(self.out / "subset.json", best.subset())
-        rate = None
-        if reproduced:
-            self.say(f"confirming: {self.confirm} more run(s) of the minimal reproduction")
-            confirm_runs = [self.run(best) for _ in range(self.confirm)]
-            rate = sum(e["reproduced"] for e in confirm_runs) / max(len(confirm_runs), 1)
         original_ops = requests_sent(self.records)
-        minimal_ops = next((e["ops"] for e in reversed(self.log) if e["ops"] is not None), None)
+        mine = [e for e in self.log if e["candidate"] == best.sig()]
+        minimal_ops = next((e["ops"] for e in reversed(mine) if e["ops"] is not None), None)
         shown = ["restate-chaos" if self.prefix == "--" else "pytest", *self.base[3:]]
         if self.prefix != "--":
             shown = ["pytest", *self.base[6:]]  # without -m pytest -p no:cacheprovider -q
@@ -305,13 +340,14 @@ class Shrinker:
                 "violated": next(
                     (
                         sorted(set(e["violated"]) & set(self.targets))
-                        for e in reversed(self.log)
+                        for e in reversed(mine)
                         if e["reproduced"]
                     ),
                     [],
                 ),
             },
             "success_rate": rate,
+            "smaller_but_flakier": passed_over,
             "confirm_runs": self.confirm if reproduced else 0,
             "runs": self.steps,
             "seconds": round(time.monotonic() - t0, 1),
@@ -321,7 +357,7 @@ class Shrinker:
             "steps": self.log,
         }
         last = next(
-            (self.out / "steps" / f"{e['step']:03d}" for e in reversed(self.log)
+            (self.out / "steps" / f"{e['step']:03d}" for e in reversed(mine)
              if e["reproduced"]), None,
         )  # fmt: skip
         run = next(last.glob("*/history.jsonl"), None) if last is not None else None

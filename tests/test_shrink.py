@@ -137,11 +137,8 @@ def test_every_negative_control_shrinks_to_two_faults_and_a_tenth_of_the_request
     assert s["success_rate"] >= 0.5, s["steps"][-5:]
 
 
-def test_the_counterexamples_requests_are_the_first_cut_of_the_workload(tmp_path):
-    """Requests without a business key (a Service's calls) are cut by their position in the
-    workload: first to those the counterexample names, with their retries and repeats."""
-    from harness.shrink import Candidate, Shrinker, workload_keys
-
+def fake_run(tmp_path):
+    """A violated run folder with a few operations, for the shrinker's logic alone."""
     run = tmp_path / "r"
     run.mkdir()
     (run / "run.json").write_text(json.dumps({"reproduce": "restate-chaos run x --seed 1"}))
@@ -152,7 +149,40 @@ def test_the_counterexamples_requests_are_the_first_cut_of_the_workload(tmp_path
     for op, (item, idem) in enumerate([(0, "a"), (1, "b"), (2, "c"), (3, "c"), (4, "d")], 1):
         lines.append({"type": "invoke", "t": op, "op": op, "item": item, "idem": idem})
     (run / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    shrinker = Shrinker(run, tmp_path / "out")
+    return run
+
+
+def test_a_flaky_smallest_reproduction_gives_way_to_a_larger_reliable_one(tmp_path):
+    """The smallest candidate violates in 1 of 5 reruns, the next larger in 4 of 5: the
+    shrink hands over the larger one and says what the smaller reached."""
+    from harness.shrink import Candidate, Shrinker
+
+    shrinker = Shrinker(fake_run(tmp_path), tmp_path / "out", confirm=5)
+    big, mid, small = (
+        Candidate([], items=[0, 1, 2, 3]),
+        Candidate([], items=[2, 3]),
+        Candidate([], items=[2]),
+    )
+    shrinker.chain = [big, mid, small]
+    runs = {small.sig(): iter([1, 0, 0, 0, 0]), mid.sig(): iter([1, 1, 0, 1, 1])}
+
+    def run(c):
+        entry = {"candidate": c.sig(), "reproduced": bool(next(runs[c.sig()])), "ops": len(c.items)}
+        shrinker.log.append(entry)
+        return entry
+
+    shrinker.run = run
+    chosen, rate, over = shrinker.confirmed(small)
+    assert chosen == mid and rate == 0.8
+    assert over == [{"faults": 0, "ops": 1, "rate": 0.2}]
+
+
+def test_the_counterexamples_requests_are_the_first_cut_of_the_workload(tmp_path):
+    """Requests without a business key (a Service's calls) are cut by their position in the
+    workload: first to those the counterexample names, with their retries and repeats."""
+    from harness.shrink import Candidate, Shrinker, workload_keys
+
+    shrinker = Shrinker(fake_run(tmp_path), tmp_path / "out")
     assert shrinker.targets == ["exactly_once:charge"] and workload_keys(shrinker.records) == []
     assert shrinker.witness_items(list(range(6))) == [2, 3]  # op 3 is "c", sent twice
     assert shrinker.kept_items(Candidate([]), 6) == list(range(6))  # no key cut: all six
