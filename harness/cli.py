@@ -278,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--report-dir", default="reports", help="default: reports/")
     run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
     run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
+    run.add_argument(
+        "--drop-data",
+        action="store_true",
+        help="remove restate data dirs (about 200 MB a run) also of failing runs",
+    )
     rep = sub.add_parser("report", help="re-analyse stored runs")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     shr = sub.add_parser(
@@ -459,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--restate-bin={args.restate_bin}")
         if args.keep_data:
             pytest_args.append("--keep-data")
+        if args.drop_data:
+            pytest_args.append("--chaos-drop-data")
         for app in args.app:
             pytest_args.append(f"--chaos-app={app}")
         for adapter in args.adapter:

@@ -107,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep restate-server data dirs also of passing runs",
     )
     g.addoption(
+        "--chaos-drop-data",
+        action="store_true",
+        help="remove restate-server data dirs (about 200 MB a run) also of failing runs: "
+        "what a shrink's many reruns do; history, ledger, Restate's rows and logs stay",
+    )
+    g.addoption(
         "--chaos-app",
         action="append",
         default=[],
@@ -529,6 +535,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
             restate_bin=cfg.getoption("--restate-bin"),
             keep_data=cfg.getoption("--keep-data"),
+            drop_data=cfg.getoption("--chaos-drop-data"),
             services=services,
             apps=apps,
             contracts=contracts,

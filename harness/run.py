@@ -83,6 +83,7 @@ class RunOptions:
     report_dir: Path
     restate_bin: str | None = None
     keep_data: bool = False
+    drop_data: bool = False  # remove the server's data dir even of a failing run (a shrink's)
     # the scenario's services (name -> default implementation), its module's SERVICES
     services: dict[str, str] = field(default_factory=dict)
     apps: dict[str, str] = field(default_factory=dict)  # service name -> the user's override
@@ -763,7 +764,7 @@ class Run:
         self._write_manifest()
         render(self.dir)
         render_dashboard(self.options.report_dir)
-        if status == "passed" and not self.options.keep_data:
+        if (status == "passed" and not self.options.keep_data) or self.options.drop_data:
             shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
 
     def _write_manifest(self) -> None:

@@ -177,7 +177,7 @@ class Shrinker:
         p = self.prefix
         proc = subprocess.run(
             [*self.base, f"{p}plan", str(plan), f"{p}subset", str(subset), f"{p}report-dir",
-             str(step)],
+             str(step), f"{p}drop-data"],  # 200 MB of server data a run: not for 100 runs
             capture_output=True, text=True,
         )  # fmt: skip
         violated = []
