@@ -113,6 +113,7 @@ def test_negative_control_is_flagged_every_time(subpytest, scenario, control, de
             str(depth["controls"]),
             "--chaos-app",
             f"{control.service}={control.app}",
+            "--chaos-drop-data",  # a failing run keeps 200 MB of server data otherwise
         ]
     )
     code, out = run.wait(timeout=900)
