@@ -652,6 +652,9 @@ def test_schedule_stops_by_the_clients_clock_not_the_services_paid_record():
     v = check_schedule(h, ledger(late_record), *args, late_bound=5, stop_handler="onPaymentSuccess")
     assert v.valid is False and "came due after the success" in v.counterexamples[0]["problem"]
     assert v.counterexamples[0]["success_due"] == 1000.71
+    nothing = check_schedule(h, ledger([step("a", "paid", 0.72)]), *args, late_bound=5,
+                             stop_handler="onPaymentSuccess")  # fmt: skip
+    assert nothing.valid is True  # paid before any reminder: no step at all
     on_time = [r1, step("a", "paid", 0.72)]  # stopped when the success came due
     held = check_schedule(h, ledger(on_time), *args, late_bound=5, stop_handler="onPaymentSuccess")
     assert held.valid is True and held.stats["stopped_by_success"] == 1

@@ -108,7 +108,7 @@ def check_schedule(
                     problems.append(f"fired {w - prev - interval:.1f}s late (bound {late_bound}s)")
             prev, first = w, False
         # a step came due `interval` after the one before landed (the first: at once)
-        due_at = [started[s]] + [w + interval for w in steps[:-1]]
+        due_at = [started[s], *(w + interval for w in steps[:-1])][: len(steps)]
         success = success_due.get(s)
         if success is not None:
             late = [w for w, due in zip(steps, due_at, strict=True) if due > success + CLOCK_SLACK]
