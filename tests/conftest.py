@@ -16,27 +16,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TAG_VAR = "RESTATE_CHAOS_TEST_TAG"
-# .ci/run sets up the Docker engine alongside the tests: the folder where .ci/docker-setup's
-# exit code (rc), output (env: the DOCKER_HOST to use) and log appear when it is done
-DOCKER_PENDING = "RESTATE_CHAOS_DOCKER_PENDING"
 
 
 @functools.cache
 def docker_unavailable() -> str | None:
-    """Why the Docker tests cannot run here, or None; waits for a setup still under way."""
-    pending = os.environ.get(DOCKER_PENDING)
-    if pending:
-        rc, deadline = Path(pending) / "rc", time.monotonic() + 600
-        while not rc.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if not rc.exists():
-            return ".ci/docker-setup did not finish within 600 s"
-        if rc.read_text().strip() != "0":
-            log = (Path(pending) / "log").read_text().splitlines()
-            reasons = [line.split("skipped: ", 1)[1] for line in log if "skipped: " in line]
-            return reasons[-1] if reasons else f".ci/docker-setup failed: {log[-3:]}"
-        export = (Path(pending) / "env").read_text().strip().splitlines()[-1]
-        os.environ["DOCKER_HOST"] = export.split("=", 1)[1]  # export DOCKER_HOST=unix://...
+    """Why the Docker tests cannot run here, or None (.ci/run passes its setup's reason)."""
+    if os.environ.get("RESTATE_CHAOS_DOCKER_SKIP"):
+        return os.environ["RESTATE_CHAOS_DOCKER_SKIP"].removeprefix("Docker backend skipped: ")
     if not shutil.which("docker-compose"):
         return "docker-compose not installed (run .ci/docker-setup)"
     if not os.environ.get("DOCKER_HOST"):
@@ -55,12 +41,9 @@ def _docker_or_skip(request: pytest.FixtureRequest) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """While .ci/run still sets up the Docker engine (about a minute), the Docker tests run a
-    third of the way in instead of first: by then it is ready, and they do not wait."""
-    if os.environ.get(DOCKER_PENDING):
-        docker = [i for i in items if i.get_closest_marker("docker")]
-        rest = [i for i in items if not i.get_closest_marker("docker")]
-        items[:] = rest[: len(rest) // 3] + docker + rest[len(rest) // 3 :]
+    """Slow tests (marked `slow`: seed sweeps, installs, shrinks) first: pytest-xdist hands
+    out tests in order, and a long one handed out last makes every other worker wait."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def tagged_processes(tag: str) -> list[psutil.Process]:

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.docker  # skipped with the reason where no engine runs (conftest)
+# skipped with the reason where no engine runs; slow: handed out first (conftest)
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

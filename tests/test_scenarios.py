@@ -11,6 +11,8 @@ from harness.runtime.kafka import missing
 from harness.runtime.node import provision_node_project
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # 15-40 s each: handed out first (tests/conftest.py)
+
 SCENARIOS = {
     name: f"scenarios/scenario_{name}.py"
     for name in (

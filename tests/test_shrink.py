@@ -74,6 +74,7 @@ def test_shrink_refuses_a_run_that_held_and_a_folder_that_is_no_run(tmp_path):
         assert out.returncode == 2 and words in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 def test_a_violated_smoke_run_shrinks_to_a_few_requests_and_replays(tmp_path):
     """`run --shrink`: the in-memory counter (loses increments at a kill) violates with 2
     faults and 500 requests on 20 keys; the shrink ends on at most 1 fault and a few
@@ -116,6 +117,7 @@ def test_a_violated_smoke_run_shrinks_to_a_few_requests_and_replays(tmp_path):
 @pytest.mark.parametrize(
     "scenario, control", NEGATIVE_CONTROLS, ids=[c.name for _, c in NEGATIVE_CONTROLS]
 )
+@pytest.mark.slow
 def test_every_negative_control_shrinks_to_two_faults_and_a_tenth_of_the_requests(
     tmp_path, scenario, control, depth
 ):
