@@ -170,6 +170,9 @@ class _Interrupts:
     shield = 0  # > 0 while a teardown or report must not be cut short
     pending = False  # an interrupt arrived inside the shield: raise it after
     starting = True  # still importing: nothing to tear down (see `started`)
+    # the terminal's stderr, kept at install time: while pytest starts, its capture has fd 2
+    # pointed at a temporary file, and a message written there before os._exit is lost
+    stderr = 2
 
 
 def started() -> None:
@@ -187,16 +190,19 @@ def interrupted() -> bool:
 def _on_interrupt(signum: int, frame: object) -> None:
     _Interrupts.count += 1
     if _Interrupts.starting and not REGISTRY.procs:
-        os.write(2, b"\nrestate-chaos: interrupted\n")
+        os.write(_Interrupts.stderr, b"\nrestate-chaos: interrupted\n")
         os._exit(3)
     if _Interrupts.count >= 3:  # the user insists: kill everything, leave at once
         REGISTRY.kill_all()
-        os.write(2, b"\nrestate-chaos: interrupted again: every process killed, exiting\n")
+        os.write(
+            _Interrupts.stderr,
+            b"\nrestate-chaos: interrupted again: every process killed, exiting\n",
+        )
         os._exit(3)
     if _Interrupts.shield or _Interrupts.count > 1:
         _Interrupts.pending = _Interrupts.count == 1
         os.write(
-            2,
+            _Interrupts.stderr,
             b"\nrestate-chaos: finishing the teardown and the report "
             b"(interrupt twice more to abort them)\n",
         )
@@ -210,6 +216,8 @@ def install_signal_handlers() -> None:
     """SIGINT, SIGTERM and SIGHUP take the Ctrl-C path (KeyboardInterrupt), so teardown
     runs; a second one during teardown does not cut it short (see `shielded`), a third
     kills every process and exits 3. kill_all stays the backstop."""
+    if _Interrupts.stderr == 2:
+        _Interrupts.stderr = os.dup(2)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_interrupt)
 
