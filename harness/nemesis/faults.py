@@ -364,12 +364,14 @@ class Nemesis:
             self.record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
             return
         event = trigger.result()
-        fired = time.monotonic()
-        async with self._per_target[fault.target]:
-            await self._execute(i, fault, progress, event, fired)
+        fired, lock = time.monotonic(), self._per_target[fault.target]
+        behind = lock.locked()  # another fault on the same target is in force
+        async with lock:
+            queued = (time.monotonic() - fired) * 1000 if behind else 0.0
+            await self._execute(i, fault, progress, event, queued)
 
     def _aim(
-        self, fault: Fault, progress: Progress, event: dict[str, Any] | None, fired: float
+        self, fault: Fault, progress: Progress, event: dict[str, Any] | None, queued: float
     ) -> dict[str, Any]:
         """Where the fault landed, measured at the moment it acts."""
         # requests finished when it acted: where --replay puts it (harness/nemesis/faults.py)
@@ -378,9 +380,8 @@ class Nemesis:
             at, counts = self._sample
             out["restate_in_flight"] = sum(counts.get(s, 0) for s in IN_FLIGHT_STATES)
             out["restate_sample_age_ms"] = round((time.monotonic() - at) * 1000, 1)
-        waited = (time.monotonic() - fired) * 1000
-        if waited >= 1:  # behind another fault on the same target
-            out["waited_ms"] = round(waited, 1)
+        if queued:  # ms behind another fault on the same target (any other lag: event_lag_ms)
+            out["waited_ms"] = round(queued, 1)
         if self._in_force:
             out["overlaps"] = sorted(self._in_force)
         if event is None:
@@ -417,10 +418,10 @@ class Nemesis:
         fault: Fault,
         progress: Progress,
         event: dict[str, Any] | None,
-        fired: float,
+        queued: float,
     ) -> None:
         target = self.targets[fault.target]
-        aim = self._aim(fault, progress, event, fired)
+        aim = self._aim(fault, progress, event, queued)
         self.record("fault-start", fault=i, kind=fault.kind, target=fault.target, **aim)
         self.injected += 1
         self._in_force.add(i)
