@@ -661,19 +661,21 @@ def entry(argv: list[str] | None = None) -> int:
     SIGHUP at any moment end it with exit 3 and "interrupted", never a traceback."""
     import atexit
 
-    from harness.runtime.processes import install_signal_handlers, interrupted
+    from harness.runtime.processes import install_signal_handlers, interrupted, say_interrupted
 
     install_signal_handlers()
     try:
         code = main(argv)
     except KeyboardInterrupt:
-        print("\nrestate-chaos: interrupted", file=sys.stderr)
         code = 3
     if interrupted():
         # leave with our code: after an interrupt inside exec'd code (a dataclass being
-        # built), CPython would otherwise end the process by SIGINT (exit -2)
+        # built), CPython would otherwise end the process by SIGINT (exit -2). Say so on
+        # the terminal's own stderr: an interrupt while pytest started could leave its
+        # message in pytest's capture (CI: exit 3 with no output at all)
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
+        say_interrupted()
         os._exit(code)
     return code

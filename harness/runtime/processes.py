@@ -187,10 +187,15 @@ def interrupted() -> bool:
     return _Interrupts.count > 0
 
 
+def say_interrupted() -> None:
+    """ "interrupted" on the terminal's stderr, whatever pytest's capture did with fd 2."""
+    os.write(_Interrupts.stderr, b"\nrestate-chaos: interrupted\n")
+
+
 def _on_interrupt(signum: int, frame: object) -> None:
     _Interrupts.count += 1
     if _Interrupts.starting and not REGISTRY.procs:
-        os.write(_Interrupts.stderr, b"\nrestate-chaos: interrupted\n")
+        say_interrupted()
         os._exit(3)
     if _Interrupts.count >= 3:  # the user insists: kill everything, leave at once
         REGISTRY.kill_all()
