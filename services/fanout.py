@@ -39,14 +39,19 @@ async def process_subtask(ctx: restate.Context, sub: dict) -> int:
     return value
 
 
-@worker.handler()
-async def run(ctx: restate.Context, task: dict) -> dict:
+async def fan_out(ctx: restate.Context, task: dict) -> int:
+    """Call the task's subtasks in parallel (durable calls) and sum their results."""
     calls = [
         ctx.service_call(process_subtask, arg={"task": task["id"], "index": i})
         for i in range(task["subtasks"])
     ]
     await restate.gather(*calls)
-    total = sum([await c for c in calls])
+    return sum([await c for c in calls])
+
+
+@worker.handler()
+async def run(ctx: restate.Context, task: dict) -> dict:
+    total = await fan_out(ctx, task)
     await ctx.run_typed("aggregate", record(f"{task['id']}:aggregate", f"agg-{task['id']}", total))
     return {"id": task["id"], "total": total, "subtasks": task["subtasks"]}
 

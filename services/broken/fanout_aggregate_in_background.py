@@ -13,7 +13,7 @@ import restate
 
 from harness.world.client import world
 
-from ..fanout import process_subtask
+from ..fanout import fan_out, process_subtask
 
 worker = restate.Service("FanOutWorker")
 worker.handler()(process_subtask)
@@ -27,12 +27,7 @@ async def record_later(task_id: str, total: int) -> None:
 
 @worker.handler()
 async def run(ctx: restate.Context, task: dict) -> dict:
-    calls = [
-        ctx.service_call(process_subtask, arg={"task": task["id"], "index": i})
-        for i in range(task["subtasks"])
-    ]
-    await restate.gather(*calls)
-    total = sum([await c for c in calls])
+    total = await fan_out(ctx, task)
     job = asyncio.create_task(record_later(task["id"], total))  # the bug: not durable
     background.add(job)
     job.add_done_callback(background.discard)
