@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,29 @@ def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
         "argv": sys.argv,
         "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
+
+
+def reproduce_tokens(manifest: dict[str, Any]) -> tuple[list[str], str | None]:
+    """A run's reproduce command as tokens, and the prefix of its options: "--" for
+    `restate-chaos run ...` (a bundled scenario), "--chaos-" for `pytest ...` (a project's
+    own), None when it records neither."""
+    tokens = shlex.split(manifest.get("reproduce", ""))
+    if tokens[:2] == ["restate-chaos", "run"]:
+        return tokens, "--"
+    return tokens, "--chaos-" if tokens[:1] == ["pytest"] else None
+
+
+def without_options(args: list[str], names: list[str]) -> list[str]:
+    """`args` less the options `names` with their values ("--plan X" and "--plan=X")."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in names:
+            skip = True
+        elif not any(a.startswith(f"{n}=") for n in names):
+            out.append(a)
+    return out
 
 
 def write_atomic(path: Path, text: str) -> None:

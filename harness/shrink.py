@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from harness.checkers.data import RunData
 from harness.errors import BadInput
-from harness.manifest import write_json
+from harness.manifest import reproduce_tokens, without_options, write_json
 from harness.nemesis.faults import Fault, replay_plan
 from harness.workload.history import read
 
@@ -143,7 +143,15 @@ class Shrinker:
                 f"shrink {run_dir}: the run violated no guarantee (status "
                 f"{results.get('status')!r}); only a violated run has something to shrink"
             )
-        self.base, self.prefix = base_command(self.manifest)
+        tokens, prefix = reproduce_tokens(self.manifest)
+        if prefix is None:
+            raise BadInput(
+                "shrink: the run records no command to rerun it "
+                f"({self.manifest.get('reproduce')!r})"
+            )
+        # the run's own command, without a plan or subset of its own
+        self.tokens = without_options(tokens, [f"{prefix}plan", f"{prefix}subset"])
+        self.prefix = prefix
         self.counterexamples = [
             cx for v in results["verdicts"] if v["valid"] is False
             for cx in v.get("counterexamples", [])
@@ -175,9 +183,14 @@ class Shrinker:
         write_json(subset, c.subset())
         t0 = time.monotonic()
         p = self.prefix
+        runner = (
+            [sys.executable, "-m", "harness"]
+            if p == "--"
+            else [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+        )
         proc = subprocess.run(
-            [*self.base, f"{p}plan", str(plan), f"{p}subset", str(subset), f"{p}report-dir",
-             str(step), f"{p}drop-data"],  # 200 MB of server data a run: not for 100 runs
+            [*runner, *self.tokens[1:], f"{p}plan", str(plan), f"{p}subset", str(subset),
+             f"{p}report-dir", str(step), f"{p}drop-data"],  # 200 MB a run: not for 100 runs
             capture_output=True, text=True,
         )  # fmt: skip
         violated = []
@@ -318,11 +331,8 @@ class Shrinker:
         original_ops = requests_sent(self.records)
         mine = [e for e in self.log if e["candidate"] == best.sig()]
         minimal_ops = next((e["ops"] for e in reversed(mine) if e["ops"] is not None), None)
-        shown = ["restate-chaos" if self.prefix == "--" else "pytest", *self.base[3:]]
-        if self.prefix != "--":
-            shown = ["pytest", *self.base[6:]]  # without -m pytest -p no:cacheprovider -q
         command = shlex.join(
-            [*shown, f"{self.prefix}plan", str(self.out / "plan.json"),
+            [*self.tokens, f"{self.prefix}plan", str(self.out / "plan.json"),
              f"{self.prefix}subset", str(self.out / "subset.json")]
         )  # fmt: skip
         summary = {
@@ -461,30 +471,6 @@ def workload_keys(records: list[dict[str, Any]]) -> list[str]:
             if k is not None and str(k) not in keys:
                 keys.append(str(k))
     return keys
-
-
-def base_command(manifest: dict[str, Any]) -> tuple[list[str], str]:
-    """The run's reproduce command as an argv, without a plan or subset of its own, and
-    the prefix of its options ("--" for the CLI, "--chaos-" for pytest)."""
-    tokens = shlex.split(manifest.get("reproduce", ""))
-    if tokens[:2] == ["restate-chaos", "run"]:
-        argv, prefix = [sys.executable, "-m", "harness", *tokens[1:]], "--"
-    elif tokens[:1] == ["pytest"]:
-        argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *tokens[1:]]
-        prefix = "--chaos-"
-    else:
-        raise BadInput(
-            f"shrink: the run records no command to rerun it ({manifest.get('reproduce')!r})"
-        )
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a in (f"{prefix}plan", f"{prefix}subset"):
-            skip = True
-        else:
-            out.append(a)
-    return out, prefix
 
 
 def read_json(path: Path) -> dict[str, Any]:
