@@ -28,7 +28,7 @@ from harness.checkers.data import RunData
 from harness.errors import BadInput
 from harness.manifest import reproduce_tokens, without_options, write_json
 from harness.nemesis.faults import Fault, replay_plan
-from harness.workload.history import read
+from harness.workload.history import read, wall_at_start
 
 T = TypeVar("T")
 TRIES = 3  # runs per candidate (see README "Shrinking" for the rates behind it)
@@ -163,9 +163,9 @@ class Shrinker:
         self.chain: list[Candidate] = []
 
     # -- one candidate -----------------------------------------------------------------
-    def fails(self, c: Candidate, tries: int | None = None) -> bool:
+    def fails(self, c: Candidate) -> bool:
         """Run `c` up to `tries` times; True at the first run that violates a target."""
-        for _ in range(tries or self.tries):
+        for _ in range(self.tries):
             if self.budget.spent():
                 return False
             if self.run(c)["reproduced"]:
@@ -286,11 +286,11 @@ class Shrinker:
 
     def kept_items(self, c: Candidate, generated: int | None) -> list[int] | None:
         """Workload positions a run of `c` sends: all of them without a key cut, else those
-        the last run with this cut recorded."""
+        a run of `c` recorded (the key search ran it)."""
         if c.keys is None:
             return None if generated is None else list(range(generated))
         for entry in reversed(self.log):
-            if entry["keys"] == len(c.keys):
+            if entry["candidate"] == c.sig():
                 step = self.out / "steps" / f"{entry['step']:03d}"
                 for h in step.glob("*/history.jsonl"):
                     for r in read(h):
@@ -331,6 +331,7 @@ class Shrinker:
         original_ops = requests_sent(self.records)
         mine = [e for e in self.log if e["candidate"] == best.sig()]
         minimal_ops = next((e["ops"] for e in reversed(mine) if e["ops"] is not None), None)
+        last = next((e for e in reversed(mine) if e["reproduced"]), None)
         command = shlex.join(
             [*self.tokens, f"{self.prefix}plan", str(self.out / "plan.json"),
              f"{self.prefix}subset", str(self.out / "subset.json")]
@@ -347,14 +348,7 @@ class Shrinker:
                 "ops": minimal_ops,
                 "plan": [asdict(f) for f in best.faults],
                 # the original's violations the minimal one shows (its last reproducing run)
-                "violated": next(
-                    (
-                        sorted(set(e["violated"]) & set(self.targets))
-                        for e in reversed(mine)
-                        if e["reproduced"]
-                    ),
-                    [],
-                ),
+                "violated": sorted(set(last["violated"]) & set(self.targets)) if last else [],
             },
             "success_rate": rate,
             "smaller_but_flakier": passed_over,
@@ -366,11 +360,8 @@ class Shrinker:
             "command": command,
             "steps": self.log,
         }
-        last = next(
-            (self.out / "steps" / f"{e['step']:03d}" for e in reversed(mine)
-             if e["reproduced"]), None,
-        )  # fmt: skip
-        run = next(last.glob("*/history.jsonl"), None) if last is not None else None
+        step = self.out / "steps" / f"{last['step']:03d}" if last else None
+        run = next(step.glob("*/history.jsonl"), None) if step else None
         summary["story"] = story(run.parent, self.targets) if reproduced and run else []
         write_json(self.out / "shrink.json", summary)
         write_json(self.run_dir / "minimal.json", summary)
@@ -387,7 +378,7 @@ def story(run_dir: Path, targets: list[str]) -> list[str]:
     records = read(run_dir / "history.jsonl")
     results = read_json(run_dir / "results.json")
     ledger = RunData.load_json(run_dir / "ledger.json", {})
-    t0_wall = next((r["wall"] - r["t"] for r in records if "wall" in r), 0.0)
+    t0_wall = wall_at_start(records)
     invokes = {r["op"]: r for r in records if r.get("type") == "invoke"}
     sent: set[Any] = set()
     lines: list[tuple[float, str]] = []

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness.checkers.data import RunData
 from harness.manifest import write_atomic
 from harness.report import charts
-from harness.workload.history import operations, recovery
+from harness.workload.history import operations, recovery, wall_at_start
 
 _env = Environment(
     loader=PackageLoader("harness.report", "templates"),
@@ -169,7 +169,7 @@ def context(run_dir: Path) -> dict[str, Any]:
     ops = list(operations(data.records))
     cx_ops = counterexample_ops(data, results.get("verdicts") or [])
     bands = charts.fault_bands(data.records)
-    t0_wall = next((r["wall"] - r["t"] for r in data.records), 0.0)
+    t0_wall = wall_at_start(data.records)
     waits = [
         {
             "name": v["name"],

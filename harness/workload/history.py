@@ -132,6 +132,11 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
         return None
 
 
+def wall_at_start(records: list[dict[str, Any]]) -> float:
+    """The wall-clock time of the history's t = 0 (the world's ledger keeps wall times)."""
+    return next((r["wall"] - r["t"] for r in records if "wall" in r), 0.0)
+
+
 @dataclass(slots=True)  # a 100k-operation soak makes 100k of them, per checker
 class Completed:
     """An operation joined with its outcome (`info` when it never completed)."""
