@@ -1,5 +1,6 @@
 import asyncio
 import random
+from dataclasses import asdict
 
 import pytest
 
@@ -272,3 +273,20 @@ async def test_the_restate_sampler_ends_with_the_workload_even_if_a_cancel_is_lo
     nem.workload_done.set()
     await asyncio.wait_for(sampler, 2.0)  # ends by itself, no cancel needed
     assert calls
+
+
+def test_a_replay_plan_counts_requests_in_the_generated_workloads_terms(tmp_path):
+    """A run of a subset (20 of 100 requests sent) whose kill acted after 10 finished: the
+    replay plan says after 50 of the generated workload, which the run cuts back to 10."""
+    import json
+
+    from harness.nemesis.faults import replay_plan
+
+    (tmp_path / "run.json").write_text(json.dumps({"plan": [asdict(kill("svc", after_ops=7))]}))
+    start = {"type": "fault-start", "fault": 0, "kind": "kill", "target": "svc", "ops_done": 10}
+    (tmp_path / "faults.jsonl").write_text(json.dumps(start) + "\n")
+    workload = {"type": "workload", "t": 0, "items": 100, "kept": 20}
+    (tmp_path / "history.jsonl").write_text(json.dumps(workload) + "\n")
+    assert [f.after_ops for f in replay_plan(tmp_path)] == [50]
+    (tmp_path / "history.jsonl").write_text("")  # a whole workload: as it was
+    assert [f.after_ops for f in replay_plan(tmp_path)] == [10]

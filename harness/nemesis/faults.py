@@ -10,6 +10,7 @@ from its recorded timeline as well as from its seed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -114,6 +115,9 @@ def replay_plan(run_dir: Path) -> list[Fault]:
         lines = (run_dir / "faults.jsonl").read_text().splitlines()
     except OSError as e:
         raise BadInput(f"--replay {run_dir}: not a run folder with its faults ({e})") from None
+    # a run of a subset counted its finished requests among those it sent; a run scales a
+    # plan's counts by sent / generated, so the replay plan counts in generated terms
+    per_sent = generated_per_sent(run_dir / "history.jsonl")
     out = []
     for r in map(json.loads, lines):
         if r.get("type") != "fault-start":
@@ -122,13 +126,25 @@ def replay_plan(run_dir: Path) -> list[Fault]:
         if f.on_event is not None and r.get("world_key") is not None:
             trigger: dict[str, Any] = {"on_event": {**f.on_event, "key": r["world_key"]}}
             trigger["window_ms"] = f.window_ms
-        elif "ops_done" in r:
-            trigger = {"after_ops": r["ops_done"]}
+        elif "ops_done" in r:  # in the generated workload's terms, as a plan's counts are
+            trigger = {"after_ops": round(r["ops_done"] * per_sent)}
         else:  # recorded before ops_done existed: where it was planned
             trigger = {"after_ops": f.after_ops, "at": f.at, "on_event": f.on_event}
             trigger["window_ms"] = f.window_ms
         out.append(Fault(f.kind, f.target, downtime=f.downtime, **trigger))
     return out
+
+
+def generated_per_sent(history: Path) -> float:
+    """Requests generated per request sent, from the history's `workload` record (1.0 for
+    a whole workload, or a run recorded before workload records)."""
+    with contextlib.suppress(OSError), history.open() as f:
+        for line in f:
+            if '"workload"' in line:
+                w = json.loads(line)
+                if w.get("type") == "workload" and w.get("kept"):
+                    return w["items"] / w["kept"]
+    return 1.0
 
 
 def plan_digest(plan: list[Fault]) -> str:
