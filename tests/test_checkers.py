@@ -89,6 +89,19 @@ def test_vacuity_guard():
     assert check_vacuity(ok_ops, min_ok=1, min_faults=1).valid == "unknown"
 
 
+def test_vacuity_minimums_follow_what_the_run_was_given():
+    """A subset that sent a fifth of the workload needs a fifth of `min_ok`; an explicit
+    plan of one fault needs that fault, not the scenario's `min_faults`."""
+    ok_ops = history(*(op(i, "ok") for i in range(10)))
+    whole = {"type": "workload", "t": 0, "items": 50, "kept": 50, "faults": 1}
+    cut = {**whole, "kept": 10}
+    assert check_vacuity([whole, *ok_ops, *fault(3)], min_ok=50, min_faults=1).valid == "unknown"
+    assert check_vacuity([cut, *ok_ops, *fault(3)], min_ok=50, min_faults=1).valid is True
+    seeded, explicit = {**cut, "explicit_plan": False}, {**cut, "explicit_plan": True}
+    assert check_vacuity([seeded, *ok_ops, *fault(3)], 50, min_faults=4).valid == "unknown"
+    assert check_vacuity([explicit, *ok_ops, *fault(3)], 50, min_faults=4).valid is True
+
+
 def test_vacuity_counts_what_the_nemesis_recorded_as_landed():
     ok_ops = history(*(op(i, "ok") for i in range(10)))
     base = {"type": "fault-start", "t": 1, "wall": 100.0, "kind": "kill", "target": "svc"}

@@ -60,9 +60,11 @@ def check_vacuity(
     the verdict is violated: requests that should have succeeded failed. Both minimums go
     by what the run was given: `min_ok` shrinks with the share of the workload a subset kept
     (`--subset`), `min_faults` to the size of an explicit plan (`--plan`)."""
-    min_ok = math.ceil(min_ok * kept_fraction(records))
-    for w in (r for r in records if r.get("type") == "workload" and r.get("explicit_plan")):
-        min_faults = min(min_faults, w.get("faults", min_faults))
+    workloads = [r for r in records if r.get("type") == "workload"]
+    min_ok = math.ceil(min_ok * kept_fraction(workloads))
+    for w in workloads:
+        if w.get("explicit_plan"):
+            min_faults = min(min_faults, w.get("faults", min_faults))
     ops = list(operations(records))
     ok = sum(1 for op in ops if op.outcome == "ok")
     errors = [op for op in ops if answered_failed(op.result)]
