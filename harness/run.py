@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import aiohttp
 
@@ -28,6 +29,7 @@ from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
+    PROCESS_KINDS,
     Fault,
     Nemesis,
     effect_window_plan,
@@ -35,6 +37,7 @@ from harness.nemesis.faults import (
     plan_digest,
     scale_plan,
 )
+from harness.network.link import Link, ProxyProcess
 from harness.preflight import preflight as check_preflight
 from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
@@ -161,6 +164,10 @@ class Run:
         self.remote: dict[str, RemoteService] = {}  # url: deployments, never faulted
         self.world_process: ServiceProcess | None = None
         self.world: WorldClient | None = None
+        # the network between the server and the services: every service is registered
+        # through a link of this proxy, the target of the network fault kinds
+        self.proxy: ProxyProcess | None = None
+        self.links: dict[str, Link] = {}
         self.kafka: KafkaBroker | None = None
         self.verdicts: list[Verdict] = []
         self.plan: list[Fault] = []
@@ -276,18 +283,31 @@ class Run:
                     f"the working directory and --app-path); if it needs more than {bound:g} "
                     f"s to start listening, set {START_TIMEOUT_ENV}=SECONDS"
                 ) from None
+        link = await self._link(name, svc.uri)
         self.manifest.setdefault("services", {})[name] = {
             "app": app,
             "kind": kind,
             "uri": svc.uri,
+            "registered_uri": link.uri,  # through the proxy: network faults act there
             "faultable": kind != "url",
             "backend": "remote" if kind == "url" else self.options.backend,
-            "restate_services": await svc.register(self.server.admin),
+            "restate_services": await svc.register(self.server.admin, link.uri),
             "handlers": svc.handlers,
         }
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
+
+    async def _link(self, name: str, uri: str) -> Link:
+        """The path from the server to service `name` (at `uri`): a link of the run's
+        proxy, started with the first service."""
+        if self.proxy is None:
+            self.proxy = ProxyProcess(self.ports.allocate(), self.dir / "logs")
+            self.timings["proxy_start"] = await self.proxy.start()
+        url = urlparse(uri)
+        link = await self.proxy.add(name, self.ports.allocate(), url.port or 80, url.scheme)
+        self.links[name] = link
+        return link
 
     @property
     def docker(self) -> Any:
@@ -352,15 +372,22 @@ class Run:
         self._write_manifest()
 
     async def effect_window(
-        self, target: str, op: str, keys: list[str], latency_ms: int = 300, downtime: float = 0.3
+        self,
+        target: str,
+        op: str,
+        keys: list[str],
+        latency_ms: int = 300,
+        downtime: float = 0.3,
+        kind: str = "kill",
     ) -> list[Fault]:
-        """Faults that kill `target` right after the world applied `op` for each of `keys`,
-        whose answers the world holds back `latency_ms` (set here): the kill lands between
-        the side effect and its journal entry, where exactly-once is decided."""
+        """Faults that hit `target` right after the world applied `op` for each of `keys`,
+        whose answers the world holds back `latency_ms` (set here): the fault lands between
+        the side effect and its journal entry, where exactly-once is decided. `kind` "kill"
+        kills the service; "reset" resets the streams to it, the network twin."""
         assert self.world is not None, "start_world() first"
         for key in keys:
             await self.world.set_knob(op, key, latency_ms=latency_ms)
-        return effect_window_plan(target, op, keys, downtime, window_ms=latency_ms)
+        return effect_window_plan(target, op, keys, downtime, window_ms=latency_ms, kind=kind)
 
     async def wait_delivered(self, handlers: list[str], at_least: int, timeout: float) -> None:
         """Wait (bounded) until `handlers` ("Service/handler") have at least `at_least`
@@ -463,17 +490,21 @@ class Run:
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
-        runnable = [f for f in self.plan if f.target not in self.remote]
+
+        def unrunnable(f: Fault) -> bool:  # a URL deployment's path can be faulted, not it
+            return f.target in self.remote and f.kind in PROCESS_KINDS
+
         nemesis = Nemesis(
-            runnable,
+            [f for f in self.plan if not unrunnable(f)],
             self.components,
             self.history,
             self.dir / "faults.jsonl",
             events=self.world,
             restate=self._restate_counts,
+            links=dict(self.links),
         )
         for f in self.plan:
-            if f.target in self.remote:
+            if unrunnable(f):
                 nemesis.record(
                     "fault-skipped",
                     kind=f.kind,
@@ -501,17 +532,24 @@ class Run:
         return outcomes
 
     def _check_world(self) -> None:
-        if self.world_process is not None and not self.world_process.running():
-            proc = self.world_process.proc
-            raise HarnessError(
-                "the world process died (exit code "
-                f"{proc.popen.returncode if proc else '?'}): its ledger is the ground truth, "
-                "so no verdict is computed from what it recorded. Log "
-                f"{self.world_process.log_path}:\n{proc.log_tail() if proc else ''}"
-            )
+        """Raise if a process the run stands on died: the world (the ground truth) or the
+        network proxy (the server's path to the services)."""
+        helpers = [
+            (self.world_process, "the world process", "its ledger is the ground truth, so "
+             "no verdict is computed from what it recorded"),
+            (self.proxy, "the network proxy", "the server lost its path to the services, "
+             "which no fault planned"),
+        ]  # fmt: skip
+        for comp, what, why in helpers:
+            if comp is not None and not comp.running():
+                proc = comp.proc
+                raise HarnessError(
+                    f"{what} died (exit code {proc.popen.returncode if proc else '?'}): "
+                    f"{why}. Log {comp.log_path}:\n{proc.log_tail() if proc else ''}"
+                )
 
     async def _unless_world_dies(self, work: Any) -> Any:
-        """Await `work`, stopping within WATCH_EVERY seconds if the world process dies."""
+        """Await `work`, stopping within WATCH_EVERY seconds if the world or the proxy dies."""
         task = asyncio.ensure_future(work)
         while not task.done():
             await asyncio.wait({task}, timeout=WATCH_EVERY)
@@ -603,6 +641,9 @@ class Run:
                 comp.resume()
             if not comp.running():
                 await comp.start()
+        for link in self.links.values():
+            await link.set()
+            await link.fail_nth(None)
         self.timings["heal"] = time.monotonic() - t0
 
     async def quiesce(self, services: list[str] | None = None, timeout: float = 30.0) -> None:
@@ -714,6 +755,8 @@ class Run:
             await self.server.close()
         if self.world is not None:
             await self.world.close()
+        if self.proxy is not None:
+            await self.proxy.close()
 
     def finish(
         self, error: str | None = None, interrupted: bool = False, bad_input: bool = False
@@ -730,7 +773,7 @@ class Run:
 
     def _finish(self, error: str | None, interrupted: bool, bad_input: bool) -> None:
         t0 = time.monotonic()
-        for comp in [*self.components.values(), self.world_process]:
+        for comp in [*self.components.values(), self.world_process, self.proxy]:
             if comp is not None and comp.proc is not None:
                 comp.destroy()
         self.ports.release_all()

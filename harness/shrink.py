@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from harness.checkers.data import RunData
 from harness.errors import BadInput
 from harness.manifest import reproduce_tokens, without_options, write_json
-from harness.nemesis.faults import Fault, replay_plan
+from harness.nemesis.faults import INSTANT, Fault, describe, replay_plan
 from harness.workload.history import read, wall_at_start
 
 T = TypeVar("T")
@@ -395,13 +395,17 @@ def story(run_dir: Path, targets: list[str]) -> list[str]:
             answer = "acknowledged" if kind == "ok" else "failed"
             lines.append((r["t"], f"{named(inv)} {answer}: {json.dumps(told)[:80]}"))
         elif kind == "fault-start":
-            how = f"{r['kind']} {r['target']}, " + (
-                f"{r.get('event_lag_ms')} ms after the world recorded {r['world_key']}"
-                if r.get("world_key") is not None
-                else f"after {r.get('ops_done', '?')} request(s) finished"
+            how = (
+                describe(r["kind"], r["target"])
+                + ", "
+                + (
+                    f"{r.get('event_lag_ms')} ms after the world recorded {r['world_key']}"
+                    if r.get("world_key") is not None
+                    else f"after {r.get('ops_done', '?')} request(s) finished"
+                )
             )
             lines.append((r["t"], how + ("" if r.get("landed", True) else " (missed)")))
-        elif kind == "fault-end":
+        elif kind == "fault-end" and r["kind"] not in INSTANT:
             lines.append((r["t"], f"{r['target']} back ({r['kind']} undone)"))
     start = next((r["t"] for r in records if r.get("type") == "workload"), -math.inf)
     for c in ledger.get("calls", []):

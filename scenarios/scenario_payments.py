@@ -4,8 +4,10 @@ Services: the Payments virtual object (services/payments.py); the world's gatewa
 Workload: 300 payments over 10 accounts, 32 at a time, each create with its idempotency key;
           a quarter sent twice at once; a fifth get two racing refunds; some cards decline.
 Faults:   kill -9 of the payment service right after the world records a charge (the answer is
-          held back, so the charge is not yet journaled) x3; kill -9 of the service and of the
-          server at seeded points.
+          held back, so the charge is not yet journaled) x3, and its network twin: a reset of
+          the streams to the service right after a charge x1; kill -9 of the service and of
+          the server at seeded points; on the path to the service, 1 s of jittered latency and
+          a reset of the 5th invocation attempt, at seeded points.
 Checks:   at most one effective charge per payment and exactly one when acknowledged; at most one
           refund; one answer per idempotency key; balances = initial - completed charges;
           every invocation completed; the faults landed while requests were in flight.
@@ -26,6 +28,7 @@ from harness import (
     check_idempotent_response,
     check_vacuity,
     seeded_kills,
+    seeded_plan,
     spread_keys,
 )
 
@@ -101,6 +104,12 @@ CONTROLS = [
         ("determinism", "liveness"),
         "state set from datetime.now() outside ctx.run",
     ),
+    Control(
+        "payments",
+        "harness.bundled.services.broken.payments_inflight_guard:app",
+        ("exactly_once:charge",),
+        "in-process duplicate guard left set by an attempt cut off by a stream reset",
+    ),
 ]
 
 
@@ -132,11 +141,18 @@ async def test_no_double_charge(chaos: Run) -> None:
         await world.open_account(f"acct{a}", BALANCE)
     keys = [f"p{i}" for i in range(PAYMENTS)]
     declined = rng.sample(keys, int(PAYMENTS * DECLINE))
-    victims = spread_keys(requests, 3 * chaos.scale, exclude=set(declined))
+    victims = spread_keys(requests, 4 * chaos.scale, exclude=set(declined))
     for key in declined:
         await world.set_knob("charge", key, decline=True)
-    plan = await chaos.effect_window("payments", "charge", victims)  # the dangerous window
+    # the dangerous window: kill the service, or reset its streams, right after a charge
+    resets = victims[1::4]
+    kills = [v for v in victims if v not in resets]
+    plan = await chaos.effect_window("payments", "charge", kills)
+    plan += await chaos.effect_window("payments", "charge", resets, kind="reset")
     plan += seeded_kills(chaos.fault_rng, len(requests), ("payments", "server"))
+    path = [("latency", "payments", {"latency_ms": 300, "jitter_ms": 200})]
+    path.append(("fail-nth", "payments", {"nth": 5}))
+    plan += seeded_plan(chaos.fault_rng, len(requests), path, downtime=1.0)
     await chaos.drive(requests, plan, retry_for=20)
 
     reads = [(key, api.read(key)) for key in keys]

@@ -290,3 +290,99 @@ def test_a_replay_plan_counts_requests_in_the_generated_workloads_terms(tmp_path
     assert [f.after_ops for f in replay_plan(tmp_path)] == [50]
     (tmp_path / "history.jsonl").write_text("")  # a whole workload: as it was
     assert [f.after_ops for f in replay_plan(tmp_path)] == [10]
+
+
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"kind": "latency", "target": "svc", "after_ops": 1, "args": {"ms": 5}}, "no argument ms"),
+        ({"kind": "reset", "target": "server", "after_ops": 1}, "not the server"),
+        ({"kind": "kill", "target": "svc", "after_ops": 1, "args": {"nth": 2}}, "arguments: none"),
+    ],
+)
+def test_invalid_network_faults_rejected(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        Fault(**kw)
+
+
+class FakeLink:  # the proxy's answers, as the nemesis reads them
+    name = "svc"
+
+    def __init__(self, in_flight=3, attempts_per_poll=0):
+        self.calls = []
+        self.attempts = 0
+        self.in_flight = in_flight
+        self.per_poll = attempts_per_poll
+
+    def counts(self):
+        return {"in_flight": self.in_flight, "attempts": self.attempts}
+
+    async def set(self, **conditions):
+        self.calls.append(("set", conditions))
+        return {"before": self.counts()}
+
+    async def reset(self, scope="streams"):
+        self.calls.append(("reset", scope))
+        return {"before": self.counts(), scope: self.in_flight}
+
+    async def fail_nth(self, nth):
+        self.calls.append(("fail-nth", nth))
+        return {"before": self.counts()}
+
+    async def stats(self):
+        self.attempts += self.per_poll
+        return self.counts()
+
+
+async def run_network(tmp_path, plan, link):
+    h = History(tmp_path / "h.jsonl")
+    nemesis = Nemesis(plan, {}, h, tmp_path / "f.jsonl", links={"svc": link})
+    progress = Progress()
+    task = asyncio.create_task(nemesis.run(progress))
+    progress.done = 10
+    await asyncio.sleep(0.3)
+    nemesis.workload_done.set()
+    await task
+    h.close()
+    return [r for r in read(tmp_path / "h.jsonl") if r["type"].startswith("fault")]
+
+
+async def test_network_faults_act_on_the_link_and_record_where_they_landed(tmp_path):
+    plan = [
+        Fault("reset", "svc", after_ops=1),
+        Fault("latency", "svc", after_ops=1, downtime=0.05, args={"latency_ms": 50}),
+    ]
+    link = FakeLink(in_flight=3)
+    recs = await run_network(tmp_path, plan, link)
+    assert ("reset", "streams") in link.calls
+    assert ("set", {"latency_ms": 50, "jitter_ms": 0.0}) in link.calls
+    assert link.calls[-1] == ("set", {})  # the latency undone
+    starts = {r["kind"]: r for r in recs if r["type"] == "fault-start"}
+    assert starts["reset"]["landed"] and starts["reset"]["reset"] == 3
+    assert starts["latency"]["link_in_flight"] == 3
+
+
+async def test_a_reset_of_an_idle_path_and_an_nth_attempt_that_never_came_are_missed(tmp_path):
+    plan = [Fault("reset", "svc", after_ops=1), Fault("fail-nth", "svc", after_ops=1, downtime=0.1)]
+    link = FakeLink(in_flight=0)
+    recs = await run_network(tmp_path, plan, link)
+    starts = {r["kind"]: r for r in recs if r["type"] == "fault-start"}
+    assert starts["reset"]["landed"] is False
+    assert "no invocation attempt" in starts["reset"]["missed"]
+    assert starts["fail-nth"]["landed"] is False and "1th" in starts["fail-nth"]["missed"]
+    assert ("fail-nth", None) in link.calls  # disarmed
+
+
+async def test_fail_nth_is_recorded_when_its_attempt_comes(tmp_path):
+    link = FakeLink(in_flight=1, attempts_per_poll=1)
+    recs = await run_network(
+        tmp_path, [Fault("fail-nth", "svc", after_ops=1, downtime=5, args={"nth": 3})], link
+    )
+    start = next(r for r in recs if r["type"] == "fault-start")
+    assert start["landed"] is True and ("fail-nth", None) not in link.calls
+
+
+def test_network_faults_need_a_link(tmp_path):
+    h = History(tmp_path / "h.jsonl")
+    with pytest.raises(ValueError, match="network paths"):
+        Nemesis([Fault("reset", "svc", after_ops=1)], {"svc": object()}, h, tmp_path / "f.jsonl")

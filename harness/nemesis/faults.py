@@ -1,8 +1,10 @@
 """Fault plans: plain data built from the seed, executed against the topology.
 
-A plan is a list of Fault records. Each fires on a trigger (N requests finished, or T
-seconds into the chaos phase), acts on one target (a service name or "server"), and is
-undone after `downtime` seconds. What really happened is recorded as fault-start /
+A plan is a list of Fault records. Each fires on a trigger (N requests finished, T seconds
+into the chaos phase, or a world event), acts on one target (a service name or "server"),
+and is undone after `downtime` seconds. Process kinds signal the target's processes;
+network kinds act on the path from the server to a service, through the run's proxy
+(harness/network/proxy.py). What really happened is recorded as fault-start /
 fault-end events in the history and in faults.jsonl, so a run can be read (and replayed)
 from its recorded timeline as well as from its seed.
 """
@@ -17,15 +19,29 @@ import json
 import random
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from harness.workload.history import History, encode_line
 
-Kind = Literal["kill", "stop", "pause"]
-KINDS: tuple[str, ...] = ("kill", "stop", "pause")
+Kind = Literal[
+    "kill", "stop", "pause", "latency", "blackhole", "slow-close", "reset",
+    "reset-connections", "fail-nth",
+]  # fmt: skip
+PROCESS_KINDS: tuple[str, ...] = ("kill", "stop", "pause")
+# network kinds and the arguments each takes, with their defaults
+NETWORK_KINDS: dict[str, dict[str, float]] = {
+    "latency": {"latency_ms": 200.0, "jitter_ms": 0.0},  # every byte held this long
+    "blackhole": {},  # nothing passes (new connections wait) until undone
+    "slow-close": {"slow_close_ms": 1000.0},  # a side's close reaches the other this late
+    "reset": {},  # the HTTP/2 streams (invocation attempts) in flight are reset
+    "reset-connections": {},  # the connections in flight are reset
+    "fail-nth": {"nth": 1},  # the stream of the Nth attempt from now is reset
+}
+KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS)
+INSTANT = ("reset", "reset-connections", "fail-nth")  # no downtime: nothing to undo
 
 
 @dataclass(frozen=True)
@@ -41,10 +57,24 @@ class Fault:
     # an event-triggered fault lands only if it acts within this many ms of its event (the
     # held-back answer's latency: after that the effect may be journaled); None: no window
     window_ms: float | None = None
+    # a network kind's arguments (NETWORK_KINDS), e.g. {"latency_ms": 500, "jitter_ms": 100}
+    args: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; choose one of {KINDS}")
+        allowed = NETWORK_KINDS.get(self.kind, {})
+        extra = sorted(set(self.args or {}) - set(allowed))
+        if extra:
+            raise ValueError(
+                f"{self.kind} takes no argument {', '.join(extra)}; "
+                f"its arguments: {', '.join(allowed) or 'none'}"
+            )
+        if self.kind in NETWORK_KINDS and self.target == "server":
+            raise ValueError(
+                f"{self.kind} is a network fault on the path from the server to a service: "
+                "its target is a service name, not the server"
+            )
         if sum(t is not None for t in (self.after_ops, self.at, self.on_event)) != 1:
             raise ValueError(
                 "a fault needs exactly one trigger: after_ops=N, at=SECONDS or on_event={...}"
@@ -68,6 +98,38 @@ def stop(target: str, **trigger: Any) -> Fault:
 def pause(target: str, **trigger: Any) -> Fault:
     """SIGSTOP of `target`, SIGCONT after `downtime`."""
     return Fault("pause", target, **trigger)
+
+
+WORDS = {
+    "kill": "kill -9 of {}",
+    "stop": "stop of {}",
+    "pause": "pause of {}",
+    "latency": "latency on the path to {}",
+    "blackhole": "blackhole of the path to {}",
+    "slow-close": "slow close on the path to {}",
+    "reset": "reset of the streams to {}",
+    "reset-connections": "reset of the connections to {}",
+    "fail-nth": "reset of the Nth stream to {}",
+}
+
+
+def describe(kind: str, target: str) -> str:
+    """A fault in words: "kill -9 of payments", "reset of the streams to payments"."""
+    return WORDS.get(kind, kind + " of {}").format(target)
+
+
+def network(kind: str, target: str, **given: Any) -> Fault:
+    """A network fault on the path from the server to service `target`: `given` holds the
+    kind's arguments (NETWORK_KINDS) and the trigger (after_ops=, at=, on_event=, ...)."""
+    args = {k: given.pop(k) for k in list(given) if k in NETWORK_KINDS.get(kind, {})}
+    return Fault(kind, target, args=args or None, **given)  # type: ignore[arg-type]
+
+
+def conditions(fault: Fault) -> dict[str, Any]:
+    """The network conditions a latency, blackhole or slow-close fault sets on its link."""
+    if fault.kind == "blackhole":
+        return {"blackhole": True}
+    return {**NETWORK_KINDS[fault.kind], **(fault.args or {})}
 
 
 def matches(event: dict[str, Any], predicate: dict[str, Any]) -> bool:
@@ -131,7 +193,7 @@ def replay_plan(run_dir: Path) -> list[Fault]:
         else:  # recorded before ops_done existed: where it was planned
             trigger = {"after_ops": f.after_ops, "at": f.at, "on_event": f.on_event}
             trigger["window_ms"] = f.window_ms
-        out.append(Fault(f.kind, f.target, downtime=f.downtime, **trigger))
+        out.append(Fault(f.kind, f.target, downtime=f.downtime, args=f.args, **trigger))
     return out
 
 
@@ -194,15 +256,21 @@ def spread_keys(requests: list[Any], n: int, exclude: set[str] = frozenset()) ->
 
 
 def effect_window_plan(
-    target: str, op: str, victims: list[str], downtime: float = 0.3, window_ms: float = 300
+    target: str,
+    op: str,
+    victims: list[str],
+    downtime: float = 0.3,
+    window_ms: float = 300,
+    kind: str = "kill",
 ) -> list[Fault]:
-    """Kill `target` right after the world applies `op` for each victim key: the window
+    """Fault `target` right after the world applies `op` for each victim key: the window
     between a side effect and its journal entry, when the victims' answers are held back
-    `window_ms` by a latency knob (`Run.effect_window` sets both). A kill that comes later
-    missed its window, and is recorded so."""
+    `window_ms` by a latency knob (`Run.effect_window` sets both). `kind` "kill" kills the
+    service; "reset" is its network twin: the streams in flight to it are reset while it
+    lives on. A fault that comes later missed its window, and is recorded so."""
     return [
         Fault(
-            "kill",
+            kind,  # type: ignore[arg-type]
             target,
             downtime=downtime,
             on_event={"op": op, "outcome": "applied", "key": v},
@@ -215,17 +283,24 @@ def effect_window_plan(
 def seeded_plan(
     rng: random.Random,
     requests: int,
-    faults: list[tuple[str, str]],
+    faults: Sequence[tuple[str, str] | tuple[str, str, dict[str, Any]]],
     downtime: float = 0.3,
     window: tuple[float, float] = (0.2, 0.8),
 ) -> list[Fault]:
-    """Exactly the listed (kind, target) faults, each after a seeded number of finished
-    requests within `window` of the workload: the seed moves them, never drops one, so a
-    negative control that needs its service killed gets it on every seed."""
+    """Exactly the listed faults, (kind, target) or (kind, target, args) for a network
+    kind's arguments, each after a seeded number of finished requests within `window` of
+    the workload: the seed moves them, never drops one, so a negative control that needs
+    its service killed gets it on every seed."""
     lo, hi = int(requests * window[0]), int(requests * window[1])
     return [
-        Fault(kind, target, after_ops=rng.randrange(lo, hi), downtime=downtime)  # type: ignore[arg-type]
-        for kind, target in faults
+        Fault(
+            f[0],  # type: ignore[arg-type]
+            f[1],
+            after_ops=rng.randrange(lo, hi),
+            downtime=downtime,
+            args=f[2] if len(f) > 2 else None,  # type: ignore[misc]
+        )
+        for f in faults
     ]
 
 
@@ -265,6 +340,17 @@ class Target(Protocol):
     async def start(self, timeout: float = ...) -> float: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
+
+
+class LinkTarget(Protocol):
+    """The path from the server to one service (harness/network/link.py)."""
+
+    name: str
+
+    async def set(self, **conditions: Any) -> dict[str, Any]: ...
+    async def reset(self, scope: str = ...) -> dict[str, Any]: ...
+    async def fail_nth(self, nth: int | None) -> dict[str, Any]: ...
+    async def stats(self) -> dict[str, Any]: ...
 
 
 class Progress(Protocol):
@@ -310,11 +396,15 @@ class Nemesis:
         faults_path: Path,
         events: Events | None = None,
         restate: Callable[[], Awaitable[dict[str, int] | None]] | None = None,
+        links: dict[str, LinkTarget] | None = None,
     ):
-        unknown = {f.target for f in plan} - set(targets)
+        self.links = links or {}
+        unknown = {f.target for f in plan if f.kind in PROCESS_KINDS} - set(targets)
+        unknown |= {f.target for f in plan if f.kind in NETWORK_KINDS} - set(self.links)
         if unknown:
             raise ValueError(
-                f"fault plan names unknown target(s) {sorted(unknown)}; known: {sorted(targets)}"
+                f"fault plan names unknown target(s) {sorted(unknown)}; known: "
+                f"{sorted(targets)} (processes), {sorted(self.links)} (network paths)"
             )
         if events is None and any(f.on_event for f in plan):
             raise ValueError("event-triggered faults need the world: start_world() first")
@@ -380,18 +470,31 @@ class Nemesis:
             self.record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
             return
         event = trigger.result()
-        fired, lock = time.monotonic(), self._per_target[fault.target]
+        # a process and its network path are different targets: their faults may overlap
+        layer = "net:" if fault.kind in NETWORK_KINDS else ""
+        fired, lock = time.monotonic(), self._per_target[layer + fault.target]
         behind = lock.locked()  # another fault on the same target is in force
         async with lock:
             queued = (time.monotonic() - fired) * 1000 if behind else 0.0
-            await self._execute(i, fault, progress, event, queued)
+            if layer:
+                await self._network(i, fault, progress, event, queued)
+            else:
+                await self._execute(i, fault, progress, event, queued)
 
     def _aim(
-        self, fault: Fault, progress: Progress, event: dict[str, Any] | None, queued: float
+        self,
+        fault: Fault,
+        progress: Progress,
+        event: dict[str, Any] | None,
+        queued: float,
+        link: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Where the fault landed, measured at the moment it acts."""
+        """Where the fault landed, measured at the moment it acts (`link`: the proxy's
+        counts on the fault's path just before it acted, for a network fault)."""
         # requests finished when it acted: where --replay puts it (harness/nemesis/faults.py)
         out: dict[str, Any] = {"in_flight": progress.in_flight, "ops_done": progress.done}
+        if link is not None:  # invocation attempts (HTTP/2 streams) on the path
+            out["link_in_flight"] = link["in_flight"]
         if self._sample is not None:
             at, counts = self._sample
             out["restate_in_flight"] = sum(counts.get(s, 0) for s in IN_FLIGHT_STATES)
@@ -400,8 +503,17 @@ class Nemesis:
             out["waited_ms"] = round(queued, 1)
         if self._in_force:
             out["overlaps"] = sorted(self._in_force)
+        if event is None and link is not None and fault.kind in INSTANT:
+            out["landed"] = link["in_flight"] > 0  # a reset of nothing did nothing
+            if not out["landed"]:
+                out["missed"] = "no invocation attempt was in flight on the path"
+            return out
         if event is None:
-            out["landed"] = out["in_flight"] > 0 or out.get("restate_in_flight", 0) > 0
+            out["landed"] = (
+                out["in_flight"] > 0
+                or out.get("restate_in_flight", 0) > 0
+                or out.get("link_in_flight", 0) > 0
+            )
             if not out["landed"]:
                 out["missed"] = "no request or invocation was in flight"
             return out
@@ -459,6 +571,61 @@ class Nemesis:
         self.record(
             "fault-end", fault=i, kind=fault.kind, target=fault.target, ready_after=round(ready, 3)
         )
+
+    async def _network(
+        self,
+        i: int,
+        fault: Fault,
+        progress: Progress,
+        event: dict[str, Any] | None,
+        queued: float,
+    ) -> None:
+        """A network fault on the path to `fault.target`, through the proxy. A reset acts
+        at once; fail-nth arms the proxy and acts (is recorded) when the Nth attempt
+        comes, or is recorded as missed when none came within `downtime`; the others set
+        conditions on the path for `downtime` seconds."""
+        link = self.links[fault.target]
+        what = {"fault": i, "kind": fault.kind, "target": fault.target}
+        if fault.args:
+            what["args"] = fault.args
+        self.injected += 1
+        if fault.kind in ("reset", "reset-connections"):
+            scope = "connections" if fault.kind == "reset-connections" else "streams"
+            answer = await link.reset(scope)
+            aim = self._aim(fault, progress, event, queued, answer["before"])
+            self.record("fault-start", **what, **aim, reset=answer.get(scope, 0))
+            self.record("fault-end", **what, ready_after=0.0)
+            return
+        if fault.kind == "fail-nth":
+            nth = int((fault.args or {}).get("nth", NETWORK_KINDS["fail-nth"]["nth"]))
+            answer = await link.fail_nth(nth)
+            goal, t0 = answer["before"]["attempts"] + nth, time.monotonic()
+            now = answer["before"]
+            while now["attempts"] < goal and time.monotonic() - t0 < fault.downtime:
+                await asyncio.sleep(0.01)
+                now = await link.stats()
+            if now["attempts"] < goal:
+                await link.fail_nth(None)
+            aim = self._aim(fault, progress, event, queued, now)
+            aim["landed"] = now["attempts"] >= goal
+            if not aim["landed"]:
+                aim["missed"] = f"no {nth}th invocation attempt came within {fault.downtime:g} s"
+            aim["armed_ms"] = round((time.monotonic() - t0) * 1000, 1)
+            self.record("fault-start", **what, **aim)
+            self.record("fault-end", **what, ready_after=0.0)
+            return
+        answer = await link.set(**conditions(fault))
+        self.record(
+            "fault-start", **what, **self._aim(fault, progress, event, queued, answer["before"])
+        )
+        self._in_force.add(i)
+        try:
+            await asyncio.sleep(fault.downtime)
+        finally:
+            self._in_force.discard(i)
+            healed = await link.set()
+        attempts = healed["before"]["attempts"] - answer["before"]["attempts"]
+        self.record("fault-end", **what, ready_after=0.0, attempts_during=attempts)
 
     async def run(self, progress: Progress) -> None:
         """Execute the plan; a fault whose trigger had not fired when the workload ended is

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt
 
+from harness.nemesis.faults import INSTANT, NETWORK_KINDS
 from harness.workload.history import Completed
 
 COLORS = {"ok": "#1a7f37", "fail": "#c62828", "info": "#d68a00"}
@@ -28,20 +29,28 @@ def _sample(items: list[Any], budget: int) -> list[Any]:
 
 
 def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """[{start, end, label}] from fault-start / fault-end pairs."""
+    """[{start, end, label, network, instant}] from fault-start / fault-end pairs: a
+    network fault (on the path to a service) is drawn hatched, an instant one (a reset)
+    as a line."""
     open_: dict[int, dict[str, Any]] = {}
     bands = []
+
+    def band(s: dict[str, Any], end: float) -> dict[str, Any]:
+        return {
+            "start": s["t"],
+            "end": end,
+            "label": f"{s['kind']} {s['target']}",
+            "network": s["kind"] in NETWORK_KINDS,
+            "instant": s["kind"] in INSTANT,
+        }
+
     for r in records:
         if r["type"] == "fault-start":
             open_[r["fault"]] = r
         elif r["type"] == "fault-end" and r["fault"] in open_:
-            s = open_.pop(r["fault"])
-            bands.append({"start": s["t"], "end": r["t"], "label": f"{s['kind']} {s['target']}"})
+            bands.append(band(open_.pop(r["fault"]), r["t"]))
     end = max((r["t"] for r in records), default=0.0)
-    bands += [
-        {"start": s["t"], "end": end, "label": f"{s['kind']} {s['target']}"} for s in open_.values()
-    ]
-    return bands
+    return bands + [band(s, end) for s in open_.values()]
 
 
 def _svg(fig: Any) -> str:
@@ -56,11 +65,19 @@ def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
     targets = sorted({b["label"] for b in bands})
     palette = plt.get_cmap("tab10")
     for b in bands:
-        ax.axvspan(
-            b["start"], b["end"], alpha=0.18, lw=0, color=palette(targets.index(b["label"]) % 10)
-        )
-    for i, label in enumerate(targets):
-        ax.axvspan(0, 0, alpha=0.3, lw=0, color=palette(i % 10), label=label)  # legend only
+        color = palette(targets.index(b["label"]) % 10)
+        if b.get("instant"):
+            ax.axvline(b["start"], lw=1, ls="--", color=color, alpha=0.8)
+        else:
+            hatch = "///" if b.get("network") else None
+            ax.axvspan(b["start"], b["end"], alpha=0.18, lw=0, color=color, hatch=hatch)
+    for i, label in enumerate(targets):  # legend only
+        b = next(b for b in bands if b["label"] == label)
+        if b.get("instant"):
+            ax.axvline(0, lw=1, ls="--", color=palette(i % 10), label=label)
+        else:
+            hatch = "///" if b.get("network") else None
+            ax.axvspan(0, 0, alpha=0.3, lw=0, color=palette(i % 10), hatch=hatch, label=label)
 
 
 def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:

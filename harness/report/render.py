@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.checkers.data import RunData
 from harness.manifest import write_atomic
+from harness.nemesis.faults import describe
 from harness.report import charts
 from harness.workload.history import operations, recovery, wall_at_start
 
@@ -43,12 +44,7 @@ def what_was_done(data: RunData, results: dict[str, Any]) -> list[str]:
         )
     starts = [r for r in data.records if r["type"] == "fault-start"]
     if starts:
-        kinds = Counter(
-            f"{r['kind']} -9 of {r['target']}"
-            if r["kind"] == "kill"
-            else f"{r['kind']} of {r['target']}"
-            for r in starts
-        )
+        kinds = Counter(describe(r["kind"], r["target"]) for r in starts)
         triggered = sum(1 for r in starts if r.get("world_seq"))
         lines.append(
             f"{_plural(len(starts), 'fault')} injected: "

@@ -80,10 +80,10 @@ class ServiceAddress:
     def ports(self) -> list[int]:
         return [self.port]
 
-    async def register(self, admin: AdminClient) -> list[str]:
-        """Register (force) with restate; returns the names of the services it exposes
-        (their handlers in `self.handlers`)."""
-        self.handlers = handlers_of(await admin.register(self.uri))
+    async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
+        """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
+        returns the names of the services it exposes (their handlers in `self.handlers`)."""
+        self.handlers = handlers_of(await admin.register(uri or self.uri))
         return list(self.handlers)
 
 
@@ -155,8 +155,8 @@ class RemoteService:
     def running(self) -> bool:
         return True
 
-    async def register(self, admin: AdminClient) -> list[str]:
-        """Register (force) with restate; returns the names of the services it exposes
-        (their handlers in `self.handlers`)."""
-        self.handlers = handlers_of(await admin.register(self.uri))
+    async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
+        """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
+        returns the names of the services it exposes (their handlers in `self.handlers`)."""
+        self.handlers = handlers_of(await admin.register(uri or self.uri))
         return list(self.handlers)
