@@ -166,7 +166,40 @@ def describe(path: Path) -> dict[str, Any]:
                     except ValueError:
                         continue
                     out["controls"].append(f"{service}={app}")
+    out["faults"] = fault_kinds(tree)
     return out
+
+
+def fault_kinds(tree: Any) -> list[str]:
+    """The fault kinds a scenario's code names, read from its syntax: kill() / stop() /
+    pause(), seeded_kills and effect_window (kill unless kind= says otherwise), and a kind
+    given as Fault's or network's first argument, a `kind=` keyword or the first item of a
+    seeded_plan tuple."""
+    import ast
+
+    from harness.nemesis.faults import KINDS
+
+    def kind(node: Any) -> str | None:
+        ok = isinstance(node, ast.Constant) and node.value in KINDS
+        return node.value if ok else None
+
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple) and node.elts and kind(node.elts[0]):
+            found.add(node.elts[0].value)  # type: ignore[attr-defined]
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+        given = [kind(k.value) for k in node.keywords if k.arg == "kind"]
+        if name in ("kill", "stop", "pause"):
+            found.add(name)
+        elif name in ("seeded_kills", "effect_window", "effect_window_plan"):
+            found.add(given[0] if given and given[0] else "kill")
+        elif name in ("Fault", "network") and node.args and kind(node.args[0]):
+            found.add(node.args[0].value)  # type: ignore[attr-defined]
+        elif given and given[0]:
+            found.add(given[0])
+    return [k for k in KINDS if k in found]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
             print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
+            print(f"{'':24}   fault kinds: {', '.join(info['faults']) or 'none named'}")
             scaled = ", ".join(info.get("scaled", [])) or "none (its fault plan only)"
             print(f"{'':24}   multiplied by --scale N: {scaled}")
             for control in info["controls"]:

@@ -7,8 +7,10 @@ Workload: 30 users post 6 times each, in sequence per user (the next post is sen
           previous send is accepted), 3 of them slow (moderation needs 3-5 polls 0.2 s
           apart, the others 0-1); 30 packages are registered by RPC, then get 6 location
           updates each, in sequence. Event ids as idempotency keys; 64 clients, 20 keys/s.
-Faults:   kill -9 of the server twice, of the feed and of the tracker once, at seeded
-          points, while events queue behind slow ones.
+Faults:   kill -9 of the server twice, of the feed and of the tracker once, a reset of the
+          streams to the feed, of the tracker's 3rd invocation attempt from then, and 1 s of
+          slow closes on the tracker's path, at seeded points, while events queue behind
+          slow ones.
 Checks:   per user, posts processed in the order sent, one at a time, once each; other
           users' posts complete while slow ones wait; each package holds its registration
           and every accepted update once, in order; every invocation completed; faults in
@@ -31,6 +33,7 @@ from harness import (
     check_not_held_up,
     check_vacuity,
     seeded_kills,
+    seeded_plan,
 )
 
 USERS, PACKAGES, EVENTS = 30, 30, 6
@@ -183,6 +186,8 @@ async def test_events_in_order_once_state_complete(chaos: Run) -> None:
     plan = seeded_kills(
         chaos.fault_rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
     )
+    path = [("reset", "feed"), ("fail-nth", "tracker", {"nth": 3}), ("slow-close", "tracker")]
+    plan += seeded_plan(chaos.fault_rng, len(flows), path, downtime=1.0, window=(0.2, 0.9))
     await chaos.drive(flows, plan, concurrency=64, retry_for=20, rate=20)
 
     await settle_and_check(chaos)

@@ -7,7 +7,10 @@ Workload: 120 bookings, 32 at a time, each with its booking id as idempotency ke
           reserved), a fifth have a seeded step take effect whose answer is lost (the step
           fails after bounded retries although the reservation exists).
 Faults:   kill -9 of the service right after the world records the first compensations
-          (x2) and a reservation; kill -9 of the service and of the server at seeded points.
+          (x2) and a reservation, and a reset of the streams to it right after another
+          reservation (the network twin); kill -9 of the service and of the server at
+          seeded points; on the path to the service, a 1 s blackhole and a reset of its
+          connections at seeded points.
 Checks:   successful bookings hold all three reservations and ran no compensation; failed
           ones ran no later step, compensated every step that took effect, in reverse order,
           each once, and nothing is left reserved; one answer per booking id; every
@@ -31,6 +34,7 @@ from harness import (
     check_saga,
     check_vacuity,
     seeded_kills,
+    seeded_plan,
     spread_keys,
 )
 
@@ -129,9 +133,13 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
             )
     requests = workload(rng, api)
     ok_bookings = {b for b, f in plan.items() if f is None}
-    victim = spread_keys([r for r in requests if r.meta["subject"] in ok_bookings], 1)[0]
+    victim, twin = spread_keys([r for r in requests if r.meta["subject"] in ok_bookings], 2)
     faults = await chaos.effect_window("trips", "reserve", [f"{victim}:car"])
+    # the network twin: the streams to the service reset right after a reservation
+    faults += await chaos.effect_window("trips", "reserve", [f"{twin}:hotel"], kind="reset")
     faults += seeded_kills(chaos.fault_rng, len(requests), ("trips", "server"))
+    path = [("blackhole", "trips"), ("reset-connections", "trips")]
+    faults += seeded_plan(chaos.fault_rng, len(requests), path, downtime=1.0)
     faults += [
         Fault("kill", "trips", on_event={"op": "cancel", "outcome": "applied"}, downtime=0.3)
         for _ in range(2)

@@ -6,8 +6,11 @@ Services: ConcertTicketing, TicketPayments, TicketEmails (services/tickets.py); 
           gateway and email.
 Workload: 150 purchases, 32 at a time, the ticket id as idempotency key (a fifth sent twice);
           each reminder is due 1-4 s after the purchase.
-Faults:   kill -9 of the service right after the world records a charge (x2); kill -9 of
-          the server twice and of the service once at seeded points, while reminders wait.
+Faults:   kill -9 of the service right after the world records a charge (x2), and a reset of
+          the streams to it right after another charge (the network twin); kill -9 of the
+          server twice and of the service once, jittered latency on the path to the service
+          for 1.5 s and a reset of its next invocation attempt, at seeded points, while
+          reminders wait.
 Checks:   one charge, one ticket email and one reminder per purchase; no reminder before it
           was due nor more than 15 s after; one answer per idempotency key; every invocation
           (the delayed ones too) completed; the faults landed while requests were in flight.
@@ -28,6 +31,7 @@ from harness import (
     check_timers,
     check_vacuity,
     seeded_kills,
+    seeded_plan,
 )
 
 TICKETS, DUPLICATE, LATE_BOUND = 150, 0.2, 15.0
@@ -101,9 +105,13 @@ async def test_charge_email_reminder_once(chaos: Run) -> None:
     requests = workload(chaos.rng, api)
     victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]
     faults = await chaos.effect_window("tickets", "charge", victims)
+    twin = [f"t{TICKETS * 9 // 10}:pay"]  # the network twin: its stream reset after the charge
+    faults += await chaos.effect_window("tickets", "charge", twin, kind="reset")
     faults += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "server", "tickets"], window=(0.3, 0.95)
     )
+    path = [("latency", "tickets", {"latency_ms": 200, "jitter_ms": 200}), ("fail-nth", "tickets")]
+    faults += seeded_plan(chaos.fault_rng, len(requests), path, downtime=1.5, window=(0.3, 0.95))
     await chaos.drive(requests, faults, retry_for=30)
 
     await chaos.verify(checks, timeout=30)  # also waits for the pending reminders

@@ -28,6 +28,18 @@ def test_list_shows_the_smoke_scenario_with_its_summary():
     assert "smoke" in out.stdout and "kill -9" in out.stdout
 
 
+def test_list_shows_the_fault_kinds_each_scenario_uses():
+    kinds, name = {}, None
+    for line in cli("list").stdout.splitlines():
+        if line[:1].isalpha():
+            name = line.split()[0]
+        elif "fault kinds: " in line:
+            kinds[name] = line.split("fault kinds: ")[1]
+    assert kinds["smoke"] == "kill"
+    assert kinds["payments"] == "kill, latency, reset, fail-nth"
+    assert kinds["sagas"] == "kill, blackhole, reset, reset-connections"
+
+
 def test_unknown_scenario_is_a_clear_error_and_writes_nothing(tmp_path):
     out = cli("run", "nosuch", "--report-dir", str(tmp_path / "r"))
     assert out.returncode == 2

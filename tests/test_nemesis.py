@@ -1,5 +1,6 @@
 import asyncio
 import random
+import time
 from dataclasses import asdict
 
 import pytest
@@ -334,9 +335,9 @@ class FakeLink:  # the proxy's answers, as the nemesis reads them
         return self.counts()
 
 
-async def run_network(tmp_path, plan, link):
+async def run_network(tmp_path, plan, link, events=None):
     h = History(tmp_path / "h.jsonl")
-    nemesis = Nemesis(plan, {}, h, tmp_path / "f.jsonl", links={"svc": link})
+    nemesis = Nemesis(plan, {}, h, tmp_path / "f.jsonl", events=events, links={"svc": link})
     progress = Progress()
     task = asyncio.create_task(nemesis.run(progress))
     progress.done = 10
@@ -386,3 +387,12 @@ def test_network_faults_need_a_link(tmp_path):
     h = History(tmp_path / "h.jsonl")
     with pytest.raises(ValueError, match="network paths"):
         Nemesis([Fault("reset", "svc", after_ops=1)], {"svc": object()}, h, tmp_path / "f.jsonl")
+
+
+async def test_a_reset_in_its_window_but_with_nothing_in_flight_did_not_land(tmp_path):
+    """Right after its event, but the service was down (a kill in force): nothing to cut."""
+    event = {"seq": 1, "op": "charge", "outcome": "applied", "key": "p1", "wall": time.time()}
+    fault = Fault("reset", "svc", on_event={"op": "charge", "key": "p1"}, window_ms=300)
+    recs = await run_network(tmp_path, [fault], FakeLink(in_flight=0), FakeEvents([event]))
+    start = next(r for r in recs if r["type"] == "fault-start")
+    assert start["landed"] is False and "no invocation attempt" in start["missed"]

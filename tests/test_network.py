@@ -144,3 +144,25 @@ async def test_http1_deployment_passes_and_a_reset_cuts_its_connection(path):
     assert await slow == 1
     # request-response mode takes a round trip per journal entry; the cut took one more
     assert await call(server, "attempts", "h") == await call(server, "attempts", "g") + 1
+
+
+async def test_slow_close_cuts_the_service_side_and_the_server_learns_late(path):
+    server, link, _ = path
+    await call(server, "add", "warm", 0.0)
+
+    async def cut_after(how, key):
+        slow = asyncio.create_task(call(server, "add", key, 0.3, key))
+        await until(lambda: in_flight(link, 1))
+        t0 = time.monotonic()
+        await how()
+        assert await slow == 1
+        return time.monotonic() - t0
+
+    async def slow_close():
+        await link.set(slow_close_ms=1000)
+        assert (await link.reset("service-side"))["connections"] >= 1
+
+    quick = await cut_after(lambda: link.reset("connections"), "q")
+    late = await cut_after(slow_close, "s")
+    await link.set()
+    assert late >= 1.0 > quick  # the retry waited for the close to reach the server

@@ -35,13 +35,16 @@ PROCESS_KINDS: tuple[str, ...] = ("kill", "stop", "pause")
 NETWORK_KINDS: dict[str, dict[str, float]] = {
     "latency": {"latency_ms": 200.0, "jitter_ms": 0.0},  # every byte held this long
     "blackhole": {},  # nothing passes (new connections wait) until undone
-    "slow-close": {"slow_close_ms": 1000.0},  # a side's close reaches the other this late
+    # the service's side of each connection is cut; the server learns of it this late (and
+    # of any other close while the fault is in force)
+    "slow-close": {"slow_close_ms": 1000.0},
     "reset": {},  # the HTTP/2 streams (invocation attempts) in flight are reset
     "reset-connections": {},  # the connections in flight are reset
     "fail-nth": {"nth": 1},  # the stream of the Nth attempt from now is reset
 }
 KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS)
 INSTANT = ("reset", "reset-connections", "fail-nth")  # no downtime: nothing to undo
+CUTS = (*INSTANT, "slow-close")  # landed only if an invocation attempt was in flight
 
 
 @dataclass(frozen=True)
@@ -503,10 +506,13 @@ class Nemesis:
             out["waited_ms"] = round(queued, 1)
         if self._in_force:
             out["overlaps"] = sorted(self._in_force)
-        if event is None and link is not None and fault.kind in INSTANT:
-            out["landed"] = link["in_flight"] > 0  # a reset of nothing did nothing
-            if not out["landed"]:
-                out["missed"] = "no invocation attempt was in flight on the path"
+        idle = link is not None and fault.kind in CUTS and link["in_flight"] == 0
+        if idle:  # a cut of nothing did nothing, whenever it came
+            out.update(landed=False, missed="no invocation attempt was in flight on the path")
+            if event is None:
+                return out
+        if event is None and link is not None and fault.kind in CUTS:
+            out["landed"] = True
             return out
         if event is None:
             out["landed"] = (
@@ -523,6 +529,8 @@ class Nemesis:
             world_key=event.get("key"),
             event_lag_ms=None if lag is None else round(lag, 1),
         )
+        if idle:
+            return out
         if fault.window_ms is not None:
             out["window_ms"] = fault.window_ms
             out["landed"] = lag is not None and lag <= fault.window_ms
@@ -615,9 +623,10 @@ class Nemesis:
             self.record("fault-end", **what, ready_after=0.0)
             return
         answer = await link.set(**conditions(fault))
-        self.record(
-            "fault-start", **what, **self._aim(fault, progress, event, queued, answer["before"])
-        )
+        aim = self._aim(fault, progress, event, queued, answer["before"])
+        if fault.kind == "slow-close":  # the close the server learns of late
+            aim["reset"] = (await link.reset("service-side"))["connections"]
+        self.record("fault-start", **what, **aim)
         self._in_force.add(i)
         try:
             await asyncio.sleep(fault.downtime)

@@ -254,9 +254,10 @@ class Connection:
         self.link.log("reset", conn=self.number, stream=sid, attempt=s.attempt, replied=s.replied)
         return True
 
-    def abort(self) -> None:
-        """Reset the connection (both sockets closed abortively)."""
-        for p in self.pipes:
+    def abort(self, service_side_only: bool = False) -> None:
+        """Reset the connection: both sockets closed abortively, or only the service's
+        (the server then learns of it as a close, `slow_close_ms` late if set)."""
+        for p in self.pipes[:1] if service_side_only else self.pipes:
             p.reader.feed_eof()
             transport = p.writer.transport
             sock = transport.get_extra_info("socket")
@@ -327,12 +328,13 @@ class Link:
                 w.close()
 
     def reset(self, scope: str) -> dict[str, int]:
-        """Reset every stream (or connection) in flight now."""
+        """Reset every stream (scope "streams") or connection ("connections") in flight
+        now, or cut the service's side of each connection ("service-side")."""
         conns = list(self.connections.values())
-        if scope == "connections":
+        if scope in ("connections", "service-side"):
             for c in conns:
-                c.abort()
-            self.log("reset-connections", connections=len(conns))
+                c.abort(service_side_only=scope == "service-side")
+            self.log(f"reset-{scope}", connections=len(conns))
             return {"connections": len(conns)}
         n = sum(c.reset_stream(sid) for c in conns for sid in list(c.streams))
         return {"streams": n}
