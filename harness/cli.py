@@ -247,6 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         "the Docker API",
     )
     run.add_argument(
+        "--topology",
+        choices=("single", "cluster3"),
+        default="single",
+        help="restate-server as one node (default) or a 3-node cluster of local processes: "
+        "node faults by name (n1..n3), the scenario's server faults on a node chosen by the "
+        "seed, the client failing over between the nodes' ingresses",
+    )
+    run.add_argument(
         "--plan",
         metavar="FILE",
         help="run this fault plan instead of each scenario's seeded one: a JSON list of "
@@ -490,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-duration={args.duration}")
         if args.backend != "process":
             pytest_args.append(f"--chaos-backend={args.backend}")
+        if args.topology != "single":
+            pytest_args.append(f"--chaos-topology={args.topology}")
         if args.plan is not None:  # checked by the plugin: a bad plan is a usage error (2)
             pytest_args.append(f"--chaos-plan={args.plan}")
         if args.subset is not None:  # checked by the plugin, as the plan

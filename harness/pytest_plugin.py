@@ -70,6 +70,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "on a Docker engine ($DOCKER_HOST), faulted through the Docker API",
     )
     g.addoption(
+        "--chaos-topology",
+        choices=("single", "cluster3"),
+        default="single",
+        help="restate-server as one node (default) or a 3-node cluster of local processes "
+        "(replicated metadata and log; node faults by name n1..n3, a plan's server faults "
+        "on a node chosen by the seed; the client fails over between the nodes' ingresses)",
+    )
+    g.addoption(
         "--chaos-plan",
         default=None,
         metavar="FILE",
@@ -403,6 +411,7 @@ def _reproduce(
     backend: str = "process",
     plan: str | None = None,
     subset: str | None = None,
+    topology: str = "single",
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -425,6 +434,8 @@ def _reproduce(
         cmd += f" {prefix}duration {duration:g}"
     if backend != "process":
         cmd += f" {prefix}backend {backend}"
+    if topology != "single":
+        cmd += f" {prefix}topology {topology}"
     for option, path in (("plan", plan), ("subset", subset)):
         if path is not None:
             cmd += f" {prefix}{option} {shlex.quote(str(Path(path).resolve()))}"
@@ -524,10 +535,11 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
     duration = cfg.getoption("--chaos-duration")
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
-    subset = cfg.getoption("--chaos-subset")
+    subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
     reproduce = _reproduce(
-        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset
-    )
+        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset,
+        topology,
+    )  # fmt: skip
     run = Run(
         _scenario_name(node),
         RunOptions(
@@ -547,6 +559,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             scale=scale,
             duration=duration,
             backend=backend,
+            topology=topology,
             plan_file=None if plan is None else Path(plan).resolve(),
             subset_file=None if subset is None else Path(subset).resolve(),
             progress=_progress_writer(cfg),

@@ -43,6 +43,7 @@ from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
 from harness.runtime import binary, kafka
+from harness.runtime.cluster import Cluster, replication
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
@@ -104,6 +105,9 @@ class RunOptions:
     # where the server and the services run: "process" (default) or "docker" (containers,
     # faulted through the Docker API; harness/runtime/containers.py)
     backend: str = "process"
+    # restate-server as one node ("single") or a 3-node cluster ("cluster3", processes only;
+    # harness/runtime/cluster.py)
+    topology: str = "single"
     # an explicit fault plan (--plan FILE: a JSON list of faults, or a run's run.json) that
     # replaces the scenario's seeded one
     plan_file: Path | None = None
@@ -188,6 +192,7 @@ class Run:
             scale=options.scale,
             duration_limit=options.duration,  # --duration ("duration" is the run's own)
             backend=options.backend,
+            topology=options.topology,
         )
         self._write_manifest()
         self._docker: Any = None
@@ -195,7 +200,10 @@ class Run:
     # -- topology --------------------------------------------------------------------------
     async def start_server(
         self, retry: RetryPolicy | None = None, partitions: int = 4
-    ) -> RestateServer:
+    ) -> RestateServer | Cluster:
+        """restate-server: one node, or the 3-node cluster of `--topology cluster3`."""
+        if self.options.topology == "cluster3":
+            return await self._start_cluster(retry, partitions)
         node_dir = self.dir / "restate" / "n1"
         config = ServerConfig.on_ports(
             node_dir / "data", self.ports, partitions=partitions, retry=retry or RetryPolicy()
@@ -212,6 +220,20 @@ class Run:
             self.manifest["restate_binary"] = str(path)
         self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
         self.manifest["server_config"] = config.to_record()
+        self._write_manifest()
+        self.timings["server_start"] = await self.server.start()
+        return self.server
+
+    async def _start_cluster(self, retry: RetryPolicy | None, partitions: int) -> Cluster:
+        if self.options.backend == "docker":
+            raise BadInput("--topology cluster3 runs nodes as processes: not with --backend docker")
+        path = binary.resolve(self.options.restate_bin)
+        self.server = Cluster(path, self.ports, self.dir / "restate", partitions, retry)
+        self.manifest["versions"]["restate_server"] = binary.binary_version(path)
+        self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
+        self.manifest["restate_binary"] = str(path)
+        self.manifest["server_config"] = self.server.config.to_record()
+        self.manifest["cluster"] = {"nodes": self.server.to_record(), "replication": replication()}
         self._write_manifest()
         self.timings["server_start"] = await self.server.start()
         return self.server
@@ -411,7 +433,9 @@ class Run:
     @property
     def components(self) -> dict[str, Supervised]:
         out: dict[str, Supervised] = dict(self.services)
-        if self.server is not None:
+        if isinstance(self.server, Cluster):  # its nodes, by name
+            out.update({n.name: n for n in self.server.nodes})
+        elif self.server is not None:
             out["server"] = self.server
         if self.kafka is not None:
             out["kafka"] = self.kafka
@@ -420,7 +444,7 @@ class Run:
     # -- chaos ---------------------------------------------------------------------------
     def client(self, timeout: float = 15.0) -> IngressClient:
         assert self.server is not None, "start_server() first"
-        return IngressClient(self.server.ingress_url, self.history, timeout=timeout)
+        return IngressClient(self.server.ingress_urls, self.history, timeout=timeout)
 
     async def drive(
         self,
@@ -472,6 +496,14 @@ class Run:
                 )
         else:
             self.plan = scale_plan(list(faults), self.scale, generated)
+        if isinstance(self.server, Cluster):  # no "server": a node chosen by the seed
+            nodes = random.Random(f"{self.seed}:nodes")
+            self.plan = [
+                dataclasses.replace(f, target=nodes.choice(self.server.names))
+                if f.target == "server"
+                else f
+                for f in self.plan
+            ]
         if len(requests) < generated:  # a fault after N requests stays as far into the workload
             self.plan = [
                 f
@@ -502,7 +534,11 @@ class Run:
             events=self.world,
             restate=self._restate_counts,
             links=dict(self.links),
+            # a cluster survives one node down: node faults run one at a time
+            roles={n: "node" for n in getattr(self.server, "names", [])},
         )
+        if self.world is not None and any(f.on_event for f in self.plan):
+            nemesis.events_after = await self.world.last_seq()
         for f in self.plan:
             if unrunnable(f):
                 nemesis.record(

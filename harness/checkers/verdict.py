@@ -108,6 +108,10 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
         check_determinism(data.invocations, data.journal, data.records),
         check_liveness(data.invocations, data.records, data.journal),
     ]
+    if data.manifest.get("topology") == "cluster3":
+        from harness.checkers.nodes import check_node_recovery
+
+        verdicts.append(check_node_recovery(data.records))
     failures = common_failures(data.records)
     seen: Counter[str] = Counter()
     for v in verdicts:

@@ -400,8 +400,15 @@ class Nemesis:
         events: Events | None = None,
         restate: Callable[[], Awaitable[dict[str, int] | None]] | None = None,
         links: dict[str, LinkTarget] | None = None,
+        roles: dict[str, str] | None = None,
     ):
         self.links = links or {}
+        # target -> role ("node" for a cluster's nodes): targets of one role take their
+        # faults one at a time (a cluster survives one node down), and the role is recorded
+        self.roles = roles or {}
+        # world events up to this sequence number came before the chaos phase (the
+        # preflight's probes): no fault fires on them
+        self.events_after = 0
         unknown = {f.target for f in plan if f.kind in PROCESS_KINDS} - set(targets)
         unknown |= {f.target for f in plan if f.kind in NETWORK_KINDS} - set(self.links)
         if unknown:
@@ -433,7 +440,7 @@ class Nemesis:
 
     async def _follow_events(self) -> None:
         assert self.events is not None
-        cursor = 0
+        cursor = self.events_after
         while True:
             for event in await self.events.events(cursor, wait=5.0):
                 cursor = event["seq"]
@@ -475,7 +482,8 @@ class Nemesis:
         event = trigger.result()
         # a process and its network path are different targets: their faults may overlap
         layer = "net:" if fault.kind in NETWORK_KINDS else ""
-        fired, lock = time.monotonic(), self._per_target[layer + fault.target]
+        target = self.roles.get(fault.target, fault.target)
+        fired, lock = time.monotonic(), self._per_target[layer + target]
         behind = lock.locked()  # another fault on the same target is in force
         async with lock:
             queued = (time.monotonic() - fired) * 1000 if behind else 0.0
@@ -558,6 +566,8 @@ class Nemesis:
     ) -> None:
         target = self.targets[fault.target]
         aim = self._aim(fault, progress, event, queued)
+        if fault.target in self.roles:
+            aim["role"] = self.roles[fault.target]
         self.record("fault-start", fault=i, kind=fault.kind, target=fault.target, **aim)
         self.injected += 1
         self._in_force.add(i)

@@ -45,6 +45,12 @@ class ServerConfig:
     partitions: int = 4  # the default 24 is more partition processors than 2 cores want
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     log_filter: str = "warn,restate=info"
+    # a cluster: every node's fabric port (this one's included); only one node provisions
+    # the cluster, and logs and partitions are replicated `replication` times
+    peers: tuple[int, ...] = ()
+    auto_provision: bool = True
+    replication: int = 1
+    roles: tuple[str, ...] = ()  # the node's roles; none given: Restate's default (all)
 
     @classmethod
     def on_ports(cls, base_dir: Path, ports: PortAllocator, **kw: Any) -> ServerConfig:
@@ -59,6 +65,7 @@ class ServerConfig:
             raise ValueError(f"partitions must be >= 1, got {self.partitions}")
 
     def to_toml(self) -> str:
+        peers = ", ".join(f'"http://{HOST}:{p}/"' for p in self.peers)
         return (
             f'cluster-name = "{self.cluster_name}"\n'
             f'node-name = "{self.node_name}"\n'
@@ -67,13 +74,17 @@ class ServerConfig:
             f'advertised-address = "http://{HOST}:{self.fabric_port}/"\n'
             'listen-mode = "tcp"\n'  # no unix sockets: run-dir paths can exceed their limit
             f"default-num-partitions = {self.partitions}\n"
-            "disable-telemetry = true\n"
+            f"auto-provision = {str(self.auto_provision).lower()}\n"
+            f"default-replication = {self.replication}\n"
+            + (f"roles = [{', '.join(map(repr, self.roles))}]\n" if self.roles else "")
+            + "disable-telemetry = true\n"
             "log-disable-ansi-codes = true\n"
             f'log-filter = "{self.log_filter}"\n'
             'rocksdb-total-memory-size = "512 MiB"\n'
             "\n"
             f"{self.retry.to_toml()}\n"
-            "[admin]\n"
+            + (f"[metadata-client]\naddresses = [{peers}]\n\n" if peers else "")
+            + "[admin]\n"
             f'bind-address = "{HOST}:{self.admin_port}"\n'
             "\n"
             "[ingress]\n"

@@ -23,6 +23,10 @@ class ServerAddresses:
         return f"http://{HOST}:{self.config.ingress_port}"
 
     @property
+    def ingress_urls(self) -> list[str]:
+        return [self.ingress_url]
+
+    @property
     def admin_url(self) -> str:
         return f"http://{HOST}:{self.config.admin_port}"
 

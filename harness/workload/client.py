@@ -88,25 +88,52 @@ class Outcome:
 
 class IngressClient:
     """Calls through the ingress over keep-alive HTTP/1.1 connections (harness.workload.http1:
-    aiohttp's client costs three times as much per request, see bench/driver_vs_wrk.py)."""
+    aiohttp's client costs three times as much per request, see bench/driver_vs_wrk.py).
+
+    Given several ingresses (a cluster's nodes), it balances as a load balancer would: a
+    worker's requests go to its own node, and a request that cannot connect there (the
+    node is down: it was never sent) goes to the next node at once."""
 
     def __init__(
-        self, base_url: str, history: History, timeout: float = 15.0, connections: int = 64
+        self,
+        base_url: str | list[str],
+        history: History,
+        timeout: float = 15.0,
+        connections: int = 64,
     ):
-        self.base_url = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else base_url
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.base_url = self.base_urls[0]
         self.history = history
         self.timeout = timeout
         self._connections = connections
-        self._http: Http1Client | None = None
+        self._nodes: list[Http1Client] = []
 
     async def __aenter__(self) -> IngressClient:
-        url = urlsplit(self.base_url)
-        self._http = Http1Client(url.hostname or "127.0.0.1", url.port or 80, self._connections)
+        for base in self.base_urls:
+            url = urlsplit(base)
+            host, port = url.hostname or "127.0.0.1", url.port or 80
+            self._nodes.append(Http1Client(host, port, self._connections))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.close()
+        for node in self._nodes:
+            await node.close()
+
+    async def _request(
+        self, worker: int, method: str, path: str, headers: dict[str, str], data: bytes | None,
+        timeout: float,
+    ) -> tuple[int, bytes]:  # fmt: skip
+        """The request on the worker's node, else (not sent: refused) on the next ones."""
+        n = len(self._nodes)
+        for i in range(n):
+            node = self._nodes[(worker + i) % n]
+            try:
+                return await node.request(method, path, headers, data, timeout)
+            except ConnectError:
+                if i == n - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def call(
         self,
@@ -118,7 +145,7 @@ class IngressClient:
     ) -> Outcome:
         """One attempt; `timeout` (seconds) overrides the client's for this attempt; `item`:
         the request's position in the scenario's generated workload (what a shrink cuts)."""
-        assert self._http is not None, "use `async with IngressClient(...)`"
+        assert self._nodes, "use `async with IngressClient(...)`"
         op = self.history.next_op()
         self.history.one_way += req.send
         self.history.append(
@@ -141,9 +168,10 @@ class IngressClient:
             data = orjson.dumps(req.body)
             headers["content-type"] = "application/json"
         try:
-            status, body = await self._http.request(
-                req.method, req.path, headers, data, self.timeout if timeout is None else timeout
-            )
+            status, body = await self._request(
+                worker, req.method, req.path, headers, data,
+                self.timeout if timeout is None else timeout,
+            )  # fmt: skip
         except ConnectError as e:
             return record_outcome(self.history, op, "fail", error=f"connect: {e}", sent=False)
         except (TimeoutError, Disconnected) as e:

@@ -227,14 +227,53 @@ def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def node_recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per kill (or stop) of a cluster node: seconds from the kill until every request in
+    flight at that moment had its first answer (a success or an error the system answered;
+    not a refused connection). The cluster serves on while the node is
+    down; the requests whose partitions the node led wait for a new leader and finish last,
+    so this is the time until the work the node owned completed (Restate's SQL has no
+    partition leaders to name them by). `unanswered` counts those never answered."""
+    spans: dict[Any, list[float | None]] = {}  # request -> [first invoke t, first ok t]
+    invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
+    for r in records:
+        if r["type"] == "invoke" and not r.get("check_read") and not r.get("preflight"):
+            spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
+        elif r["type"] in ("ok", "fail") and r["op"] in invokes:
+            if str(r.get("error") or "").startswith("connect:"):
+                continue  # never sent: not an answer
+            span = spans.get(invokes[r["op"]].get("idem") or ("op", r["op"]))
+            if span is not None and span[1] is None:
+                span[1] = r["t"]
+    out = []
+    for f in records:
+        if f["type"] != "fault-start" or f.get("role") != "node" or f["kind"] == "pause":
+            continue
+        t = f["t"]
+        waiting = [end for start, end in spans.values() if start < t and (end is None or end > t)]
+        answered = [end for end in waiting if end is not None]
+        out.append(
+            {
+                "fault": f["fault"],
+                "target": f["target"],
+                "in_flight": len(waiting),
+                "unanswered": len(waiting) - len(answered),
+                "after": round(max(answered) - t, 3) if answered else None,
+            }
+        )
+    return out
+
+
 def recovery_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Recovery per fault kind ("kill server", "kill service", ...): how many faults, and
     p50 / p99 seconds from process back to the first in-flight request answered, over the
     faults whose recovery no other fault cut short (those are counted apart)."""
     groups: dict[str, list[float]] = {}
     cut: Counter[str] = Counter()
+    roles = {r["fault"]: r.get("role") for r in records if r["type"] == "fault-start"}
     for r in recovery(records):
-        what = f"{r['kind']} {'server' if r['target'] == 'server' else 'service'}"
+        role = roles.get(r["fault"]) or ("server" if r["target"] == "server" else "service")
+        what = f"{r['kind']} {role}"
         if "cut_short" in r:
             cut[what] += 1
         elif r["after"] is not None:

@@ -100,6 +100,13 @@ class WorldClient(HttpClient):
             r.raise_for_status()
             return await r.json()
 
+    async def last_seq(self) -> int:
+        """The sequence number of the last call the world recorded (0: none yet)."""
+        seq = 0
+        while rows := await self.events(seq):
+            seq = rows[-1]["seq"]
+        return seq
+
     async def pending_deliveries(self) -> int:
         """Webhook deliveries the world still has to make (or is retrying)."""
         async with self.session.get(f"{self.base_url}/health") as r:
