@@ -163,9 +163,13 @@ def describe(path: Path) -> dict[str, Any]:
                 if isinstance(call, ast.Call) and len(call.args) >= 2:
                     try:
                         service, app = (ast.literal_eval(a) for a in call.args[:2])
+                        params = [
+                            ast.literal_eval(k.value) for k in call.keywords if k.arg == "params"
+                        ]
                     except ValueError:
                         continue
-                    out["controls"].append(f"{service}={app}")
+                    given = "".join(f" --param {k}={v}" for k, v in (params or [()])[0])
+                    out["controls"].append(f"{service}={app}{given}")
     out["faults"] = fault_kinds(tree)
     return out
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import aiohttp
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from harness import manifest
 from harness.checkers.data import RunData
@@ -30,6 +31,7 @@ from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
     PROCESS_KINDS,
+    UPGRADE_ARGS,
     Fault,
     Nemesis,
     effect_window_plan,
@@ -172,6 +174,8 @@ class Run:
         # through a link of this proxy, the target of the network fault kinds
         self.proxy: ProxyProcess | None = None
         self.links: dict[str, Link] = {}
+        self.retired: list[ServiceProcess] = []  # versions an upgrade replaced
+        self._drains: list[asyncio.Task[None]] = []  # old versions waiting to be stopped
         self.kafka: KafkaBroker | None = None
         self.verdicts: list[Verdict] = []
         self.plan: list[Fault] = []
@@ -277,10 +281,7 @@ class Run:
             svc = self.remote[name] = RemoteService(app, name)
             await svc.start()
         else:
-            env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
-            if self.options.app_paths and kind == "python":
-                paths = [*map(str, self.options.app_paths), os.environ.get("PYTHONPATH", "")]
-                env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+            env = self._service_env(kind)
             port = self.ports.allocate()
             if self.options.backend == "docker":
                 from harness.runtime.containers import ContainerService
@@ -305,7 +306,7 @@ class Run:
                     f"the working directory and --app-path); if it needs more than {bound:g} "
                     f"s to start listening, set {START_TIMEOUT_ENV}=SECONDS"
                 ) from None
-        link = await self._link(name, svc.uri)
+        link = self.links[name] = await self._link(name, svc.uri)
         self.manifest.setdefault("services", {})[name] = {
             "app": app,
             "kind": kind,
@@ -315,21 +316,96 @@ class Run:
             "backend": "remote" if kind == "url" else self.options.backend,
             "restate_services": await svc.register(self.server.admin, link.uri),
             "handlers": svc.handlers,
+            "deployment_id": svc.deployment_id,
         }
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
 
     async def _link(self, name: str, uri: str) -> Link:
-        """The path from the server to service `name` (at `uri`): a link of the run's
-        proxy, started with the first service."""
+        """A path from the server to the service at `uri`: a link (named `name`) of the
+        run's proxy, started with the first service."""
         if self.proxy is None:
             self.proxy = ProxyProcess(self.ports.allocate(), self.dir / "logs")
             self.timings["proxy_start"] = await self.proxy.start()
         url = urlparse(uri)
-        link = await self.proxy.add(name, self.ports.allocate(), url.port or 80, url.scheme)
-        self.links[name] = link
-        return link
+        return await self.proxy.add(name, self.ports.allocate(), url.port or 80, url.scheme)
+
+    def _service_env(self, kind: str) -> dict[str, str]:
+        """What a service process gets besides the harness's environment: the world's URL,
+        and the --app-path folders for a Python app."""
+        env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
+        if self.options.app_paths and kind == "python":
+            paths = [*map(str, self.options.app_paths), os.environ.get("PYTHONPATH", "")]
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        return env
+
+    async def upgrade(
+        self, name: str, args: dict[str, Any]
+    ) -> tuple[dict[str, Any], ServiceProcess, Link]:
+        """The fault kind `upgrade`: version N+1 of service `name` (`args["app"]`, else the
+        same app) started on a new port and registered through a new link while version N's
+        invocations are in flight; version N is stopped once none is pinned to it (at most
+        `drain_s` seconds later, in the background: the service's next faults act on the
+        new version at once). With `in_place` (the unsafe way, a negative control):
+        version N is killed at once and the new one takes its endpoint, re-registered with
+        force, so the invocations pinned there replay on the new code. Recorded in run.json
+        ("upgrades"), which the finding `upgrades` reads."""
+        if self.options.backend == "docker" or name not in self.services:
+            raise BadInput(f"upgrade {name!r}: only a service run as a process can be upgraded")
+        args = {**UPGRADE_ARGS, **args}
+        old = self.services[name]
+        record = self.manifest["services"][name]
+        version = 2 + sum(u["service"] == name for u in self.manifest.get("upgrades", []))
+        app = args["app"] or old.app
+        t0 = time.monotonic()
+        if args["in_place"]:
+            await old.kill()
+        port = old.port if args["in_place"] else self.ports.allocate()
+        new = ServiceProcess(
+            app, port, self.dir / "logs", name=f"{name}-v{version}", env=self._service_env(old.kind)
+        )
+        await new.start(timeout=first_start(new.kind))
+        link = self.links[name]
+        if not args["in_place"]:
+            link = await self._link(f"{name}-v{version}", new.uri)
+        switch = time.time()
+        # the server may be down (a fault of its own): registration waits for it, bounded
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((aiohttp.ClientError, OSError, HarnessError)),
+            stop=stop_after_delay(30),
+            wait=wait_fixed(0.1),
+            reraise=True,
+        ):
+            with attempt:
+                switch = time.time()
+                await new.register(self.server.admin, link.uri)
+        pinned = await self.server.admin.pinned(record["deployment_id"])
+        self.retired.append(old)
+        self.services[name], self.links[name] = new, link
+        done = {
+            "service": name, "version": version, "app": app, "in_place": args["in_place"],
+            "from": record["deployment_id"], "to": new.deployment_id, "switch_wall": switch,
+            "pinned_at_switch": pinned, "ready_after": round(time.monotonic() - t0, 3),
+        }  # fmt: skip
+        self.manifest.setdefault("upgrades", []).append(done)
+        record.update(app=app, uri=new.uri, registered_uri=link.uri)
+        record["deployment_id"] = new.deployment_id
+        self._write_manifest()
+        if not args["in_place"]:  # in the background: the service's next faults go on
+            self._drains.append(asyncio.create_task(self._drain(old, done, args["drain_s"])))
+        return done, new, link
+
+    async def _drain(self, old: ServiceProcess, done: dict[str, Any], bound: float) -> None:
+        """Stop the old version once no invocation is pinned to it (at most `bound` s)."""
+        t0 = time.monotonic()
+        while (left := await self.server.admin.pinned(done["from"])) and (
+            time.monotonic() - t0 < bound
+        ):
+            await asyncio.sleep(0.2)
+        await old.stop()
+        done.update(left_pinned=left, drained_s=round(time.monotonic() - t0, 3))
+        self._write_manifest()
 
     @property
     def docker(self) -> Any:
@@ -536,6 +612,7 @@ class Run:
             links=dict(self.links),
             # a cluster survives one node down: node faults run one at a time
             roles={n: "node" for n in getattr(self.server, "names", [])},
+            upgrade=self.upgrade,
         )
         if self.world is not None and any(f.on_event for f in self.plan):
             nemesis.events_after = await self.world.last_seq()
@@ -670,8 +747,9 @@ class Run:
         self.timings["final_reads"] = time.monotonic() - t0
 
     async def heal(self) -> None:
-        """Every fault undone, every process up."""
+        """Every fault undone, every process up, every upgrade's old version drained."""
         t0 = time.monotonic()
+        await asyncio.gather(*self._drains)
         for comp in self.components.values():
             if comp.proc is not None:
                 comp.resume()
@@ -809,7 +887,7 @@ class Run:
 
     def _finish(self, error: str | None, interrupted: bool, bad_input: bool) -> None:
         t0 = time.monotonic()
-        for comp in [*self.components.values(), self.world_process, self.proxy]:
+        for comp in [*self.components.values(), *self.retired, self.world_process, self.proxy]:
             if comp is not None and comp.proc is not None:
                 comp.destroy()
         self.ports.release_all()

@@ -9,7 +9,10 @@ Workload: 100 payments arriving at 30/s, the payment id as idempotency key. Webh
           (1.6-2.4 s), 15% late (2.8-4 s, after the cancel), 15% never.
 Faults:   kill -9 of the service right after a charge is recorded (x2) and right after a
           cancel is recorded (x2, its answer held back); kill -9 of the server twice at
-          seeded points, while timers and awakeables wait.
+          seeded points, while timers and awakeables wait; an upgrade to version 2
+          (services/payment_signals_v2.py, one more journaled step) at a seeded point, with
+          payments suspended on version 1 (UPGRADE "drain": version 1 stopped once nothing
+          is pinned to it; "in_place", the control: replaced on its endpoint at once).
 Checks:   each payment confirmed (with a webhook, no cancel) or cancelled exactly once, not
           before the timeout; never both; an early webhook wins; late webhooks change
           nothing; one answer per payment; every invocation completed; faults in flight.
@@ -32,6 +35,7 @@ from harness import (
     check_vacuity,
     mark_known,
     seeded_kills,
+    seeded_plan,
     signal_lost,
 )
 
@@ -62,6 +66,9 @@ class SignalsContract(Contract):
         self.outcome(answer)
 
 
+UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
+V2 = "harness.bundled.services.payment_signals_v2:app"
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "payments": "harness.bundled.services.payment_signals:app",
@@ -76,6 +83,14 @@ CONTROLS = [
         "harness.bundled.services.broken.payment_signals_cancel_outside_run:app",
         ("signals",),
         "cancel after the timeout outside ctx.run with a fresh key",
+    ),
+    Control(
+        "payments",
+        "harness.bundled.services.payment_signals:app",
+        ("upgrades", "determinism"),
+        "version 2 deployed in place (v1 killed, its endpoint re-registered with force) while "
+        "payments are suspended on v1: they replay on code with one more step",
+        params=(("UPGRADE", "in_place"),),
     ),
 ]
 
@@ -108,6 +123,8 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     faults = await chaos.effect_window("payments", "charge", charged)
     faults += await chaos.effect_window("payments", "cancel", cancelled)
     faults += seeded_kills(chaos.fault_rng, len(requests), ["server", "server"], window=(0.3, 0.9))
+    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
+    faults += seeded_plan(chaos.fault_rng, len(requests), [("upgrade", "payments", upgrade)])
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 
     await chaos.verify(checks, timeout=30)

@@ -6,7 +6,11 @@ Services: DataUploadService workflow (services/data_upload.py); the world stores
 Workload: 100 uploads arriving at 25/s (64 clients): submit the workflow (`/run/send`), attach to it
           for at most 0.8 s, else call `resultAsEmail`. ETAs: 55% 0.1-0.5 s, 45% 1.2-2 s.
 Faults:   kill -9 of the service right after a result email is sent (x2, its answer held
-          back); kill -9 of the server twice. Every kill restarts the uploads under way.
+          back); kill -9 of the server twice. Every kill restarts the uploads under way. An
+          upgrade to version 2 (services/data_upload_v2.py, one more journaled step) at a
+          seeded point, with workflows under way on version 1 (UPGRADE "drain": version 1
+          stopped once nothing is pinned to it; "in_place", the control: replaced on its
+          endpoint at once).
 Checks:   each result reached the user once: the synchronous answer or one email, never
           both, never lost, the right URL; no email before its upload was done (the
           world's clock); each upload ran once; every invocation
@@ -27,6 +31,7 @@ from harness import (
     check_preconditions,
     check_vacuity,
     seeded_kills,
+    seeded_plan,
 )
 
 UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
@@ -74,6 +79,9 @@ class UploadContract(Contract):
             self.result(answer)
 
 
+UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
+V2 = "harness.bundled.services.data_upload_v2:app"
+
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "upload": "harness.bundled.services.data_upload:app",
@@ -94,6 +102,14 @@ CONTROLS = [
         "harness.bundled.services.broken.data_upload_url_early:app",
         ("preconditions:email",),
         "url promise resolved before the upload: the email comes before the data",
+    ),
+    Control(
+        "upload",
+        "harness.bundled.services.data_upload:app",
+        ("upgrades", "determinism"),
+        "version 2 deployed in place (v1 killed, its endpoint re-registered with force) while "
+        "workflows run on v1: they replay on code with one more step",
+        params=(("UPGRADE", "in_place"),),
     ),
 ]
 
@@ -131,6 +147,8 @@ async def test_result_by_exactly_one_path(chaos: Run) -> None:
     emails = [f"{u}:url" for u in emailed]
     faults = await chaos.effect_window("upload", "email", emails, downtime=0.5)
     faults += seeded_kills(chaos.fault_rng, UPLOADS, ["server", "server"], window=(0.3, 0.9))
+    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
+    faults += seeded_plan(chaos.fault_rng, UPLOADS, [("upgrade", "upload", upgrade)])
     flows = [upload(api, u, eta) for u, eta in etas.items()]
     await chaos.drive(flows, faults, concurrency=64, retry_for=20, rate=25)  # a flow takes seconds
 

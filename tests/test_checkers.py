@@ -1117,3 +1117,27 @@ def test_preconditions_flag_an_effect_before_the_work_it_reports_was_done():
     none = check_preconditions(ledger(effects[:2], calls), "email", "upload", str)
     assert none.valid == "unknown"  # nothing was exercised
     assert happened_before(1.0, 0.996) and not happened_before(1.0, 0.99)
+
+
+def test_upgrades_finding_holds_flags_stuck_and_late_and_is_unknown_when_idle():
+    from harness.checkers.upgrades import check_upgrades
+
+    up = {"service": "s", "from": "dp_1", "to": "dp_2", "switch_wall": 1_800_000_001.0}
+
+    def row(i, dep, created, completed, status="completed"):
+        iso = "2027-01-15T08:00:{:06.3f}Z"  # 1_800_000_000 is 2027-01-15T08:00:00Z
+        done = None if completed is None else iso.format(completed)
+        return {
+            "id": f"inv_{i}", "target": "S/h", "pinned_deployment_id": dep, "status": status,
+            "created_at": iso.format(created), "completed_at": done,
+        }  # fmt: skip
+
+    good = [row(1, "dp_1", 0.0, 3.0), row(2, "dp_2", 5.0, 6.0)]
+    v = check_upgrades(good, [up])
+    assert v.valid is True and v.stats["upgrades"][0]["in_flight_at_switch"] == 1
+    stuck = [row(1, "dp_1", 0.0, None, status="backing-off"), row(2, "dp_1", 5.0, 6.0)]
+    v = check_upgrades(stuck, [up])
+    assert v.valid is False
+    assert [c["problem"].split()[0] for c in v.counterexamples] == ["pinned", "accepted"]
+    idle = [row(1, "dp_1", 0.0, 0.5), row(2, "dp_2", 5.0, 6.0)]  # done before the switch
+    assert check_upgrades(idle, [up]).valid == "unknown"

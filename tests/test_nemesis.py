@@ -396,3 +396,12 @@ async def test_a_reset_in_its_window_but_with_nothing_in_flight_did_not_land(tmp
     recs = await run_network(tmp_path, [fault], FakeLink(in_flight=0), FakeEvents([event]))
     start = next(r for r in recs if r["type"] == "fault-start")
     assert start["landed"] is False and "no invocation attempt" in start["missed"]
+
+
+def test_upgrade_faults_take_their_arguments_and_a_service():
+    f = Fault("upgrade", "svc", after_ops=1, args={"app": "m:app", "in_place": True})
+    assert f.args["in_place"] is True
+    with pytest.raises(ValueError, match="name the service"):
+        Fault("upgrade", "server", after_ops=1)
+    with pytest.raises(ValueError, match="no argument nth"):
+        Fault("upgrade", "svc", after_ops=1, args={"nth": 1})

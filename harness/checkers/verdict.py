@@ -112,6 +112,10 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
         from harness.checkers.nodes import check_node_recovery
 
         verdicts.append(check_node_recovery(data.records))
+    if data.manifest.get("upgrades"):
+        from harness.checkers.upgrades import check_upgrades
+
+        verdicts.append(check_upgrades(data.invocations, data.manifest["upgrades"]))
     failures = common_failures(data.records)
     seen: Counter[str] = Counter()
     for v in verdicts:

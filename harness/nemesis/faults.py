@@ -28,7 +28,7 @@ from harness.workload.history import History, encode_line
 
 Kind = Literal[
     "kill", "stop", "pause", "latency", "blackhole", "slow-close", "reset",
-    "reset-connections", "fail-nth",
+    "reset-connections", "fail-nth", "upgrade",
 ]  # fmt: skip
 PROCESS_KINDS: tuple[str, ...] = ("kill", "stop", "pause")
 # network kinds and the arguments each takes, with their defaults
@@ -42,7 +42,13 @@ NETWORK_KINDS: dict[str, dict[str, float]] = {
     "reset-connections": {},  # the connections in flight are reset
     "fail-nth": {"nth": 1},  # the stream of the Nth attempt from now is reset
 }
-KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS)
+# a new version of a service registered while the old one's invocations are in flight
+# (Run.upgrade): its app (default: the same), whether the old version is stopped only once
+# nothing is pinned to it (bounded by drain_s), or (in_place, the unsafe way) replaced on its
+# own endpoint at once and re-registered with force
+UPGRADE_ARGS: dict[str, Any] = {"app": None, "drain_s": 30.0, "in_place": False}
+ARGS: dict[str, dict[str, Any]] = {**NETWORK_KINDS, "upgrade": UPGRADE_ARGS}
+KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS, "upgrade")
 INSTANT = ("reset", "reset-connections", "fail-nth")  # no downtime: nothing to undo
 CUTS = (*INSTANT, "slow-close")  # landed only if an invocation attempt was in flight
 
@@ -66,7 +72,7 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; choose one of {KINDS}")
-        allowed = NETWORK_KINDS.get(self.kind, {})
+        allowed = ARGS.get(self.kind, {})
         extra = sorted(set(self.args or {}) - set(allowed))
         if extra:
             raise ValueError(
@@ -78,6 +84,8 @@ class Fault:
                 f"{self.kind} is a network fault on the path from the server to a service: "
                 "its target is a service name, not the server"
             )
+        if self.kind == "upgrade" and self.target == "server":
+            raise ValueError("upgrade deploys a new version of a service: name the service")
         if sum(t is not None for t in (self.after_ops, self.at, self.on_event)) != 1:
             raise ValueError(
                 "a fault needs exactly one trigger: after_ops=N, at=SECONDS or on_event={...}"
@@ -113,6 +121,7 @@ WORDS = {
     "reset": "reset of the streams to {}",
     "reset-connections": "reset of the connections to {}",
     "fail-nth": "reset of the Nth stream to {}",
+    "upgrade": "upgrade of {} to a new version",
 }
 
 
@@ -356,6 +365,10 @@ class LinkTarget(Protocol):
     async def stats(self) -> dict[str, Any]: ...
 
 
+# Run.upgrade: (service, args) -> (what happened, the new version's process, its link)
+Upgrade = Callable[[str, dict[str, Any]], Awaitable[tuple[dict[str, Any], Any, Any]]]
+
+
 class Progress(Protocol):
     async def wait_done(self, n: int) -> None: ...
 
@@ -401,15 +414,17 @@ class Nemesis:
         restate: Callable[[], Awaitable[dict[str, int] | None]] | None = None,
         links: dict[str, LinkTarget] | None = None,
         roles: dict[str, str] | None = None,
+        upgrade: Upgrade | None = None,
     ):
         self.links = links or {}
+        self.upgrade = upgrade
         # target -> role ("node" for a cluster's nodes): targets of one role take their
         # faults one at a time (a cluster survives one node down), and the role is recorded
         self.roles = roles or {}
         # world events up to this sequence number came before the chaos phase (the
         # preflight's probes): no fault fires on them
         self.events_after = 0
-        unknown = {f.target for f in plan if f.kind in PROCESS_KINDS} - set(targets)
+        unknown = {f.target for f in plan if f.kind not in NETWORK_KINDS} - set(targets)
         unknown |= {f.target for f in plan if f.kind in NETWORK_KINDS} - set(self.links)
         if unknown:
             raise ValueError(
@@ -489,6 +504,8 @@ class Nemesis:
             queued = (time.monotonic() - fired) * 1000 if behind else 0.0
             if layer:
                 await self._network(i, fault, progress, event, queued)
+            elif fault.kind == "upgrade":
+                await self._upgrade(i, fault, progress, event, queued)
             else:
                 await self._execute(i, fault, progress, event, queued)
 
@@ -645,6 +662,30 @@ class Nemesis:
             healed = await link.set()
         attempts = healed["before"]["attempts"] - answer["before"]["attempts"]
         self.record("fault-end", **what, ready_after=0.0, attempts_during=attempts)
+
+    async def _upgrade(
+        self,
+        i: int,
+        fault: Fault,
+        progress: Progress,
+        event: dict[str, Any] | None,
+        queued: float,
+    ) -> None:
+        """A new version of the service (Run.upgrade); from then on the service's faults
+        act on the new version and its path."""
+        assert self.upgrade is not None, "upgrade faults need Run.upgrade"
+        what = {"fault": i, "kind": fault.kind, "target": fault.target, "args": fault.args}
+        self.record("fault-start", **what, **self._aim(fault, progress, event, queued))
+        self.injected += 1
+        self._in_force.add(i)
+        try:
+            done, process, link = await self.upgrade(fault.target, dict(fault.args or {}))
+        finally:
+            self._in_force.discard(i)
+        self.targets[fault.target] = process
+        if link is not None:
+            self.links[fault.target] = link
+        self.record("fault-end", **what, **{"ready_after": 0.0, **done})
 
     async def run(self, progress: Progress) -> None:
         """Execute the plan; a fault whose trigger had not fired when the workload ended is

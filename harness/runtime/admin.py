@@ -110,6 +110,14 @@ class AdminClient(HttpClient):
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
+    async def pinned(self, deployment: str) -> int:
+        """Invocations pinned to `deployment` that have not completed."""
+        rows = await self.query(
+            "SELECT count(*) AS n FROM sys_invocation WHERE pinned_deployment_id = "
+            f"{_sql_list([deployment])} AND {NOT_DONE}"
+        )
+        return int(rows[0]["n"])
+
     async def journal(self, services: list[str], where: str = "TRUE") -> list[dict[str, Any]]:
         """Journal entries of the services' invocations (kept after completion for the
         server's journal retention), for the evidence behind a counterexample; `where`

@@ -82,8 +82,10 @@ class ServiceAddress:
 
     async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
         """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
-        returns the names of the services it exposes (their handlers in `self.handlers`)."""
-        self.handlers = handlers_of(await admin.register(uri or self.uri))
+        returns the names of the services it exposes (their handlers in `self.handlers`,
+        the deployment's id in `self.deployment_id`)."""
+        deployment = await admin.register(uri or self.uri)
+        self.handlers, self.deployment_id = handlers_of(deployment), deployment.get("id")
         return list(self.handlers)
 
 
@@ -157,6 +159,8 @@ class RemoteService:
 
     async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
         """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
-        returns the names of the services it exposes (their handlers in `self.handlers`)."""
-        self.handlers = handlers_of(await admin.register(uri or self.uri))
+        returns the names of the services it exposes (their handlers in `self.handlers`,
+        the deployment's id in `self.deployment_id`)."""
+        deployment = await admin.register(uri or self.uri)
+        self.handlers, self.deployment_id = handlers_of(deployment), deployment.get("id")
         return list(self.handlers)
