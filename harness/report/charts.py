@@ -29,9 +29,9 @@ def _sample(items: list[Any], budget: int) -> list[Any]:
 
 
 def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """[{start, end, label, network, instant}] from fault-start / fault-end pairs: a
-    network fault (on the path to a service) is drawn hatched, an instant one (a reset)
-    as a line."""
+    """[{start, end, label, hatch, instant}] from fault-start / fault-end pairs: a network
+    fault (on the path to a service) is drawn hatched ///, an upgrade xx, an instant one (a
+    reset) as a line; a node of a cluster is its own target (kill n2)."""
     open_: dict[int, dict[str, Any]] = {}
     bands = []
 
@@ -40,7 +40,11 @@ def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "start": s["t"],
             "end": end,
             "label": f"{s['kind']} {s['target']}",
-            "network": s["kind"] in NETWORK_KINDS,
+            "hatch": "///"
+            if s["kind"] in NETWORK_KINDS
+            else "xx"
+            if s["kind"] == "upgrade"
+            else None,
             "instant": s["kind"] in INSTANT,
         }
 
@@ -69,15 +73,14 @@ def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
         if b.get("instant"):
             ax.axvline(b["start"], lw=1, ls="--", color=color, alpha=0.8)
         else:
-            hatch = "///" if b.get("network") else None
-            ax.axvspan(b["start"], b["end"], alpha=0.18, lw=0, color=color, hatch=hatch)
+            ax.axvspan(b["start"], b["end"], alpha=0.18, lw=0, color=color, hatch=b.get("hatch"))
     for i, label in enumerate(targets):  # legend only
         b = next(b for b in bands if b["label"] == label)
         if b.get("instant"):
             ax.axvline(0, lw=1, ls="--", color=palette(i % 10), label=label)
         else:
-            hatch = "///" if b.get("network") else None
-            ax.axvspan(0, 0, alpha=0.3, lw=0, color=palette(i % 10), hatch=hatch, label=label)
+            color = palette(i % 10)
+            ax.axvspan(0, 0, alpha=0.3, lw=0, color=color, hatch=b.get("hatch"), label=label)
 
 
 def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:
