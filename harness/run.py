@@ -69,6 +69,8 @@ SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still a
 # cores; a command (node, a JVM) gets longer. RESTATE_CHAOS_START_TIMEOUT overrides both.
 FIRST_START = {"python": 3.0, "cmd": 20.0, "container": 20.0}
 START_TIMEOUT_ENV = "RESTATE_CHAOS_START_TIMEOUT"
+# seconds an upgrade's old version must have had nothing pinned to it before it is stopped
+DRAIN_QUIET = 2.0
 WATCH_EVERY = 0.2  # seconds between checks that the world process is alive
 # Restate's rows are dumped in full up to this many invocations; beyond (a soak), the
 # completed ones are slimmed and only unfinished ones keep their journal: 100k
@@ -397,11 +399,21 @@ class Run:
         return done, new, link
 
     async def _drain(self, old: ServiceProcess, done: dict[str, Any], bound: float) -> None:
-        """Stop the old version once no invocation is pinned to it (at most `bound` s)."""
-        t0 = time.monotonic()
-        while (left := await self.server.admin.pinned(done["from"])) and (
-            time.monotonic() - t0 < bound
-        ):
+        """Stop the old version once no invocation has been pinned to it for DRAIN_QUIET
+        seconds in a row (at most `bound` s): one reading of zero is not enough, since a
+        server that has just restarted answers from the partitions it has opened so far."""
+        t0, quiet, left = time.monotonic(), None, None
+        while time.monotonic() - t0 < bound:
+            try:
+                left = await self.server.admin.pinned(done["from"])
+            except (HarnessError, aiohttp.ClientError, OSError):
+                left = None  # the server is down: no reading
+            if left != 0:
+                quiet = None
+            elif quiet is None:
+                quiet = time.monotonic()
+            elif time.monotonic() - quiet >= DRAIN_QUIET:
+                break
             await asyncio.sleep(0.2)
         await old.stop()
         done.update(left_pinned=left, drained_s=round(time.monotonic() - t0, 3))
