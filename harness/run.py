@@ -320,6 +320,8 @@ class Run:
             "handlers": svc.handlers,
             "deployment_id": svc.deployment_id,
         }
+        if isinstance(self.server, Cluster):
+            await self.server.wait_known(self.manifest["services"][name]["restate_services"])
         self.timings[f"{name}_start_and_register"] = time.monotonic() - t0
         self._write_manifest()
         return svc
@@ -382,6 +384,8 @@ class Run:
             with attempt:
                 switch = time.time()
                 await new.register(self.server.admin, link.uri)
+        if isinstance(self.server, Cluster):
+            await self.server.wait_known(list(new.handlers))
         pinned = await self.server.admin.pinned(record["deployment_id"])
         self.retired.append(old)
         self.services[name], self.links[name] = new, link
@@ -532,7 +536,8 @@ class Run:
     # -- chaos ---------------------------------------------------------------------------
     def client(self, timeout: float = 15.0) -> IngressClient:
         assert self.server is not None, "start_server() first"
-        return IngressClient(self.server.ingress_urls, self.history, timeout=timeout)
+        serving = getattr(self.server, "serving", None)  # a cluster's health checks
+        return IngressClient(self.server.ingress_urls, self.history, timeout, serving=serving)
 
     async def drive(
         self,

@@ -110,6 +110,10 @@ class AdminClient(HttpClient):
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
+    async def services(self) -> list[dict[str, Any]]:
+        """The services this node's admin knows (GET /services)."""
+        return (await self._request("GET", "/services"))["services"]
+
     async def pinned(self, deployment: str) -> int:
         """Invocations pinned to `deployment` that have not completed."""
         rows = await self.query(

@@ -13,6 +13,9 @@ import os
 import time
 from pathlib import Path
 
+import aiohttp
+
+from harness.errors import HarnessError
 from harness.runtime.admin import AdminClient
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.ports import PortAllocator
@@ -97,6 +100,26 @@ class Cluster:
         t0 = time.monotonic()
         await asyncio.gather(*(n.start(timeout) for n in self.nodes))
         return time.monotonic() - t0
+
+    async def wait_known(self, services: list[str], timeout: float = 10.0) -> float:
+        """Wait (bounded) until every node that is up knows `services`: a registration is
+        made on one node and reaches the others' ingresses a moment later (one answered
+        404 "service not found" for a service registered 0.1 s before). Seconds waited."""
+        t0 = time.monotonic()
+        for node in self.nodes:
+            while node.ready and time.monotonic() - t0 < timeout:
+                try:
+                    known = {s["name"] for s in (await node.admin.services())}
+                except (HarnessError, aiohttp.ClientError, OSError):
+                    known = set()
+                if set(services) <= known:
+                    break
+                await asyncio.sleep(0.05)
+        return time.monotonic() - t0
+
+    def serving(self, i: int) -> bool:
+        """Node i is up and ready: what a load balancer's health check would say."""
+        return self.nodes[i].ready
 
     def running(self) -> bool:
         return all(n.running() for n in self.nodes)

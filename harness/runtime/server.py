@@ -55,9 +55,12 @@ class RestateServer(ServerAddresses, Supervised):
         self.config_path = node_dir / "restate.toml"
         self.log_path = node_dir / "restate-server.log"
 
+    ready = False  # started and answering; a load balancer sends it nothing until then
+
     async def start(self, timeout: float = 30.0) -> float:
         """Start and wait until ready: an SQL query answers (health alone is not enough).
         Returns the seconds to ready."""
+        self.ready = False
         self.node_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.config.to_toml())
         t0 = time.monotonic()
@@ -73,10 +76,27 @@ class RestateServer(ServerAddresses, Supervised):
             if await self.admin.health():
                 try:
                     await self.admin.query_once("SELECT 1")
+                    self.ready = True
                     return time.monotonic() - t0
                 except Exception:  # partition stores still opening
                     pass
             await asyncio.sleep(0.02)
+
+    async def kill(self) -> None:
+        self.ready = False
+        await super().kill()
+
+    async def stop(self, grace: float = 15.0) -> bool:
+        self.ready = False
+        return await super().stop(grace)
+
+    def pause(self) -> None:
+        self.ready = False
+        super().pause()
+
+    def resume(self) -> None:
+        super().resume()
+        self.ready = True
 
     async def close(self) -> None:
         await self.admin.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -91,8 +92,9 @@ class IngressClient:
     aiohttp's client costs three times as much per request, see bench/driver_vs_wrk.py).
 
     Given several ingresses (a cluster's nodes), it balances as a load balancer would: a
-    worker's requests go to its own node, and a request that cannot connect there (the
-    node is down: it was never sent) goes to the next node at once."""
+    worker's requests go to its own node, unless `serving(i)` says node i is not (down or
+    still starting: its health check fails), and a request that cannot connect there (it
+    was never sent) goes to the next node at once."""
 
     def __init__(
         self,
@@ -100,8 +102,10 @@ class IngressClient:
         history: History,
         timeout: float = 15.0,
         connections: int = 64,
+        serving: Callable[[int], bool] | None = None,
     ):
         urls = [base_url] if isinstance(base_url, str) else base_url
+        self.serving = serving
         self.base_urls = [u.rstrip("/") for u in urls]
         self.base_url = self.base_urls[0]
         self.history = history
@@ -126,12 +130,14 @@ class IngressClient:
     ) -> tuple[int, bytes]:  # fmt: skip
         """The request on the worker's node, else (not sent: refused) on the next ones."""
         n = len(self._nodes)
-        for i in range(n):
-            node = self._nodes[(worker + i) % n]
+        order = [(worker + i) % n for i in range(n)]
+        if self.serving is not None:  # health-checked first; all, if none passes
+            order = [j for j in order if self.serving(j)] or order
+        for j in order:
             try:
-                return await node.request(method, path, headers, data, timeout)
+                return await self._nodes[j].request(method, path, headers, data, timeout)
             except ConnectError:
-                if i == n - 1:
+                if j == order[-1]:
                     raise
         raise AssertionError("unreachable")
 

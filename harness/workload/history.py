@@ -233,16 +233,18 @@ def node_recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     not a refused connection). The cluster serves on while the node is
     down; the requests whose partitions the node led wait for a new leader and finish last,
     so this is the time until the work the node owned completed (Restate's SQL has no
-    partition leaders to name them by). `unanswered` counts those never answered."""
-    spans: dict[Any, list[float | None]] = {}  # request -> [first invoke t, first ok t]
+    partition leaders to name them by). Requests with an idempotency key only: the client
+    retries those until answered; one without (a read) whose answer a kill lost is not
+    retried. `unanswered` counts those never answered."""
+    spans: dict[Any, list[float | None]] = {}  # idempotency key -> [first invoke, answer]
     invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
     for r in records:
-        if r["type"] == "invoke" and not r.get("check_read") and not r.get("preflight"):
-            spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
+        if r["type"] == "invoke" and r.get("idem") and not r.get("preflight"):
+            spans.setdefault(r["idem"], [r["t"], None])
         elif r["type"] in ("ok", "fail") and r["op"] in invokes:
             if str(r.get("error") or "").startswith("connect:"):
                 continue  # never sent: not an answer
-            span = spans.get(invokes[r["op"]].get("idem") or ("op", r["op"]))
+            span = spans.get(invokes[r["op"]].get("idem"))
             if span is not None and span[1] is None:
                 span[1] = r["t"]
     out = []
