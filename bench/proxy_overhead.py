@@ -59,6 +59,8 @@ async def main(rounds: int, seconds: float, connections: int) -> None:
             print(f"proxy CPU per 1000 requests: {statistics.median(cpu_per_k):.3f} s")
             await asyncio.sleep(1)  # the last round's invocations finish
             print(f"proxy after the rounds: {await link.stats()}")
+            sql = "SELECT count(*) AS n FROM sys_invocation WHERE status != 'completed'"
+            print(f"invocations Restate has not completed: {await server.admin.query(sql)}")
         finally:
             await proxy.close()
             await server.close()
