@@ -5,8 +5,9 @@ Services: AsyncTaskWorker (services/task_queue.py); the world records each task'
 Workload: 200 tasks sent to /AsyncTaskWorker/run/send, 32 at a time, the task id as
           idempotency key; half delayed by 0.5-3 s; a quarter submitted again (Restate answers
           "PreviouslyAccepted" with the same invocation id).
-Faults:   kill -9 of the server twice and of the worker once, at seeded points, while
-          timers are pending.
+Faults:   kill -9 of the worker right after the world records a task's work (x2, its answer
+          held back); kill -9 of the server twice and of the worker once, at seeded points,
+          while timers are pending.
 Checks:   every accepted task did its work exactly once; none before its delay, none more than
           15 s after; every submission of a task got the same invocation id; every invocation
           completed; the faults landed while requests were in flight.
@@ -26,6 +27,7 @@ from harness import (
     check_timers,
     check_vacuity,
     seeded_kills,
+    spread_keys,
 )
 
 TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
@@ -80,10 +82,17 @@ async def test_tasks_run_once_on_time(chaos: Run) -> None:
     await chaos.start_service("worker")
 
     requests = workload(chaos.rng, api)
-    plan = seeded_kills(
+    # kill the worker right after the world records a task's work (its answer held back),
+    # whatever the seeded kills hit: a task done outside ctx.run is then done twice
+    delayed = {r.meta["subject"] for r in requests if r.meta.get("delay_ms")}
+    victims = [f"{task}:done" for task in spread_keys(requests, 2, exclude=delayed)]
+    plan = await chaos.effect_window("worker", "event", victims)
+    plan += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "worker", "server"], window=(0.3, 0.9)
     )
-    await chaos.drive(requests, plan, retry_for=20)
+    # sent over about 4 s: the work of an immediate task comes while sends go on, so a
+    # fault aimed at it fires before the workload ends
+    await chaos.drive(requests, plan, retry_for=20, rate=60)
 
     await chaos.verify(checks, timeout=30)  # waits for the delayed tasks
 
