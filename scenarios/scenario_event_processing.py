@@ -7,10 +7,10 @@ Workload: 30 users post 6 times each, in sequence per user (the next post is sen
           previous send is accepted), 3 of them slow (moderation needs 3-5 polls 0.2 s
           apart, the others 0-1); 30 packages are registered by RPC, then get 6 location
           updates each, in sequence. Event ids as idempotency keys; 64 clients, 20 keys/s.
-Faults:   kill -9 of the server twice, of the feed and of the tracker once, a reset of the
-          streams to the feed, of the tracker's 3rd invocation attempt from then, and a slow
-          close of the feed's connections, at seeded points, while events queue behind slow
-          ones.
+Faults:   kill -9 of the server twice, of the feed and of the tracker once, and a reset of
+          the tracker's 3rd invocation attempt from then, at seeded points; a reset of the
+          streams to the feed, and a slow close of its connections, right after the world
+          records the start of a post (of u10, of u20); while events queue behind slow ones.
 Checks:   per user, posts processed in the order sent, one at a time, once each; other
           users' posts complete while slow ones wait; each package holds its registration
           and every accepted update once, in order; every invocation completed; faults in
@@ -186,9 +186,12 @@ async def test_events_in_order_once_state_complete(chaos: Run) -> None:
     plan = seeded_kills(
         chaos.fault_rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
     )
-    # the feed's slow posts keep invocation attempts open for seconds: what a cut finds
-    path = [("reset", "feed"), ("fail-nth", "tracker", {"nth": 3}), ("slow-close", "feed")]
+    path = [("fail-nth", "tracker", {"nth": 3})]
     plan += seeded_plan(chaos.fault_rng, len(flows), path, downtime=1.0, window=(0.2, 0.9))
+    # a feed invocation is in flight only for moments (it suspends between its polls): cut
+    # its stream, or its connection slowly, right after the world records a post's start
+    plan += await chaos.effect_window("feed", "begin", ["u10"], kind="reset")
+    plan += await chaos.effect_window("feed", "begin", ["u20"], kind="slow-close")
     await chaos.drive(flows, plan, concurrency=64, retry_for=20, rate=20)
 
     await settle_and_check(chaos)
