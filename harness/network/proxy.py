@@ -39,7 +39,7 @@ from typing import Any
 
 HOST = "127.0.0.1"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 7, 8, 9
+DATA, HEADERS, RST_STREAM, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 8, 9
 END_STREAM = 0x1
 CANCEL = 0x8
 READ = 65536
@@ -155,10 +155,6 @@ class Connection:
         self.http2: bool | None = None  # known after the server's first bytes
         self.streams: dict[int, Stream] = {}
         self.dropped: set[int] = set()  # streams we reset: their later frames are dropped
-        # a side sent GOAWAY: streams above its last id were never processed (the server
-        # retries them on a new connection), and the others end when either side ends them
-        # (hypercorn sends GOAWAY after 1000 streams and never ends the streams under way)
-        self.going_away = False
         self.pipes: list[Pipe] = []
 
     @property
@@ -197,8 +193,6 @@ class Connection:
                     out.append(raw)
                 continue
             out.append(raw)
-            if type_ == GOAWAY and length >= 4:
-                self.go_away(int.from_bytes(buf[pos - length : pos - length + 4], "big"))
             if not sid:
                 continue
             s = self.streams.get(sid)
@@ -217,7 +211,7 @@ class Connection:
                     resets.append(sid)
             if type_ in (DATA, HEADERS) and flags & END_STREAM:
                 s.ended += 1
-                if s.ended == 2 or self.going_away:
+                if s.ended == 2:
                     del self.streams[sid]
         pipe.buf = buf[pos:]
         data = b"".join(out)
@@ -227,12 +221,6 @@ class Connection:
                 self.reset_stream(sid)
             return b""
         return data
-
-    def go_away(self, last: int) -> None:
-        self.going_away = True
-        last &= 0x7FFFFFFF
-        for sid in [i for i, s in self.streams.items() if i > last or s.ended]:
-            del self.streams[sid]
 
     def http1(self, pipe: Pipe, chunk: bytes) -> None:
         """HTTP/1.1 carries one request at a time per connection: a request is in flight
