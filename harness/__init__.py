@@ -27,7 +27,6 @@ _EXPORTS = {
     "kill": "harness.nemesis.faults",
     "stop": "harness.nemesis.faults",
     "pause": "harness.nemesis.faults",
-    "network": "harness.nemesis.faults",
     "seeded_plan": "harness.nemesis.faults",
     "seeded_kills": "harness.nemesis.faults",
     "spread_keys": "harness.nemesis.faults",

@@ -177,8 +177,8 @@ def describe(path: Path) -> dict[str, Any]:
 def fault_kinds(tree: Any) -> list[str]:
     """The fault kinds a scenario's code names, read from its syntax: kill() / stop() /
     pause(), seeded_kills and effect_window (kill unless kind= says otherwise), and a kind
-    given as Fault's or network's first argument, a `kind=` keyword or the first item of a
-    seeded_plan tuple."""
+    given as Fault's first argument, a `kind=` keyword or the first item of a seeded_plan
+    tuple."""
     import ast
 
     from harness.nemesis.faults import KINDS
@@ -199,7 +199,7 @@ def fault_kinds(tree: Any) -> list[str]:
             found.add(name)
         elif name in ("seeded_kills", "effect_window", "effect_window_plan"):
             found.add(given[0] if given and given[0] else "kill")
-        elif name in ("Fault", "network") and node.args and kind(node.args[0]):
+        elif name == "Fault" and node.args and kind(node.args[0]):
             found.add(node.args[0].value)  # type: ignore[attr-defined]
         elif given and given[0]:
             found.add(given[0])

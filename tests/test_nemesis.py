@@ -401,7 +401,7 @@ async def test_a_reset_in_its_window_but_with_nothing_in_flight_did_not_land(tmp
 def test_upgrade_faults_take_their_arguments_and_a_service():
     f = Fault("upgrade", "svc", after_ops=1, args={"app": "m:app", "in_place": True})
     assert f.args["in_place"] is True
-    with pytest.raises(ValueError, match="name the service"):
+    with pytest.raises(ValueError, match="not the server"):
         Fault("upgrade", "server", after_ops=1)
     with pytest.raises(ValueError, match="no argument nth"):
         Fault("upgrade", "svc", after_ops=1, args={"nth": 1})

@@ -79,13 +79,11 @@ class Fault:
                 f"{self.kind} takes no argument {', '.join(extra)}; "
                 f"its arguments: {', '.join(allowed) or 'none'}"
             )
-        if self.kind in NETWORK_KINDS and self.target == "server":
+        if self.kind in ARGS and self.target == "server":  # network kinds and upgrade
             raise ValueError(
-                f"{self.kind} is a network fault on the path from the server to a service: "
-                "its target is a service name, not the server"
+                f"{self.kind} acts on a service (the path from the server to it, or its "
+                "deployment): its target is a service name, not the server"
             )
-        if self.kind == "upgrade" and self.target == "server":
-            raise ValueError("upgrade deploys a new version of a service: name the service")
         if sum(t is not None for t in (self.after_ops, self.at, self.on_event)) != 1:
             raise ValueError(
                 "a fault needs exactly one trigger: after_ops=N, at=SECONDS or on_event={...}"
@@ -128,13 +126,6 @@ WORDS = {
 def describe(kind: str, target: str) -> str:
     """A fault in words: "kill -9 of payments", "reset of the streams to payments"."""
     return WORDS.get(kind, kind + " of {}").format(target)
-
-
-def network(kind: str, target: str, **given: Any) -> Fault:
-    """A network fault on the path from the server to service `target`: `given` holds the
-    kind's arguments (NETWORK_KINDS) and the trigger (after_ops=, at=, on_event=, ...)."""
-    args = {k: given.pop(k) for k in list(given) if k in NETWORK_KINDS.get(kind, {})}
-    return Fault(kind, target, args=args or None, **given)  # type: ignore[arg-type]
 
 
 def conditions(fault: Fault) -> dict[str, Any]:
@@ -531,15 +522,10 @@ class Nemesis:
             out["waited_ms"] = round(queued, 1)
         if self._in_force:
             out["overlaps"] = sorted(self._in_force)
-        idle = link is not None and fault.kind in CUTS and link["in_flight"] == 0
-        if idle:  # a cut of nothing did nothing, whenever it came
+        if link is not None and fault.kind in CUTS and link["in_flight"] == 0:
+            # a cut of nothing did nothing, whenever it came (also inside its window)
             out.update(landed=False, missed="no invocation attempt was in flight on the path")
-            if event is None:
-                return out
-        if event is None and link is not None and fault.kind in CUTS:
-            out["landed"] = True
-            return out
-        if event is None:
+        elif event is None:
             out["landed"] = (
                 out["in_flight"] > 0
                 or out.get("restate_in_flight", 0) > 0
@@ -547,6 +533,7 @@ class Nemesis:
             )
             if not out["landed"]:
                 out["missed"] = "no request or invocation was in flight"
+        if event is None:
             return out
         lag = (time.time() - event["wall"]) * 1000 if "wall" in event else None
         out.update(
@@ -554,7 +541,7 @@ class Nemesis:
             world_key=event.get("key"),
             event_lag_ms=None if lag is None else round(lag, 1),
         )
-        if idle:
+        if "missed" in out:  # a cut that found nothing
             return out
         if fault.window_ms is not None:
             out["window_ms"] = fault.window_ms
