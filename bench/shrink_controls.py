@@ -41,7 +41,7 @@ def shrink_one(scenario: str, control: Any, args: argparse.Namespace, tmp: Path)
     t0 = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "harness", "run", scenario, "--seed", str(args.seed),
-         *control.options, "--report-dir", str(out)],
+         *control.options(), "--report-dir", str(out)],
         capture_output=True, text=True,
     )  # fmt: skip
     row: dict[str, Any] = {

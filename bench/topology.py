@@ -1,5 +1,5 @@
-"""A restate-server and the bundled Counter service, not started: for the benchmarks and
-the runtime tests (tests/test_server_and_service.py)."""
+"""A restate-server and the bundled Counter service (or another `app`), not started: for
+the benchmarks and the runtime tests (tests/test_server_and_service.py, test_network.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from harness.runtime.service import ServiceProcess
 
 
 def counter_topology(
-    node: Path, reg: ProcessRegistry, alloc: PortAllocator
+    node: Path,
+    reg: ProcessRegistry,
+    alloc: PortAllocator,
+    app: str = "harness.bundled.services.counter:app",
 ) -> tuple[RestateServer, ServiceProcess]:
     server = RestateServer(
         binary.resolve(),
@@ -22,7 +25,5 @@ def counter_topology(
         node,
         registry=reg,
     )
-    service = ServiceProcess(
-        "harness.bundled.services.counter:app", alloc.allocate(), node, registry=reg
-    )
+    service = ServiceProcess(app, alloc.allocate(), node, registry=reg)
     return server, service

@@ -28,10 +28,10 @@ class Control:
         module = self.app.partition(":")[0].rsplit(".", 1)[-1]
         return "+".join([module, *(f"{k}={v}" for k, v in self.params)])
 
-    @property
-    def options(self) -> list[str]:
-        """Its command-line options: --app, and --param for each parameter."""
-        out = ["--app", f"{self.service}={self.app}"]
+    def options(self, prefix: str = "--") -> list[str]:
+        """Its command-line options: --app, and --param for each parameter (`prefix`
+        "--chaos-" gives pytest's)."""
+        out = [f"{prefix}app", f"{self.service}={self.app}"]
         for k, v in self.params:
-            out += ["--param", f"{k}={v}"]
+            out += [f"{prefix}param", f"{k}={v}"]
         return out

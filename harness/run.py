@@ -208,38 +208,34 @@ class Run:
         self, retry: RetryPolicy | None = None, partitions: int = 4
     ) -> RestateServer | Cluster:
         """restate-server: one node, or the 3-node cluster of `--topology cluster3`."""
-        if self.options.topology == "cluster3":
-            return await self._start_cluster(retry, partitions)
+        cluster = self.options.topology == "cluster3"
+        if cluster and self.options.backend == "docker":
+            raise BadInput("--topology cluster3 runs nodes as processes: not with --backend docker")
         node_dir = self.dir / "restate" / "n1"
-        config = ServerConfig.on_ports(
-            node_dir / "data", self.ports, partitions=partitions, retry=retry or RetryPolicy()
-        )
+        retry = retry or RetryPolicy()
         if self.options.backend == "docker":
             from harness.runtime.containers import SERVER_IMAGE, ContainerServer
 
+            config = ServerConfig.on_ports(
+                node_dir / "data", self.ports, partitions=partitions, retry=retry
+            )
             self.server = ContainerServer(self.docker, self.id, config, node_dir)
             self.manifest["restate_image"] = SERVER_IMAGE
         else:
             path = binary.resolve(self.options.restate_bin)
-            self.server = RestateServer(path, config, node_dir, name="server")
+            if cluster:
+                self.server = Cluster(path, self.ports, self.dir / "restate", partitions, retry)
+                nodes = self.server.to_record()
+                self.manifest["cluster"] = {"nodes": nodes, "replication": replication()}
+            else:
+                config = ServerConfig.on_ports(
+                    node_dir / "data", self.ports, partitions=partitions, retry=retry
+                )
+                self.server = RestateServer(path, config, node_dir, name="server")
             self.manifest["versions"]["restate_server"] = binary.binary_version(path)
             self.manifest["restate_binary"] = str(path)
         self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
-        self.manifest["server_config"] = config.to_record()
-        self._write_manifest()
-        self.timings["server_start"] = await self.server.start()
-        return self.server
-
-    async def _start_cluster(self, retry: RetryPolicy | None, partitions: int) -> Cluster:
-        if self.options.backend == "docker":
-            raise BadInput("--topology cluster3 runs nodes as processes: not with --backend docker")
-        path = binary.resolve(self.options.restate_bin)
-        self.server = Cluster(path, self.ports, self.dir / "restate", partitions, retry)
-        self.manifest["versions"]["restate_server"] = binary.binary_version(path)
-        self.manifest["versions"]["restate_server_pinned"] = RESTATE_SERVER_VERSION
-        self.manifest["restate_binary"] = str(path)
         self.manifest["server_config"] = self.server.config.to_record()
-        self.manifest["cluster"] = {"nodes": self.server.to_record(), "replication": replication()}
         self._write_manifest()
         self.timings["server_start"] = await self.server.start()
         return self.server
@@ -373,7 +369,6 @@ class Run:
         link = self.links[name]
         if not args["in_place"]:
             link = await self._link(f"{name}-v{version}", new.uri)
-        switch = time.time()
         # the server may be down (a fault of its own): registration waits for it, bounded
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((aiohttp.ClientError, OSError, HarnessError)),

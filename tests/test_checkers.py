@@ -1141,3 +1141,22 @@ def test_upgrades_finding_holds_flags_stuck_and_late_and_is_unknown_when_idle():
     assert [c["problem"].split()[0] for c in v.counterexamples] == ["pinned", "accepted"]
     idle = [row(1, "dp_1", 0.0, 0.5), row(2, "dp_2", 5.0, 6.0)]  # done before the switch
     assert check_upgrades(idle, [up]).valid == "unknown"
+
+
+def test_node_recovery_counts_the_retried_requests_in_flight_at_a_node_kill():
+    from harness.checkers.nodes import check_node_recovery
+
+    def op(n, t, idem, end=None, kind="ok"):
+        out = [{"type": "invoke", "op": n, "t": t, "idem": idem}]
+        return out + ([{"type": kind, "op": n, "t": end}] if end is not None else [])
+
+    kill = {"type": "fault-start", "fault": 0, "kind": "kill", "target": "n2", "t": 1.0}
+    kill["role"] = "node"
+    base = op(1, 0.5, "a", 4.0) + op(2, 0.6, None)  # a read (no key) lost by the kill: not counted
+    held = check_node_recovery([*base, kill, *op(3, 0.9, "b", 1.2, "fail")])
+    assert held.valid is True and held.stats["max_s"] == 3.0
+    late = check_node_recovery([*base, kill, *op(4, 0.8, "c", 12.0)])
+    assert late.valid is False and late.counterexamples[0]["after"] == 11.0
+    lost = check_node_recovery([*base, kill, *op(5, 0.7, "d")])
+    assert lost.valid is False and lost.counterexamples[0]["unanswered"] == 1
+    assert check_node_recovery(base).valid == "unknown"

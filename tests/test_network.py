@@ -8,25 +8,17 @@ import time
 import aiohttp
 import pytest
 
+from bench.topology import counter_topology
 from harness.network.link import ProxyProcess
-from harness.runtime import binary
-from harness.runtime.config import ServerConfig
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
-from harness.runtime.server import RestateServer
-from harness.runtime.service import ServiceProcess
 
 
 @pytest.fixture
 async def path(tmp_path):
     """A server, the slow counter, and the proxy's link between them (registered)."""
     reg, alloc = ProcessRegistry(), PortAllocator()
-    server = RestateServer(
-        binary.resolve(), ServerConfig.on_ports(tmp_path / "data", alloc), tmp_path, registry=reg
-    )
-    service = ServiceProcess(
-        "tests.data.slow_counter:app", alloc.allocate(), tmp_path, registry=reg
-    )
+    server, service = counter_topology(tmp_path, reg, alloc, "tests.data.slow_counter:app")
     proxy = ProxyProcess(alloc.allocate(), tmp_path, registry=reg)
     try:
         await server.start()

@@ -113,7 +113,7 @@ def test_negative_control_is_flagged_every_time(subpytest, scenario, control, de
             "200",
             "--chaos-sweep",
             str(depth["controls"]),
-            *(o.replace("--", "--chaos-", 1) if o.startswith("--") else o for o in control.options),
+            *control.options("--chaos-"),
             "--chaos-drop-data",  # a failing run keeps 200 MB of server data otherwise
         ]
     )

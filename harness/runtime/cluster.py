@@ -35,11 +35,6 @@ def replication() -> int:
     return int(os.environ.get(REPLICATION_ENV, REPLICATION))
 
 
-# Restate's own cluster chaos test allows this long per restart: the bound a node kill's
-# recovery is checked against
-RECOVERY_BOUND = 10.0
-
-
 class Cluster:
     """Three restate-server nodes; only the first provisions the cluster."""
 
@@ -53,6 +48,7 @@ class Cluster:
         registry: ProcessRegistry = REGISTRY,
     ) -> None:
         triples = [(ports.allocate(), ports.allocate(), ports.allocate()) for _ in range(NODES)]
+        copies = replication()
         peers = tuple(fabric for _, _, fabric in triples)
         self.nodes = [
             RestateServer(
@@ -67,8 +63,8 @@ class Cluster:
                     retry=retry or RetryPolicy(),
                     peers=peers,
                     auto_provision=i == 1,
-                    replication=replication(),
-                    roles=NOT_A_WORKER if replication() == 1 and i > 1 else (),
+                    replication=copies,
+                    roles=NOT_A_WORKER if copies == 1 and i > 1 else (),
                 ),
                 root / f"n{i}",
                 registry=registry,

@@ -66,19 +66,12 @@ def handlers_of(deployment: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-class ServiceAddress:
-    """A service on one of the run's ports (a process or a container alike)."""
+class Deployment:
+    """What the server is given: a service endpoint at `uri`, registered as a deployment."""
 
-    port: int
+    uri: str
     handlers: dict[str, list[str]]
-
-    @property
-    def uri(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def ports(self) -> list[int]:
-        return [self.port]
+    deployment_id: str | None = None
 
     async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
         """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
@@ -87,6 +80,20 @@ class ServiceAddress:
         deployment = await admin.register(uri or self.uri)
         self.handlers, self.deployment_id = handlers_of(deployment), deployment.get("id")
         return list(self.handlers)
+
+
+class ServiceAddress(Deployment):
+    """A service on one of the run's ports (a process or a container alike)."""
+
+    port: int
+
+    @property
+    def uri(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
 
 
 class ServiceProcess(ServiceAddress, Supervised):
@@ -128,7 +135,7 @@ class ServiceProcess(ServiceAddress, Supervised):
         return time.monotonic() - t0
 
 
-class RemoteService:
+class RemoteService(Deployment):
     """A deployment the user runs (`url:...`): registered, never faulted."""
 
     faultable = False
@@ -156,11 +163,3 @@ class RemoteService:
 
     def running(self) -> bool:
         return True
-
-    async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
-        """Register (force) with restate, at `uri` (its own, or the proxy's link to it);
-        returns the names of the services it exposes (their handlers in `self.handlers`,
-        the deployment's id in `self.deployment_id`)."""
-        deployment = await admin.register(uri or self.uri)
-        self.handlers, self.deployment_id = handlers_of(deployment), deployment.get("id")
-        return list(self.handlers)

@@ -130,6 +130,8 @@ class IngressClient:
     ) -> tuple[int, bytes]:  # fmt: skip
         """The request on the worker's node, else (not sent: refused) on the next ones."""
         n = len(self._nodes)
+        if n == 1:  # one server: nothing to balance (every request of the load driver)
+            return await self._nodes[0].request(method, path, headers, data, timeout)
         order = [(worker + i) % n for i in range(n)]
         if self.serving is not None:  # health-checked first; all, if none passes
             order = [j for j in order if self.serving(j)] or order

@@ -188,22 +188,39 @@ def common_failures(records: list[dict[str, Any]], top: int = 5) -> list[dict[st
     ]
 
 
+def request_spans(
+    records: list[dict[str, Any]], retried_only: bool = False, failures_answer: bool = False
+) -> dict[Any, list[float | None]]:
+    """Per request (its idempotency key, else its operation; retries belong to it):
+    [its first attempt's t, its first answer's t or None]. An answer is an `ok`, and with
+    `failures_answer` also a `fail` that was sent (not a refused connection). With
+    `retried_only`, only requests with an idempotency key (the client retries those until
+    answered), and not the preflight's probes."""
+    spans: dict[Any, list[float | None]] = {}
+    invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
+    answers = ("ok", "fail") if failures_answer else ("ok",)
+    for r in records:
+        if r["type"] == "invoke":
+            if retried_only and (not r.get("idem") or r.get("preflight")):
+                continue
+            spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
+        elif r["type"] in answers and r["op"] in invokes:
+            if str(r.get("error") or "").startswith("connect:"):
+                continue  # never sent: not an answer
+            inv = invokes[r["op"]]
+            span = spans.get(inv.get("idem") or ("op", r["op"]))
+            if span is not None and span[1] is None:
+                span[1] = r["t"]
+    return spans
+
+
 def recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per fault that was undone: seconds from the process being back (its fault-end) to
     the first answer of a request that was in flight when the fault began (a request is its
     idempotency key, else its operation; retries belong to it). None when no such request
     was answered; `cut_short` names the next fault when one began (on any target) before
     that answer: the time is then that fault's too, not this one's recovery."""
-    spans: dict[Any, list[float | None]] = {}  # request -> [first invoke t, first ok t]
-    invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
-    for r in records:
-        if r["type"] == "invoke":
-            spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
-        elif r["type"] == "ok" and r["op"] in invokes:
-            inv = invokes[r["op"]]
-            span = spans[inv.get("idem") or ("op", r["op"])]
-            if span[1] is None:
-                span[1] = r["t"]
+    spans = request_spans(records)
     answered = sorted((end, start) for start, end in spans.values() if end is not None)
     starts = {r["fault"]: r for r in records if r["type"] == "fault-start"}
     start_times = sorted((r["t"], r["fault"]) for r in starts.values())
@@ -236,17 +253,7 @@ def node_recovery(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     partition leaders to name them by). Requests with an idempotency key only: the client
     retries those until answered; one without (a read) whose answer a kill lost is not
     retried. `unanswered` counts those never answered."""
-    spans: dict[Any, list[float | None]] = {}  # idempotency key -> [first invoke, answer]
-    invokes = {r["op"]: r for r in records if r["type"] == "invoke"}
-    for r in records:
-        if r["type"] == "invoke" and r.get("idem") and not r.get("preflight"):
-            spans.setdefault(r["idem"], [r["t"], None])
-        elif r["type"] in ("ok", "fail") and r["op"] in invokes:
-            if str(r.get("error") or "").startswith("connect:"):
-                continue  # never sent: not an answer
-            span = spans.get(invokes[r["op"]].get("idem"))
-            if span is not None and span[1] is None:
-                span[1] = r["t"]
+    spans = request_spans(records, retried_only=True, failures_answer=True)
     out = []
     for f in records:
         if f["type"] != "fault-start" or f.get("role") != "node" or f["kind"] == "pause":
