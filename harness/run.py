@@ -49,7 +49,7 @@ from harness.runtime.cluster import Cluster, replication
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
-from harness.runtime.processes import Supervised, shielded
+from harness.runtime.processes import Supervised, interrupted, shielded
 from harness.runtime.server import RestateServer
 from harness.runtime.service import RemoteService, ServiceProcess, check_spec
 from harness.versions import RESTATE_SERVER_VERSION
@@ -658,7 +658,11 @@ class Run:
 
     def _check_world(self) -> None:
         """Raise if a process the run stands on died: the world (the ground truth) or the
-        network proxy (the server's path to the services)."""
+        network proxy (the server's path to the services). After an interrupt, raise that
+        instead: SIGTERM's kill_all took them down, and the KeyboardInterrupt its handler
+        raised can be lost (raised inside a __del__, Python only warns)."""
+        if interrupted():
+            raise KeyboardInterrupt("interrupted")
         helpers = [
             (self.world_process, "the world process", "its ledger is the ground truth, so "
              "no verdict is computed from what it recorded"),
@@ -674,13 +678,14 @@ class Run:
                 )
 
     async def _unless_world_dies(self, work: Any) -> Any:
-        """Await `work`, stopping within WATCH_EVERY seconds if the world or the proxy dies."""
+        """Await `work`, stopping within WATCH_EVERY seconds if the world or the proxy dies
+        or an interrupt went missing."""
         task = asyncio.ensure_future(work)
         while not task.done():
             await asyncio.wait({task}, timeout=WATCH_EVERY)
             try:
                 self._check_world()
-            except HarnessError:
+            except (HarnessError, KeyboardInterrupt):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 raise

@@ -16,10 +16,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import psutil
 
@@ -192,7 +194,20 @@ def say_interrupted() -> None:
     os.write(_Interrupts.stderr, b"\nrestate-chaos: interrupted\n")
 
 
-def _on_interrupt(signum: int, frame: object) -> None:
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Whether Python is inside a __del__: an exception raised there is lost (it only
+    warns, with a traceback), so the run would go on as if not interrupted."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    if _in_finalizer(frame):  # take it again once out of there
+        threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+        return
     _Interrupts.count += 1
     if _Interrupts.starting and not REGISTRY.procs:
         say_interrupted()
