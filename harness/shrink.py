@@ -4,10 +4,13 @@ Real processes do not rerun exactly, so every candidate is run up to `tries` tim
 counts as failing if one of its runs violates a guarantee the original run violated. The
 search is delta debugging (Zeller's ddmin): first over the faults, as they actually fired
 (the replay plan), then over the workload's business keys, then over the items left on
-those keys. Before each ddmin it tries the counterexample's own keys (and no faults at
-all), which is often the whole answer in one run. Every candidate is a normal run
-directory under SHRINK_DIR/steps; the result is SHRINK_DIR/plan.json, subset.json and
-shrink.json (sizes, runs, time, the success rate over `confirm` reruns, the command).
+those keys. Between the faults and the keys, each fault that acted after a count of
+requests is anchored on the world event of a counterexample's key just before it, so that
+it keeps its moment when fewer keys run. Before each ddmin it tries the counterexample's
+own keys (and no faults at all), which is often the whole answer in one run. Every
+candidate is a normal run directory under SHRINK_DIR/steps; the result is
+SHRINK_DIR/plan.json, subset.json and shrink.json (sizes, runs, time, the success rate
+over `confirm` reruns, the command).
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from typing import Any, TypeVar
 from harness.checkers.data import RunData
 from harness.errors import BadInput
 from harness.manifest import reproduce_tokens, without_options, write_json
-from harness.nemesis.faults import INSTANT, Fault, describe, replay_plan
+from harness.nemesis.faults import INSTANT, Fault, describe, fired, replay_plan
 from harness.workload.history import read, wall_at_start
 
 T = TypeVar("T")
 TRIES = 3  # runs per candidate (see README "Shrinking" for the rates behind it)
 RELIABLE = 0.5  # a reproduction violates in at least this share of its confirming reruns ...
 STEPS_BACK = 4  # ... else the shrink takes a larger one, trying at most this many
+ANCHOR_S = 1.0  # a fault is moved onto a world event at most this long before it acted
 
 
 @dataclass
@@ -245,6 +249,11 @@ class Shrinker:
             best = Candidate([])
         elif len(best.faults) > 1:
             best.faults = ddmin(best.faults, lambda fs: self.fails(Candidate(fs)), self.budget)
+        anchored = self.anchored(best.faults, faults)
+        if anchored != best.faults:
+            self.say("anchoring: the faults on the world events of the counterexample's keys")
+            if self.fails(Candidate(anchored)):
+                best = Candidate(anchored)
         if len(keys) > 1:
             self.say("keys:")
             witness = self.witness_keys(keys)
@@ -263,6 +272,33 @@ class Shrinker:
                 kept, lambda its: self.fails(Candidate(best.faults, best.keys, its)), self.budget
             )
         return self.finish(best, t0, reproduced=True)
+
+    def anchored(self, kept: list[Fault], faults: list[Fault]) -> list[Fault]:
+        """`kept` (of the replay plan `faults`), each fault that acted after a number of
+        finished requests moved onto the world event that came last before it (within
+        ANCHOR_S) on a key the counterexamples name: "kill the worker right after the world
+        recorded job3:2". It then lands in the same place on every rerun, and in a run of
+        fewer keys, where a count of requests is another moment. Faults with no such event
+        stay as they are."""
+        witness = set(self.witness_keys(workload_keys(self.records)))
+        calls = RunData.load_json(self.run_dir / "ledger.json", {}).get("calls", [])
+        applied = [c for c in calls if c.get("outcome") == "applied" and c.get("key")]
+        starts = fired(self.run_dir)
+        out = []
+        for f in kept:
+            start = starts[next(i for i, g in enumerate(faults) if g is f)]
+            near = [
+                c for c in applied
+                if start["wall"] - ANCHOR_S <= c["wall"] < start["wall"]
+                and on_key(str(c["key"]), witness)
+            ]  # fmt: skip
+            if f.after_ops is None or not near:
+                out.append(f)
+                continue
+            last = max(near, key=lambda c: c["wall"])
+            event = {"op": last["op"], "outcome": "applied", "key": last["key"]}
+            out.append(Fault(f.kind, f.target, on_event=event, downtime=f.downtime, args=f.args))
+        return out
 
     def witness_keys(self, keys: list[str]) -> list[str]:
         """The keys the counterexamples name (their `key`, or their operations' keys)."""
@@ -451,6 +487,12 @@ def requests_sent(records: list[dict[str, Any]]) -> int:
             if r.get("type") == "invoke" and not r.get("preflight") and not r.get("check_read")
         }
     )
+
+
+def on_key(world_key: str, keys: set[str]) -> bool:
+    """Whether a world call's key is one of the workload's `keys` or part of one ("job3:2"
+    of task job3)."""
+    return world_key in keys or world_key.split(":", 1)[0] in keys
 
 
 def workload_keys(records: list[dict[str, Any]]) -> list[str]:

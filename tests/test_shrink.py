@@ -190,3 +190,33 @@ def test_the_counterexamples_requests_are_the_first_cut_of_the_workload(tmp_path
     assert shrinker.targets == ["exactly_once:charge"] and workload_keys(shrinker.records) == []
     assert shrinker.witness_items(list(range(6))) == [2, 3]  # op 3 is "c", sent twice
     assert shrinker.kept_items(Candidate([]), 6) == list(range(6))  # no key cut: all six
+
+
+def test_a_fault_is_anchored_on_the_last_world_event_of_a_counterexamples_key(tmp_path):
+    """A kill that acted after a request count moves onto the world event of a key the
+    counterexample names that came last before it, within ANCHOR_S (job3:1, not job1's later
+    one, nor job3:2 from 2 s before); a fault with no such event stays where it was."""
+    from harness.nemesis.faults import Fault
+    from harness.shrink import Shrinker
+
+    run = fake_run(tmp_path)
+    (run / "results.json").write_text(json.dumps({"status": "failed", "verdicts": [
+        {"id": "fanout", "valid": False, "counterexamples": [{"key": "job3"}]}]}))  # fmt: skip
+    history = [{"type": "workload", "t": 0, "items": 2, "kept": 2, "keys": ["job1", "job3"]}]
+    (run / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    starts = [{"type": "fault-start", "fault": i, "wall": w} for i, w in enumerate((100, 200))]
+    (run / "faults.jsonl").write_text("".join(json.dumps(r) + "\n" for r in starts))
+    calls = [
+        {"wall": 98.0, "op": "event", "key": "job3:2", "outcome": "applied"},
+        {"wall": 99.5, "op": "event", "key": "job3:1", "outcome": "applied"},
+        {"wall": 99.6, "op": "event", "key": "job3:1", "outcome": "duplicate"},
+        {"wall": 99.8, "op": "event", "key": "job1:1", "outcome": "applied"},
+    ]
+    (run / "ledger.json").write_text(json.dumps({"calls": calls}))
+    faults = [Fault("kill", "worker", after_ops=30), Fault("kill", "worker", after_ops=60)]
+    shrinker = Shrinker(run, tmp_path / "out")
+    first, second = shrinker.anchored(faults, faults)
+    assert first == Fault(
+        "kill", "worker", on_event={"op": "event", "outcome": "applied", "key": "job3:1"}
+    )
+    assert first.downtime == faults[0].downtime and second is faults[1]

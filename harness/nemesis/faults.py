@@ -177,16 +177,14 @@ def replay_plan(run_dir: Path) -> list[Fault]:
 
     try:
         planned = load_plan(run_dir / "run.json")
-        lines = (run_dir / "faults.jsonl").read_text().splitlines()
+        starts = fired(run_dir)
     except OSError as e:
         raise BadInput(f"--replay {run_dir}: not a run folder with its faults ({e})") from None
     # a run of a subset counted its finished requests among those it sent; a run scales a
     # plan's counts by sent / generated, so the replay plan counts in generated terms
     per_sent = generated_per_sent(run_dir / "history.jsonl")
     out = []
-    for r in map(json.loads, lines):
-        if r.get("type") != "fault-start":
-            continue
+    for r in starts:
         f = planned[r["fault"]]
         if f.on_event is not None and r.get("world_key") is not None:
             trigger: dict[str, Any] = {"on_event": {**f.on_event, "key": r["world_key"]}}
@@ -198,6 +196,12 @@ def replay_plan(run_dir: Path) -> list[Fault]:
             trigger["window_ms"] = f.window_ms
         out.append(Fault(f.kind, f.target, downtime=f.downtime, args=f.args, **trigger))
     return out
+
+
+def fired(run_dir: Path) -> list[dict[str, Any]]:
+    """A run's fault-start records, in the order the faults acted (`replay_plan`'s order)."""
+    lines = (run_dir / "faults.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r.get("type") == "fault-start"]
 
 
 def generated_per_sent(history: Path) -> float:
