@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -95,7 +96,16 @@ class PytestRun:
         )
 
     def wait(self, timeout: float = 300) -> tuple[int, str]:
-        out, _ = self.proc.communicate(timeout=timeout)
+        """Its exit code and output; if it has not ended within `timeout`, a failure with
+        its output and every thread's stack (SIGUSR1, see install_signal_handlers)."""
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            pytest.fail(f"still running after {timeout} s; its output and stacks:\n{out}")
         return self.proc.returncode, out
 
     def leftovers(self) -> list[psutil.Process]:

@@ -65,6 +65,8 @@ def test_a_broken_service_only_a_network_fault_shows(tmp_path, broken, kind, hel
     verdicts = {v["id"]: v["valid"] for v in json.loads(results.read_text())["verdicts"]}
     faults = [json.loads(x) for x in (results.parent / "faults.jsonl").open()]
     landed = [f for f in faults if f["type"] == "fault-start" and f["landed"]]
-    assert len(landed) == 6, faults
+    # a plan that passes must have been exercised in full; one that violates shows it (a
+    # cut that found no attempt in flight is recorded as missed: seen once in CI)
+    assert len(landed) == 6 if held else landed, faults
     assert verdicts["exactly_once:charge"] is held, out.stdout[-3000:]
     assert out.returncode == (0 if held else 1), out.stdout[-3000:]

@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
+import faulthandler
 import os
 import signal
 import subprocess
@@ -204,9 +205,19 @@ def _in_finalizer(frame: FrameType | None) -> bool:
     return False
 
 
+def _redeliver(signum: int) -> None:
+    """Raise `signum` again from the event loop's next callback (the usual place an
+    interrupt lands), else from a timer thread 20 ms on. The loop first: starting a thread
+    here could wait forever on a lock the interrupted code holds."""
+    try:
+        asyncio.get_running_loop().call_soon_threadsafe(signal.raise_signal, signum)
+    except RuntimeError:  # no loop running in this thread
+        threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+
+
 def _on_interrupt(signum: int, frame: FrameType | None) -> None:
     if _in_finalizer(frame):  # take it again once out of there
-        threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+        _redeliver(signum)
         return
     _Interrupts.count += 1
     if _Interrupts.starting and not REGISTRY.procs:
@@ -240,6 +251,8 @@ def install_signal_handlers() -> None:
         _Interrupts.stderr = os.dup(2)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_interrupt)
+    # `kill -USR1 PID` prints every thread's stack: for a run that seems stuck
+    faulthandler.register(signal.SIGUSR1, file=_Interrupts.stderr, all_threads=True)
 
 
 @contextlib.contextmanager
