@@ -274,23 +274,22 @@ class Shrinker:
         return self.finish(best, t0, reproduced=True)
 
     def anchored(self, kept: list[Fault], faults: list[Fault]) -> list[Fault]:
-        """`kept` (of the replay plan `faults`), each fault that acted after a number of
-        finished requests moved onto the world event that came last before it (within
-        ANCHOR_S) on a key the counterexamples name: "kill the worker right after the world
-        recorded job3:2". It then lands in the same place on every rerun, and in a run of
-        fewer keys, where a count of requests is another moment. Faults with no such event
-        stay as they are."""
+        """`kept` (of the replay plan `faults`: one per fault that acted, in order), each
+        fault that acted after a number of finished requests moved onto the world event that
+        came last before it (within ANCHOR_S) on a key the counterexamples name: "kill the
+        worker right after the world recorded job3:2". It then lands in the same place on
+        every rerun, and in a run of fewer keys, where a count of requests is another
+        moment. Faults with no such event stay as they are."""
         witness = set(self.witness_keys(workload_keys(self.records)))
         calls = RunData.load_json(self.run_dir / "ledger.json", {}).get("calls", [])
         applied = [c for c in calls if c.get("outcome") == "applied" and c.get("key")]
-        starts = fired(self.run_dir)
+        acted = {id(f): start["wall"] for f, start in zip(faults, fired(self.run_dir), strict=True)}
         out = []
         for f in kept:
-            start = starts[next(i for i, g in enumerate(faults) if g is f)]
+            at = acted[id(f)]
             near = [
                 c for c in applied
-                if start["wall"] - ANCHOR_S <= c["wall"] < start["wall"]
-                and on_key(str(c["key"]), witness)
+                if at - ANCHOR_S <= c["wall"] < at and on_key(str(c["key"]), witness)
             ]  # fmt: skip
             if f.after_ops is None or not near:
                 out.append(f)

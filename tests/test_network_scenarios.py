@@ -67,7 +67,7 @@ def test_a_broken_service_only_a_network_fault_shows(tmp_path, broken, kind, hel
     landed = [f for f in faults if f["type"] == "fault-start" and f["landed"]]
     # a plan that passes must have been exercised in full; one that violates shows it (a
     # cut that found no attempt in flight is recorded as missed: seen once in CI)
-    assert len(landed) == 6 if held else landed, faults
+    assert (len(landed) == 6) if held else landed, faults
     # which guarantee breaks first varies (exactly_once:charge mostly; once in CI only
     # balances, determinism and liveness): the control is flagged either way
     violated = sorted(k for k, v in verdicts.items() if v is False)
