@@ -152,19 +152,32 @@ def test_a_docker_image_needs_the_docker_backend(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def loaded_after(code: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of `heavy` modules a fresh interpreter has loaded after running `code`."""
+    code += f"\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code], cwd=REPO, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout)
+
+
 def test_help_and_list_stay_lean():
     """--help and list import neither the report layer nor the run: they answer at once."""
     code = (
-        "import sys, contextlib, io\n"
+        "import contextlib, io\n"
         "from harness.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['list'])\n"
-        "heavy = ('matplotlib', 'jinja2', 'harness.run', 'pytest')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]", out.stdout
+    assert loaded_after(code, ("matplotlib", "jinja2", "harness.run", "pytest")) == []
+
+
+def test_the_run_layer_loads_charts_and_templates_only_to_render():
+    """matplotlib (with numpy and PIL, 50 MB) and jinja2 are loaded by the first report, not
+    by the run: its chaos and check phases hold a soak's workload and history meanwhile."""
+    code = "import harness, harness.run, harness.pytest_plugin, harness.report.analyze"
+    assert loaded_after(code, ("matplotlib", "numpy", "PIL", "jinja2")) == []
 
 
 def test_a_recorded_plan_runs_again_with_plan(tmp_path):

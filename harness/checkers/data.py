@@ -7,12 +7,12 @@ run can be re-analysed at any time (`python -m harness report RUN_DIR`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.workload.history import operations, read, share_strings
+from harness.workload.history import read, share_strings
 
 
 @dataclass
@@ -64,7 +64,13 @@ class RunData:
         any API an adapter maps onto it. `failed`: per action, a
         reader of acknowledged answers that say the operation failed (an API that answers
         200 with a failure status): such an answer counts as the failure the client saw."""
-        out = []
+        return list(self._actions(failed))
+
+    def _actions(
+        self, failed: dict[str, Callable[[Any], bool]] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """`actions()` one record at a time: a reader that keeps a few (answers) does not
+        hold a copy of every tagged operation (60 MB per 100k)."""
         actions: dict[int, str] = {}
         for r in self.records:
             if r.get("type") == "invoke" and "action" in r:
@@ -85,12 +91,11 @@ class RunData:
                 and failed[actions[r["op"]]](r.get("resp"))
             ):
                 r = {**r, "type": "fail", "error": f"answered as failed: {r.get('resp')}"}
-            out.append(r)
-        return out
+            yield r
 
     def answers(self, action: str) -> dict[str, Any]:
         """The last acknowledged answer of `action` per subject (e.g. final reads)."""
-        return last_answers(self.actions(), lambda inv: inv.get("handler") == action)
+        return last_answers(self._actions(), lambda inv: inv.get("handler") == action)
 
     def contract(self, name: str, default: type[Any]) -> Any:
         """The contract the run used for service `name`: its adapter (run.json) or
@@ -110,11 +115,15 @@ class RunData:
 
 
 def last_answers(
-    records: list[dict[str, Any]], match: Callable[[dict[str, Any]], bool]
+    records: Iterable[dict[str, Any]], match: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
-    """Per key, the last acknowledged answer of the operations whose invoke `match`es."""
-    out = {}
-    for o in operations(records):
-        if match(o.invoke) and o.outcome == "ok" and o.result:
-            out[o.invoke.get("key")] = o.result.get("resp")
-    return out
+    """Per key, the last acknowledged answer of the operations whose invoke `match`es (in
+    the order they were sent); one pass, so `records` may be a stream."""
+    keys: dict[int, Any] = {}  # op -> key, of the matching invokes
+    answers: dict[int, Any] = {}
+    for r in records:
+        if r["type"] == "invoke" and match(r):
+            keys[r["op"]] = r.get("key")
+        elif r["type"] == "ok" and r["op"] in keys:
+            answers[r["op"]] = r.get("resp")
+    return {key: answers[op] for op, key in keys.items() if op in answers}

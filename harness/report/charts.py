@@ -9,11 +9,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt
-
 from harness.nemesis.faults import INSTANT, NETWORK_KINDS
 from harness.workload.history import Completed
 
@@ -57,17 +52,28 @@ def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return bands + [band(s, end) for s in open_.values()]
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot, loaded by the first chart: with numpy and PIL it is 50 MB, which
+    a run's chaos and check phases (holding the workload and the history) do without."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog: the SVG is inlined in HTML
 
 
 def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
     targets = sorted({b["label"] for b in bands})
-    palette = plt.get_cmap("tab10")
+    palette = _pyplot().get_cmap("tab10")
     for b in bands:
         color = palette(targets.index(b["label"]) % 10)
         if b.get("instant"):
@@ -85,7 +91,7 @@ def _bands(ax: Any, bands: list[dict[str, Any]]) -> None:
 
 def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:
     """Latency of every operation over time, by outcome, with fault periods as bands."""
-    fig, ax = plt.subplots(figsize=(11, 3.6))
+    fig, ax = _pyplot().subplots(figsize=(11, 3.6))
     _bands(ax, bands)
     end = max((o.result["t"] for o in ops if o.result), default=1.0)
     for outcome in ("ok", "fail", "info"):
@@ -115,7 +121,7 @@ def timeline(ops: list[Completed], bands: list[dict[str, Any]]) -> str:
 
 def throughput(ops: list[Completed], bands: list[dict[str, Any]], bins: int = 120) -> str:
     """Completed operations per second over time, by outcome, with the fault bands."""
-    fig, ax = plt.subplots(figsize=(11, 2.6))
+    fig, ax = _pyplot().subplots(figsize=(11, 2.6))
     _bands(ax, bands)
     done = [o for o in ops if o.result]
     if done:
@@ -148,7 +154,7 @@ def waits(spans: list[list[float]], bands: list[dict[str, Any]], t0_wall: float)
     starts = [b["start"] for b in bands]
     rows = sorted((a - t0_wall, b - t0_wall) for a, b in spans)
     rows = _sample(rows, MAX_POINTS)
-    fig, ax = plt.subplots(figsize=(11, 2.8))
+    fig, ax = _pyplot().subplots(figsize=(11, 2.8))
     _bands(ax, bands)
     for crossed, color, label in ((False, "#8fbf9f", "wait"), (True, "#3b1f8f", "a fault began")):
         sel = [

@@ -7,15 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from harness.checkers.data import RunData
 from harness.manifest import settle_if_dead, write_atomic
-
-_env = Environment(
-    loader=PackageLoader("harness.report", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-)
+from harness.report import templates
 
 
 def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
@@ -56,10 +50,14 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
 
 def render_dashboard(root: Path) -> Path:
     runs = collect(root)
-    html = _env.get_template("dashboard.html.j2").render(
-        runs=runs,
-        total=sum(len(v) for v in runs.values()),
-        generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+    html = (
+        templates()
+        .get_template("dashboard.html.j2")
+        .render(
+            runs=runs,
+            total=sum(len(v) for v in runs.values()),
+            generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+        )
     )
     out = root / "index.html"
     write_atomic(out, html)

@@ -11,18 +11,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from harness.checkers.data import RunData
 from harness.manifest import write_atomic
 from harness.nemesis.faults import describe
-from harness.report import charts
+from harness.report import charts, templates
 from harness.workload.history import operations, recovery, wall_at_start
-
-_env = Environment(
-    loader=PackageLoader("harness.report", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-)
 
 
 def _plural(n: int, word: str) -> str:
@@ -193,7 +186,7 @@ def context(run_dir: Path) -> dict[str, Any]:
 
 
 def render(run_dir: Path) -> Path:
-    html = _env.get_template("run.html.j2").render(**context(run_dir))
+    html = templates().get_template("run.html.j2").render(**context(run_dir))
     out = run_dir / "index.html"
     write_atomic(out, html)  # never a half-written report
     return out
