@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from harness import manifest
 from harness.checkers.data import RunData
+from harness.checkers.nodes import RECOVERY_BOUND
 from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
@@ -121,6 +122,7 @@ class RunOptions:
     progress: Callable[[str, bool], None] | None = None
 
 
+CLUSTER_ATTEMPT_S = 5.0  # on a cluster, one attempt waits at most this long (see drive)
 MAX_RECORDED_KEYS = 10_000  # a soak's workload record names its keys up to this many
 
 
@@ -585,6 +587,11 @@ class Run:
         else:
             self.plan = scale_plan(list(faults), self.scale, generated)
         if isinstance(self.server, Cluster):  # no "server": a node chosen by the seed
+            # a call an ingress forwarded to a killed partition leader hangs until the client's
+            # timeout: attempts give up well within the recovery bound and retries go on past
+            # it, so the `nodes` finding measures the cluster, not the client's patience
+            timeout = min(timeout, CLUSTER_ATTEMPT_S)
+            retry_for = max(retry_for, RECOVERY_BOUND + 2 * CLUSTER_ATTEMPT_S)
             nodes = random.Random(f"{self.seed}:nodes")
             self.plan = [
                 dataclasses.replace(f, target=nodes.choice(self.server.names))
