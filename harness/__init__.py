@@ -29,6 +29,7 @@ _EXPORTS = {
     "pause": "harness.nemesis.faults",
     "seeded_plan": "harness.nemesis.faults",
     "seeded_kills": "harness.nemesis.faults",
+    "seeded_upgrade": "harness.nemesis.faults",
     "spread_keys": "harness.nemesis.faults",
     "happened_before": "harness.checkers.preconditions",
     "random_plan": "harness.nemesis.faults",
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
         random_plan,
         seeded_kills,
         seeded_plan,
+        seeded_upgrade,
         spread_keys,
         stop,
     )

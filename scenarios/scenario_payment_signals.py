@@ -35,7 +35,7 @@ from harness import (
     check_vacuity,
     mark_known,
     seeded_kills,
-    seeded_plan,
+    seeded_upgrade,
     signal_lost,
 )
 
@@ -68,9 +68,6 @@ class SignalsContract(Contract):
 
 UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
 V2 = "harness.bundled.services.payment_signals_v2:app"
-# the upgrade comes in the first half of the workload, while requests still start: later, the
-# old version's last invocations can finish in the 0.3 s the new one takes to register
-UPGRADE_WINDOW = (0.1, 0.5)
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
@@ -127,9 +124,7 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     faults += await chaos.effect_window("payments", "cancel", cancelled)
     faults += seeded_kills(chaos.fault_rng, len(requests), ["server", "server"], window=(0.3, 0.9))
     upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
-    faults += seeded_plan(
-        chaos.fault_rng, len(requests), [("upgrade", "payments", upgrade)], window=UPGRADE_WINDOW
-    )
+    faults += seeded_upgrade(chaos.fault_rng, len(requests), "payments", upgrade)
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 
     await chaos.verify(checks, timeout=30)

@@ -31,7 +31,7 @@ from harness import (
     check_preconditions,
     check_vacuity,
     seeded_kills,
-    seeded_plan,
+    seeded_upgrade,
 )
 
 UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
@@ -81,9 +81,6 @@ class UploadContract(Contract):
 
 UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
 V2 = "harness.bundled.services.data_upload_v2:app"
-# the upgrade comes in the first half of the workload, while requests still start: later, the
-# old version's last invocations can finish in the 0.3 s the new one takes to register
-UPGRADE_WINDOW = (0.1, 0.5)
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
@@ -151,9 +148,7 @@ async def test_result_by_exactly_one_path(chaos: Run) -> None:
     faults = await chaos.effect_window("upload", "email", emails, downtime=0.5)
     faults += seeded_kills(chaos.fault_rng, UPLOADS, ["server", "server"], window=(0.3, 0.9))
     upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
-    faults += seeded_plan(
-        chaos.fault_rng, UPLOADS, [("upgrade", "upload", upgrade)], window=UPGRADE_WINDOW
-    )
+    faults += seeded_upgrade(chaos.fault_rng, UPLOADS, "upload", upgrade)
     flows = [upload(api, u, eta) for u, eta in etas.items()]
     await chaos.drive(flows, faults, concurrency=64, retry_for=20, rate=25)  # a flow takes seconds
 

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 import time
@@ -154,12 +155,13 @@ def test_a_docker_image_needs_the_docker_backend(tmp_path):
 
 def loaded_after(code: str, heavy: tuple[str, ...]) -> list[str]:
     """Which of `heavy` modules a fresh interpreter has loaded after running `code`."""
-    code += f"\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    code += f"\nprint(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
     out = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + code], cwd=REPO, capture_output=True, text=True
-    )
+        [sys.executable, "-c", "import json, sys\n" + code],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    return eval(out.stdout)
+    return json.loads(out.stdout)
 
 
 def test_help_and_list_stay_lean():

@@ -322,6 +322,20 @@ def seeded_kills(
     return seeded_plan(rng, requests, [("kill", t) for t in targets], downtime, window)
 
 
+# an upgrade acts at its switch, about 0.3 s after it starts (the new version starts and
+# registers); in the first half of the workload, while requests still start, the old version
+# is still running invocations then (later, its last ones can finish in those 0.3 s)
+UPGRADE_WINDOW = (0.1, 0.5)
+
+
+def seeded_upgrade(
+    rng: random.Random, requests: int, target: str, args: dict[str, Any]
+) -> list[Fault]:
+    """One upgrade of `target` (`args`: see UPGRADE_ARGS) after a seeded number of finished
+    requests within UPGRADE_WINDOW of the workload."""
+    return seeded_plan(rng, requests, [("upgrade", target, args)], window=UPGRADE_WINDOW)
+
+
 def scale_plan(plan: list[Fault], scale: int, requests: int) -> list[Fault]:
     """The plan once per 1/`scale` of a workload of `requests` (--scale): a fault after p
     of the requests fires after (p/requests + j)/scale of them, for j = 0..scale-1, so the

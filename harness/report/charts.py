@@ -6,6 +6,7 @@ the SVG; throughput is aggregated into time bins. The raw data stays in history.
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
@@ -52,6 +53,7 @@ def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return bands + [band(s, end) for s in open_.values()]
 
 
+@functools.cache
 def _pyplot() -> Any:
     """matplotlib's pyplot, loaded by the first chart: with numpy and PIL it is 50 MB, which
     a run's chaos and check phases (holding the workload and the history) do without."""

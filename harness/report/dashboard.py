@@ -50,15 +50,9 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
 
 def render_dashboard(root: Path) -> Path:
     runs = collect(root)
-    html = (
-        templates()
-        .get_template("dashboard.html.j2")
-        .render(
-            runs=runs,
-            total=sum(len(v) for v in runs.values()),
-            generated=time.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-    )
+    template = templates().get_template("dashboard.html.j2")
+    total = sum(len(v) for v in runs.values())
+    html = template.render(runs=runs, total=total, generated=time.strftime("%Y-%m-%d %H:%M:%S"))
     out = root / "index.html"
     write_atomic(out, html)
     return out
