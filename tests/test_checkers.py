@@ -988,6 +988,10 @@ def test_actions_speak_the_scenarios_words_and_read_failures_from_answers():
     ]
     assert [r["type"] for r in records if r["type"] != "invoke"] == ["fail", "ok"]
     assert data.answers("book") == {"b1": {"result": "REJECTED"}, "b2": {"result": "OK"}}
+    # read by position, the same records as iterating them (made when read, not stored)
+    assert list(records) == [records[i] for i in range(len(records))] == records[:]
+    assert records[-1]["type"] == "ok" and records[1]["type"] == "fail"
+    assert records[0] is not records[0] and data.records[0]["handler"] == "placeOrder"
 
 
 def test_actions_show_the_model_fields_as_the_request():

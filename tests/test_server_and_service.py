@@ -1,5 +1,6 @@
 """The runtime against the real restate-server and a real service process."""
 
+import asyncio
 import socket
 import time
 
@@ -13,6 +14,9 @@ from harness.runtime.ports import PortAllocator, is_listening
 from harness.runtime.processes import ProcessRegistry
 from harness.runtime.server import RestateServer
 from harness.runtime.service import ServiceProcess
+from harness.workload.client import IngressClient, Request
+from harness.workload.driver import Driver
+from harness.workload.history import History, read
 
 
 @pytest.fixture
@@ -59,6 +63,29 @@ async def test_lifecycle_kill_restart_keeps_state(topo):
     assert await server.admin.wait_quiescent(["Counter"], timeout=10) < 10
     # the server's scratch dirs live in its base dir, not in the machine's /tmp
     assert list((server.config.base_dir / "tmp").glob("invoker-*"))
+
+
+async def test_a_service_the_ingress_does_not_know_yet_is_retried_until_registered(topo, tmp_path):
+    """The ingress's 404 for an unknown service created no invocation (seen for a registered
+    service while a deployment was registered on a server just restarted): the driver
+    retries it like a refused connection, within its retry budget."""
+    server, service, _, _ = topo
+    await server.start()
+    await service.start()
+    history = History(tmp_path / "h.jsonl")
+    async with IngressClient(server.ingress_url, history, timeout=5) as client:
+        driver = Driver(client, concurrency=1, retry_for=10)
+        sent = asyncio.create_task(
+            driver.run([Request("Counter", "add", key="k", body=1, idem="i")])
+        )
+        while driver.stats.attempts < 2 and not sent.done():  # refused: not registered
+            await asyncio.sleep(0.05)
+        await service.register(server.admin)
+        (outcome,) = await sent
+    history.close()
+    errors = [r["error"] for r in read(tmp_path / "h.jsonl") if r["type"] == "fail"]
+    assert outcome.type == "ok" and outcome.value == 1
+    assert errors and all(e.startswith("HTTP 404") for e in errors)
 
 
 async def test_pause_blocks_requests_until_resume(topo):

@@ -7,12 +7,12 @@ run can be re-analysed at any time (`python -m harness report RUN_DIR`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from harness.workload.history import read, share_strings
+from harness.workload.history import read, share_equal, share_strings
 
 
 @dataclass
@@ -44,7 +44,9 @@ class RunData:
             records=read(history) if history.exists() else [],
             ledger=load_json("ledger.json", {"calls": [], "effects": [], "balances": []}),
             # a soak's 100k rows repeat their few statuses and targets
-            invocations=share_strings(load_json("invocations.json", {"rows": []})["rows"]),
+            invocations=share_equal(
+                share_strings(load_json("invocations.json", {"rows": []})["rows"])
+            ),
             journal=load_json("journal.json", {"rows": []})["rows"],
         )
 
@@ -54,9 +56,7 @@ class RunData:
         client's one-way sends returned, until then."""
         return max((e["wall"] for e in self.ledger["effects"]), default=0.0)
 
-    def actions(
-        self, failed: dict[str, Callable[[Any], bool]] | None = None
-    ) -> list[dict[str, Any]]:
+    def actions(self, failed: dict[str, Callable[[Any], bool]] | None = None) -> Actions:
         """The history in the scenario's vocabulary: an operation tagged with
         `Request.as_action` has `handler` = its action and `key` = its subject (the API's
         own names are kept as `api_handler`, `api_key`) and `req` = its model fields (the
@@ -64,38 +64,11 @@ class RunData:
         any API an adapter maps onto it. `failed`: per action, a
         reader of acknowledged answers that say the operation failed (an API that answers
         200 with a failure status): such an answer counts as the failure the client saw."""
-        return list(self._actions(failed))
-
-    def _actions(
-        self, failed: dict[str, Callable[[Any], bool]] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """`actions()` one record at a time: a reader that keeps a few (answers) does not
-        hold a copy of every tagged operation (60 MB per 100k)."""
-        actions: dict[int, str] = {}
-        for r in self.records:
-            if r.get("type") == "invoke" and "action" in r:
-                actions[r["op"]] = r["action"]
-                r = {
-                    **r,
-                    "handler": r["action"],
-                    "key": r["subject"],
-                    "req": r.get("model", r.get("req")),  # runs recorded before "model": body
-                    "api_handler": r.get("handler"),
-                    "api_key": r.get("key"),
-                    "api_req": r.get("req"),
-                }
-            elif (
-                r.get("type") == "ok"
-                and failed
-                and actions.get(r["op"]) in failed
-                and failed[actions[r["op"]]](r.get("resp"))
-            ):
-                r = {**r, "type": "fail", "error": f"answered as failed: {r.get('resp')}"}
-            yield r
+        return Actions(self.records, failed or {})
 
     def answers(self, action: str) -> dict[str, Any]:
         """The last acknowledged answer of `action` per subject (e.g. final reads)."""
-        return last_answers(self._actions(), lambda inv: inv.get("handler") == action)
+        return last_answers(self.actions(), lambda inv: inv.get("handler") == action)
 
     def contract(self, name: str, default: type[Any]) -> Any:
         """The contract the run used for service `name`: its adapter (run.json) or
@@ -112,6 +85,61 @@ class RunData:
             self.records,
             lambda inv: inv.get("service") == service and inv.get("handler") == handler,
         )
+
+
+class Actions(Sequence[dict[str, Any]]):
+    """`RunData.actions()`: a read-only sequence of the records in the scenario's words,
+    each made when it is read instead of copied once for all: a 100k-operation soak's
+    tagged invokes are 50 MB of copies, held through every check otherwise. A checker that
+    keeps what it reads keeps only that."""
+
+    def __init__(
+        self, records: list[dict[str, Any]], failed: dict[str, Callable[[Any], bool]]
+    ) -> None:
+        self.records = records
+        self.failed = failed
+        self._action_of: dict[int, str] | None = None  # op -> action, for random access
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        action_of: dict[int, str] = {}
+        for r in self.records:
+            if self.failed and r.get("type") == "invoke" and "action" in r:
+                action_of[r["op"]] = r["action"]
+            yield self._word(r, action_of)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if self._action_of is None:
+            self._action_of = {
+                r["op"]: r["action"]
+                for r in self.records
+                if self.failed and r.get("type") == "invoke" and "action" in r
+            }
+        return self._word(self.records[i], self._action_of)
+
+    def _word(self, r: dict[str, Any], action_of: dict[int, str]) -> dict[str, Any]:
+        if r.get("type") == "invoke" and "action" in r:
+            return {
+                **r,
+                "handler": r["action"],
+                "key": r["subject"],
+                "req": r.get("model", r.get("req")),  # runs recorded before "model": body
+                "api_handler": r.get("handler"),
+                "api_key": r.get("key"),
+                "api_req": r.get("req"),
+            }
+        failed = self.failed.get(action_of.get(r.get("op", -1), ""))
+        if r.get("type") == "ok" and failed and failed(r.get("resp")):
+            return {**r, "type": "fail", "error": f"answered as failed: {r.get('resp')}"}
+        return r
 
 
 def last_answers(

@@ -21,6 +21,10 @@ from harness.workload.history import History
 from harness.workload.http1 import ConnectError, Disconnected, Http1Client
 
 UNKNOWN_STATUSES = {502, 503, 504}
+# The ingress's answer for a service it does not know: it created no invocation. Seen for a
+# registered service in the moment a new deployment was registered on a server that had just
+# restarted (restate-server 1.7.12), so it is retried like a refused connection.
+UNREGISTERED = b"make sure to register the service"
 
 
 @dataclass(frozen=True, slots=True)  # slots: a 100k-operation soak holds 100k of them
@@ -190,7 +194,10 @@ class IngressClient:
             )
         kind = "info" if status in UNKNOWN_STATUSES else "fail"
         text = body[:500].decode(errors="replace")
-        return record_outcome(self.history, op, kind, error=f"HTTP {status}: {text}")
+        refused = status == 404 and UNREGISTERED in body
+        return record_outcome(
+            self.history, op, kind, error=f"HTTP {status}: {text}", sent=not refused
+        )
 
 
 def record_outcome(
