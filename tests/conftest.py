@@ -138,7 +138,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--long",
         action="store_true",
         help="nightly depth: 5 seeds per scenario (the Kafka path too) and 3 per negative "
-        "control (default 2, 1 and 1, to keep CI within its budget), and a shrink of every "
+        "control (default 1 each, to keep CI within its budget), and a shrink of every "
         "negative control",
     )
 
@@ -147,7 +147,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def depth(request: pytest.FixtureRequest) -> dict[str, int]:
     long = request.config.getoption("--long")
     return {
-        "sweep": 5 if long else 2,
+        "sweep": 5 if long else 1,
         "controls": 3 if long else 1,
         "kafka": 5 if long else 1,
         "long": long,

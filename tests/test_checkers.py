@@ -935,6 +935,29 @@ def test_determinism_flags_journal_mismatches_with_their_evidence():
     assert check_determinism([ok], [], []).valid == "unknown"  # nothing was replayed
 
 
+def test_quiesce_gives_up_on_what_waits_behind_a_journal_mismatch():
+    """What the quiesce stops waiting for (after WEDGED_FOR): a mismatched invocation, and
+    what waits on its key; not work elsewhere, which may still finish."""
+    from harness.runtime.admin import wedged
+
+    def row(handler, key, status, mismatch=False):
+        return {
+            "target_service_name": "DataUploadService",
+            "target_service_key": key,
+            "target": f"DataUploadService/{key}/{handler}",
+            "status": status,
+            **({"last_failure_error_code": "RT0016"} if mismatch else {}),
+        }
+
+    run = row("run", "u1", "backing-off", mismatch=True)
+    email = row("resultAsEmail", "u1", "running")  # awaits the workflow's result
+    queued = row("run", "u1", "pending")
+    elsewhere = row("resultAsEmail", "u2", "running")
+    keyless = row("run", None, "running")
+    rows = [run, email, queued, elsewhere, keyless]
+    assert [wedged(r, rows) for r in rows] == [True, True, True, False, False]
+
+
 def test_liveness_groups_invocations_queued_behind_a_wedged_key():
     head = {
         "id": "inv_h",

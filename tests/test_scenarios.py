@@ -1,5 +1,5 @@
-"""The chaos scenarios: each passes 5 seeds in a row against the bundled services, and each
-negative control (a broken service variant) is flagged on every seed."""
+"""The chaos scenarios: each passes 5 seeds in a row against the bundled services (1 without
+--long), and each negative control (a broken service variant) is flagged on every seed."""
 
 import importlib
 import json
@@ -49,7 +49,7 @@ def run_results(report_dir):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_passes_seeds_in_a_row(subpytest, scenario, depth):
-    """5 seeds with --long, 2 by default."""
+    """5 seeds with --long (the nightly), 1 by default."""
     run = subpytest(
         [SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(depth["sweep"])]
     )

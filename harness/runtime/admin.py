@@ -27,8 +27,9 @@ def journal_mismatch(row: dict[str, Any]) -> bool:
 
 
 def wedged(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
-    """`row` cannot complete: it failed with a journal mismatch, or it waits in the inbox
-    of an object key whose running invocation did (`rows`: the non-completed ones)."""
+    """`row` cannot complete: it failed with a journal mismatch, or it waits on a key whose
+    invocation did (`rows`: the non-completed ones): in the inbox of an object key, or a
+    workflow's shared handler awaiting the result of a `run` that cannot finish."""
     if journal_mismatch(row):
         return True
 
@@ -36,7 +37,7 @@ def wedged(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
         return r.get("target_service_name"), r.get("target_service_key")
 
     return (
-        row.get("status") == "pending"
+        row.get("status") in ("pending", "running", "suspended")
         and key(row)[1] is not None
         and any(journal_mismatch(r) and key(r) == key(row) for r in rows)
     )
