@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, only_known_bugs
 
 
 def harness(*args):
@@ -64,9 +64,11 @@ def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
 
 def test_report_shows_timers_surviving_a_kill_inside_their_wait(tmp_path):
     out = harness("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path))
-    assert out.returncode == 0, out.stdout
     (run_dir,) = (p for p in tmp_path.iterdir() if p.is_dir())
-    verdicts = json.loads((run_dir / "results.json").read_text())["verdicts"]
+    results = json.loads((run_dir / "results.json").read_text())
+    # restate#4566 (an awakeable's completion dropped at a restart) fails a payment at times
+    assert out.returncode == 0 or only_known_bugs(results), out.stdout
+    verdicts = results["verdicts"]
     (timed,) = (v for v in verdicts if v["waits"])
     assert timed["stats"]["waits_spanning_faults"] >= 1  # a kill landed inside a wait
     assert all(a < b for a, b in timed["waits"])

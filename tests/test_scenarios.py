@@ -9,7 +9,7 @@ import pytest
 
 from harness.runtime.kafka import missing
 from harness.runtime.node import provision_node_project
-from tests.conftest import REPO
+from tests.conftest import REPO, only_known_bugs
 
 pytestmark = pytest.mark.slow  # 15-40 s each: handed out first (tests/conftest.py)
 
@@ -62,21 +62,6 @@ def test_passes_seeds_in_a_row(subpytest, scenario, depth):
         assert r["status"] == "passed" or r["seed"] in known, out
         vacuity = next(v for v in r["verdicts"] if v["id"] == "vacuity")
         assert vacuity["stats"]["faults_in_flight"] >= 2
-
-
-def only_known_bugs(results: dict) -> bool:
-    """Violated, and every violation is a known upstream bug, proven by Restate's own
-    records (harness/checkers/known.py): a correct service under a server that broke its
-    promise. Not a pass: the run says so; the test does not fail CI for the server."""
-    bad = [v for v in results["verdicts"] if v["valid"] is not True]
-    if (
-        results["status"] == "failed"
-        and bad
-        and all(v["valid"] is False and v["known"] for v in bad)
-    ):
-        print(f"seed {results['seed']}: known upstream bug: {bad[0]['known']}")
-        return True
-    return False
 
 
 @pytest.mark.kafka
