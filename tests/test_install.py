@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+# one worker builds and installs the wheel once for both tests (xdist_group)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed")]
 
 
 def sh(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
