@@ -15,8 +15,7 @@ import pytest
 
 from tests.conftest import REPO
 
-# one worker builds and installs the wheel once for both tests (xdist_group)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed")]
+pytestmark = pytest.mark.slow
 
 
 def sh(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -19,11 +19,6 @@ def harness(*args):
     )
 
 
-# the tests of the stored runs share one worker (pytest-xdist's loadgroup, pyproject.toml),
-# so the two runs are made once, not once per worker
-STORED = pytest.mark.xdist_group("stored_runs")
-
-
 @pytest.fixture(scope="module")
 def stored_runs(tmp_path_factory):
     """One passing and one violated run of the payments scenario."""
@@ -44,7 +39,6 @@ def stored_runs(tmp_path_factory):
     return [next(p for p in (root / k).iterdir() if p.is_dir()) for k in ("good", "bad")]
 
 
-@STORED
 def test_reanalysis_gives_the_same_verdicts(stored_runs):
     for run_dir, code in zip(stored_runs, (0, 1), strict=True):
         before = json.loads((run_dir / "results.json").read_text())
@@ -57,7 +51,6 @@ def test_reanalysis_gives_the_same_verdicts(stored_runs):
         assert (run_dir / "index.html").is_file()
 
 
-@STORED
 def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
     good, bad = ((d / "index.html").read_text() for d in stored_runs)
     assert "no double charge" in good and "0 duplicate charges" in good
@@ -158,7 +151,6 @@ def load(browser, path, shot):
     return page, errors, outside
 
 
-@STORED
 def test_report_in_a_browser(browser, stored_runs):
     for run_dir, held in zip(stored_runs, (True, False), strict=True):
         page, errors, outside = load(
@@ -181,7 +173,6 @@ def test_report_in_a_browser(browser, stored_runs):
         page.close()
 
 
-@STORED
 def test_dashboard_in_a_browser(browser, stored_runs):
     page, errors, outside = load(browser, stored_runs[1].parent / "index.html", "dashboard.png")
     assert errors == [] and outside == []
@@ -205,7 +196,6 @@ def test_reanalysis_sees_the_parameters_the_run_had():
     assert (smoke.OPS, smoke.KEYS) == (500, 20)
 
 
-@STORED
 def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_runs, tmp_path):
     import shutil
 
