@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, made_once
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,23 @@ def sh(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Complet
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(venv bin dir, wheel): the built wheel installed into a fresh venv."""
-    tmp = tmp_path_factory.mktemp("install")
-    out = sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", REPO, "-w", tmp, cwd=tmp)
-    assert out.returncode == 0, out.stderr
+    """(venv bin dir, wheel): the built wheel installed into a fresh venv, once for every
+    worker."""
+
+    def make(tmp: Path) -> None:
+        out = sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", REPO, "-w", tmp, cwd=tmp)
+        assert out.returncode == 0, out.stderr
+        (wheel,) = tmp.glob("restate_chaos-*.whl")
+        assert sh(sys.executable, "-m", "venv", tmp / "venv", cwd=tmp).returncode == 0
+        t0 = time.monotonic()
+        out = sh(tmp / "venv/bin/pip", "install", "-q", wheel, cwd=tmp)
+        assert out.returncode == 0, out.stderr
+        print(f"pip install of the wheel into a fresh venv: {time.monotonic() - t0:.1f}s")
+
+    tmp = made_once(tmp_path_factory, "installed", make)
     (wheel,) = tmp.glob("restate_chaos-*.whl")
-    assert sh(sys.executable, "-m", "venv", tmp / "venv", cwd=tmp).returncode == 0
-    t0 = time.monotonic()
-    out = sh(tmp / "venv/bin/pip", "install", "-q", wheel, cwd=tmp)
-    assert out.returncode == 0, out.stderr
-    print(f"pip install of the wheel into a fresh venv: {time.monotonic() - t0:.1f}s")
     return tmp / "venv" / "bin", wheel
 
 

@@ -1,12 +1,13 @@
 """Reports: rendered from the run directory, re-analysable with the same verdicts."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import REPO, only_known_bugs
+from tests.conftest import REPO, made_once, only_known_bugs
 
 
 def harness(*args):
@@ -19,28 +20,33 @@ def harness(*args):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stored_runs(tmp_path_factory):
-    """One passing and one violated run of the payments scenario."""
-    root = tmp_path_factory.mktemp("runs")
-    good = harness("run", "payments", "--seed", "21", "--report-dir", str(root / "good"))
-    assert good.returncode == 0, good.stdout
-    bad = harness(
-        "run",
-        "payments",
-        "--seed",
-        "21",
-        "--report-dir",
-        str(root / "bad"),
-        "--app",
-        "payments=harness.bundled.services.broken.payments_random_key:app",
-    )
-    assert bad.returncode == 1, bad.stdout
+    """One passing and one violated run of the payments scenario, made once for every
+    worker: copy one before changing it."""
+
+    def make(root):
+        good = harness("run", "payments", "--seed", "21", "--report-dir", str(root / "good"))
+        assert good.returncode == 0, good.stdout
+        bad = harness(
+            "run",
+            "payments",
+            "--seed",
+            "21",
+            "--report-dir",
+            str(root / "bad"),
+            "--app",
+            "payments=harness.bundled.services.broken.payments_random_key:app",
+        )
+        assert bad.returncode == 1, bad.stdout
+
+    root = made_once(tmp_path_factory, "stored_runs", make)
     return [next(p for p in (root / k).iterdir() if p.is_dir()) for k in ("good", "bad")]
 
 
-def test_reanalysis_gives_the_same_verdicts(stored_runs):
+def test_reanalysis_gives_the_same_verdicts(stored_runs, tmp_path):
     for run_dir, code in zip(stored_runs, (0, 1), strict=True):
+        run_dir = shutil.copytree(run_dir, tmp_path / run_dir.parent.name)
         before = json.loads((run_dir / "results.json").read_text())
         (run_dir / "index.html").unlink()
         out = harness("report", str(run_dir))
