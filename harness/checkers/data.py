@@ -104,11 +104,15 @@ class Actions(Sequence[dict[str, Any]]):
         return len(self.records)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        action_of: dict[int, str] = {}
+        action_of: dict[int, str] = {}  # of the invokes read so far: an answer follows one
         for r in self.records:
-            if self.failed and r.get("type") == "invoke" and "action" in r:
+            if self._tagged(r):
                 action_of[r["op"]] = r["action"]
             yield self._word(r, action_of)
+
+    def _tagged(self, r: dict[str, Any]) -> bool:
+        """An invoke whose answers `failed` may read (their action is needed)."""
+        return bool(self.failed) and r.get("type") == "invoke" and "action" in r
 
     @overload
     def __getitem__(self, i: int) -> dict[str, Any]: ...
@@ -118,11 +122,7 @@ class Actions(Sequence[dict[str, Any]]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         if self._action_of is None:
-            self._action_of = {
-                r["op"]: r["action"]
-                for r in self.records
-                if self.failed and r.get("type") == "invoke" and "action" in r
-            }
+            self._action_of = {r["op"]: r["action"] for r in self.records if self._tagged(r)}
         return self._word(self.records[i], self._action_of)
 
     def _word(self, r: dict[str, Any], action_of: dict[int, str]) -> dict[str, Any]:
