@@ -77,13 +77,15 @@ def test_shrink_refuses_a_run_that_held_and_a_folder_that_is_no_run(tmp_path):
 @pytest.mark.slow
 def test_a_violated_smoke_run_shrinks_to_a_few_requests_and_replays(tmp_path):
     """`run --shrink`: the in-memory counter (loses increments at a kill) violates with 2
-    faults and 500 requests on 20 keys; the shrink ends on at most 1 fault and a few
-    requests on one key or two, which violate again, and tells it as a story. The budget
-    is a ceiling: ~60 s on two quiet cores (21 runs), twice that on CI's busy workers."""
+    faults and 150 increments on 20 keys (OPS=150: the default 500 takes 21 runs to shrink,
+    this 18, each shorter); the shrink ends on at most 1 fault and a few requests on one key
+    or two, which violate again, and tells it as a story. The budget is a ceiling: ~50 s on
+    two quiet cores, twice that on CI's busy workers."""
     app = "counter=harness.bundled.services.broken.counter_in_memory:app"
     out = subprocess.run(
         [sys.executable, "-m", "harness", "run", "smoke", "--seed", "200", "--app", app,
-         "--report-dir", str(tmp_path), "--shrink", "--shrink-budget", "150"],
+         "--param", "OPS=150", "--report-dir", str(tmp_path), "--shrink", "--shrink-budget",
+         "150"],
         cwd=REPO, capture_output=True, text=True, timeout=400,
     )  # fmt: skip
     assert out.returncode == 1, out.stdout[-3000:]  # the run's own verdict stands
