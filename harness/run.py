@@ -660,7 +660,8 @@ class Run:
                 self._report_progress(driver, nemesis, len(requests), t0, final=True)
         self.timings["chaos"] = time.monotonic() - t0
         self.stats["driver"] = dict(driver.stats.__dict__)
-        self.stats["driver"]["concurrency"] = concurrency
+        # what the client was given: on a cluster, the attempt and retry limits drive() set
+        self.stats["driver"].update(concurrency=concurrency, timeout=timeout, retry_for=retry_for)
         return outcomes
 
     def _check_world(self) -> None:

@@ -132,3 +132,17 @@ def test_a_long_history_is_read_in_batches_sharing_equal_strings(tmp_path, monke
     assert [r["op"] for r in records] == list(range(7))
     assert records[0]["service"] is records[6]["service"]  # one string, shared
     assert records[0]["key"] is records[4]["key"] and records[0]["key"] == "c0"
+
+
+def test_equal_small_rows_are_shared_and_the_others_kept():
+    """A soak's slimmed invocation rows (status, journal size) load as a few objects; a
+    full row, or one with a list in it, stays as it was."""
+    from harness.workload.history import share_equal
+
+    slim = [{"status": "completed", "journal_size": 3} for _ in range(3)]
+    other = {"status": "completed", "journal_size": 4}
+    full = {f"f{i}": i for i in range(5)}
+    listed = {"status": "running", "ids": [1]}
+    rows = share_equal([*slim, other, full, dict(full), listed])
+    assert rows[0] is rows[1] is rows[2] and rows == [*slim, other, full, full, listed]
+    assert rows[3] is other and rows[4] is not rows[5] and rows[6] is listed
