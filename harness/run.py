@@ -46,6 +46,7 @@ from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
 from harness.runtime import binary, kafka
+from harness.runtime.admin import MismatchWatch
 from harness.runtime.cluster import Cluster, replication
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.kafka import KafkaBroker
@@ -646,7 +647,13 @@ class Run:
                 )
         t0 = time.monotonic()
         async with self.client(timeout) as client, self.history.buffered():
-            driver = Driver(client, concurrency=concurrency, retry_for=retry_for)
+            watch = MismatchWatch(self.server.admin)
+            driver = Driver(
+                client,
+                concurrency=concurrency,
+                retry_for=retry_for,
+                wedged=lambda r: watch.why(r.service, r.key, r.idem),
+            )
             chaos = asyncio.create_task(nemesis.run(driver))
             ticker = asyncio.create_task(self._progress(driver, nemesis, len(requests), t0))
             try:

@@ -1,4 +1,7 @@
-"""The driver's bookkeeping against a port where nothing listens (every call refused)."""
+"""The driver's bookkeeping against a port where nothing listens (every call refused), and
+against a loopback server that never answers (a wedged key)."""
+
+import asyncio
 
 import pytest
 
@@ -6,6 +9,7 @@ from harness.runtime.ports import PortAllocator
 from harness.workload.client import IngressClient, Request
 from harness.workload.driver import Driver
 from harness.workload.history import History, operations, read
+from tests.test_http1 import serve
 
 
 async def drive(tmp_path, requests, **kw):
@@ -79,6 +83,35 @@ async def test_bounded_wait_retries_a_read_then_times_out_and_a_flow_takes_anoth
     assert len(attaches) > 1  # a GET is safe to retry without an idempotency key
     assert attaches[-1].invoke["wall"] - attaches[0].invoke["wall"] < 0.5  # within the wait
     assert [o.invoke["handler"] for o in ops][-1] == "resultAsEmail"
+
+
+async def test_a_request_whose_key_is_wedged_is_abandoned_and_not_retried(tmp_path):
+    """An attempt on a key that `wedged` reports stuck ends within seconds as `info`,
+    with the reason, and its request is given up; one on another key waits out its
+    timeout and is retried until its budget runs out."""
+
+    async def never(head, body, writer):
+        await asyncio.sleep(30)
+        return True
+
+    async def wedged(req):
+        return "Payments/p1 fails with a journal mismatch" if req.key == "p1" else None
+
+    server, port, _ = await serve(never)
+    history = History(tmp_path / "h.jsonl")
+    reqs = [Request("Payments", "create", key=k, idem=f"create-{k}") for k in ("p1", "p2")]
+    async with server, IngressClient(f"http://127.0.0.1:{port}", history, timeout=4) as client:
+        driver = Driver(client, concurrency=2, retry_for=4.5, wedged=wedged)
+        stuck, slow = await driver.run(reqs)
+    history.close()
+    assert stuck.type == "info" and stuck.wedged == "Payments/p1 fails with a journal mismatch"
+    assert slow.type == "info" and slow.wedged is None
+    assert driver.stats.wedged == 1 and driver.stats.gave_up == 2
+    ops = list(operations(read(tmp_path / "h.jsonl")))
+    p1 = [o for o in ops if o.invoke["key"] == "p1"]
+    assert len(p1) == 1 and p1[0].result["error"].startswith("abandoned: Payments/p1 fails")
+    assert p1[0].result["t"] - p1[0].invoke["t"] < 3.5  # abandoned, not timed out at 4 s
+    assert len([o for o in ops if o.invoke["key"] == "p2"]) == 2  # timed out, retried
 
 
 def test_a_buffered_history_keeps_its_lines_through_a_kill_9(tmp_path):

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from harness.runtime.ports import PortAllocator
-from harness.workload.http1 import ConnectError, Disconnected, Http1Client
+from harness.workload.http1 import Abandoned, ConnectError, Disconnected, Http1Client
 
 
 async def serve(handler):
@@ -83,3 +83,23 @@ async def test_refused_is_not_sent_and_a_broken_connection_or_a_timeout_is_unkno
     async with server, Http1Client("127.0.0.1", port) as client:
         with pytest.raises(TimeoutError):
             await client.request("POST", "/a", {}, b"1", 0.2)
+
+
+async def test_an_abandoned_request_ends_at_once_and_its_connection_is_closed():
+    async def never(head, body, writer):
+        await asyncio.sleep(30)
+        return True
+
+    server, port, connections = await serve(never)
+    async with server, Http1Client("127.0.0.1", port) as client:
+        assert not client.abandon("t", "not sent yet")
+        call = asyncio.create_task(client.request("POST", "/a", {}, b"1", 30, tag="t"))
+        while not connections:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert client.abandon("t", "its key is wedged")
+        async with asyncio.timeout(5):  # not its 30 s timeout
+            with pytest.raises(Abandoned, match="its key is wedged"):
+                await call
+        assert not client.abandon("t", "again")  # done: nothing to abandon
+        assert client._open == set()

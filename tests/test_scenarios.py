@@ -113,6 +113,8 @@ def test_negative_control_is_flagged_every_time(subpytest, scenario, control, de
         for vid in control.flags:
             assert verdicts[vid]["valid"] is False and verdicts[vid]["counterexamples"], vid
             assert all(c.get("problem") for c in verdicts[vid]["counterexamples"])
+        if "determinism" in control.flags:  # requests on its wedged keys were abandoned
+            assert r["stats"]["driver"]["wedged"] >= 1, r["stats"]["driver"]
 
 
 JS = REPO / "examples" / "payments-js"

@@ -213,3 +213,48 @@ class AdminClient(HttpClient):
 
     async def kill(self, invocation_id: str) -> None:
         await self._request("PATCH", f"/invocations/{invocation_id}/kill")
+
+
+class MismatchWatch:
+    """The invocations failing with a journal mismatch, for the load driver: a request to
+    such a key (or with such an idempotency key) waits for ever, so retrying it shows
+    nothing new. Read from sys_invocation at most every `every` seconds, one read shared by
+    every caller; a read that fails or takes over a second (the server is down) finds none."""
+
+    SQL = (
+        "SELECT id, target, target_service_name, target_service_key, idempotency_key,"
+        f" last_failure, last_failure_error_code FROM sys_invocation WHERE {NOT_DONE}"
+    )
+
+    def __init__(self, admin: AdminClient, every: float = 1.0):
+        self.admin = admin
+        self.every = every
+        self._rows: list[dict[str, Any]] = []
+        self._read_at = -every
+        self._lock = asyncio.Lock()
+
+    async def _mismatched(self) -> list[dict[str, Any]]:
+        async with self._lock:
+            if time.monotonic() - self._read_at >= self.every:
+                self._read_at = time.monotonic()
+                try:
+                    async with asyncio.timeout(1.0):
+                        rows = await self.admin.query_once(self.SQL)
+                    self._rows = [r for r in rows if journal_mismatch(r)]
+                except (AdminError, aiohttp.ClientError, TimeoutError, OSError):
+                    self._rows = []
+            return self._rows
+
+    async def why(self, service: str, key: str | None, idem: str | None) -> str | None:
+        """Why a request to `service` (object or workflow `key`, or idempotency key `idem`)
+        cannot be answered: its key has an invocation failing with a journal mismatch (the
+        request's own, or one it is queued behind), or its own invocation does. None if
+        neither."""
+        for r in await self._mismatched():
+            if r.get("target_service_name") != service:
+                continue
+            if key is not None and r.get("target_service_key") == key:
+                return f"{r.get('target')} ({r.get('id')}) fails with a journal mismatch"
+            if idem is not None and r.get("idempotency_key") == idem:
+                return f"its invocation {r.get('id')} fails with a journal mismatch"
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from harness.workload.history import History
-from harness.workload.http1 import ConnectError, Disconnected, Http1Client
+from harness.workload.http1 import Abandoned, ConnectError, Disconnected, Http1Client
 
 UNKNOWN_STATUSES = {502, 503, 504}
 # The ingress's answer for a service it does not know: it created no invocation. Seen for a
@@ -84,6 +84,7 @@ class Outcome:
     error: str | None = None
     sent: bool = True  # False: refused before the request left, so surely not applied
     timed_out: bool = False  # the request's bounded wait (`Request.wait_s`) ran out
+    wedged: str | None = None  # abandoned: why it cannot be answered (`IngressClient.abandon`)
 
     @property
     def definite(self) -> bool:
@@ -130,22 +131,27 @@ class IngressClient:
 
     async def _request(
         self, worker: int, method: str, path: str, headers: dict[str, str], data: bytes | None,
-        timeout: float,
+        timeout: float, tag: Hashable | None,
     ) -> tuple[int, bytes]:  # fmt: skip
         """The request on the worker's node, else (not sent: refused) on the next ones."""
         n = len(self._nodes)
         if n == 1:  # one server: nothing to balance (every request of the load driver)
-            return await self._nodes[0].request(method, path, headers, data, timeout)
+            return await self._nodes[0].request(method, path, headers, data, timeout, tag)
         order = [(worker + i) % n for i in range(n)]
         if self.serving is not None:  # health-checked first; all, if none passes
             order = [j for j in order if self.serving(j)] or order
         for j in order:
             try:
-                return await self._nodes[j].request(method, path, headers, data, timeout)
+                return await self._nodes[j].request(method, path, headers, data, timeout, tag)
             except ConnectError:
                 if j == order[-1]:
                     raise
         raise AssertionError("unreachable")
+
+    def abandon(self, tag: Hashable, why: str) -> bool:
+        """Stop waiting for attempt `tag`'s answer: it ends as `info` (outcome unknown) with
+        `wedged` = `why`. False if it is not waiting for an answer (not yet sent)."""
+        return any(node.abandon(tag, why) for node in self._nodes)
 
     async def call(
         self,
@@ -154,9 +160,11 @@ class IngressClient:
         attempt: int = 1,
         timeout: float | None = None,
         item: int | None = None,
+        tag: Hashable | None = None,
     ) -> Outcome:
         """One attempt; `timeout` (seconds) overrides the client's for this attempt; `item`:
-        the request's position in the scenario's generated workload (what a shrink cuts)."""
+        the request's position in the scenario's generated workload (what a shrink cuts);
+        `tag` names the attempt for `abandon`."""
         assert self._nodes, "use `async with IngressClient(...)`"
         op = self.history.next_op()
         self.history.one_way += req.send
@@ -182,10 +190,14 @@ class IngressClient:
         try:
             status, body = await self._request(
                 worker, req.method, req.path, headers, data,
-                self.timeout if timeout is None else timeout,
+                self.timeout if timeout is None else timeout, tag,
             )  # fmt: skip
         except ConnectError as e:
             return record_outcome(self.history, op, "fail", error=f"connect: {e}", sent=False)
+        except Abandoned as e:
+            out = record_outcome(self.history, op, "info", error=f"abandoned: {e.why}")
+            out.wedged = e.why
+            return out
         except (TimeoutError, Disconnected) as e:
             return record_outcome(self.history, op, "info", error=f"{type(e).__name__}: {e}")
         if 200 <= status < 300:

@@ -2,13 +2,18 @@
 
 Workers pull requests in order. A request that carries an idempotency key is retried with
 the same key after `fail`/`info` (what a real client does: the key makes retrying safe)
-until it is acknowledged or its retry budget runs out. Progress is observable, so faults
+until it is acknowledged or its retry budget runs out. With `wedged`, an attempt waiting
+longer than WEDGE_CHECK_S is abandoned, and its request given up, once `wedged` says it
+cannot be answered (Restate reports its key stuck on a journal mismatch: replaying the
+same code never gets past it, so waiting would only run out the timeout and the retry
+budget; the attempt is recorded as `info` with the reason). Progress is observable, so faults
 can be triggered "after N completed operations" and land while invocations are in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +21,9 @@ from dataclasses import dataclass, replace
 from harness.workload.client import IngressClient, Outcome, Request, sleep_backoff
 
 Call = Callable[[Request], Awaitable[Outcome]]
+WEDGE_CHECK_S = 1.0
+# why a request cannot be answered (its key is wedged), or None
+Wedged = Callable[[Request], Awaitable[str | None]]
 # A client flow: several requests with the client's own logic between them (submit, wait a
 # bounded time, else ask for the result by email). It gets `call` (one request, with the
 # driver's retries, recorded in the history) and returns its final outcome.
@@ -32,6 +40,7 @@ class DriverStats:
     info: int = 0
     failed: int = 0  # requests that ended in a definite failure (a terminal answer)
     gave_up: int = 0  # requests whose retries ran out without a definite outcome
+    wedged: int = 0  # of those, given up early: Restate reported their key wedged
     in_flight: int = 0
 
 
@@ -42,6 +51,7 @@ class Driver:
         concurrency: int = 32,
         retry_for: float = 60.0,
         max_attempts: int = 100,
+        wedged: Wedged | None = None,
     ):
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -49,8 +59,11 @@ class Driver:
         self.concurrency = concurrency
         self.retry_for = retry_for
         self.max_attempts = max_attempts
+        self.wedged = wedged
         self.stats = DriverStats()
         self._progress = asyncio.Condition()
+        self._waiting: dict[int, tuple[Request, float]] = {}  # attempts by tag: since when
+        self._tags = itertools.count()
 
     @property
     def in_flight(self) -> int:
@@ -79,13 +92,20 @@ class Driver:
             left = None if wait_until is None else wait_until - time.monotonic()
             self.stats.attempts += 1
             self.stats.in_flight += 1
+            tag = next(self._tags)
+            self._waiting[tag] = (req, time.monotonic())
             try:
                 out = await self.client.call(
-                    req, worker=worker, attempt=attempt, timeout=left, item=item
+                    req, worker=worker, attempt=attempt, timeout=left, item=item, tag=tag
                 )
             finally:
                 self.stats.in_flight -= 1
+                del self._waiting[tag]
             setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
+            if out.wedged is not None:
+                self.stats.gave_up += 1
+                self.stats.wedged += 1
+                return out
             if wait_until is not None and not out.definite and time.monotonic() >= wait_until:
                 self.stats.gave_up += 1  # the bounded wait is spent
                 return replace(out, timed_out=True)
@@ -133,5 +153,21 @@ class Driver:
                 self.stats.done += 1
                 await self._finish()
 
-        await asyncio.gather(*(worker(w) for w in range(self.concurrency)))
+        watch = None if self.wedged is None else asyncio.create_task(self._abandon_wedged())
+        try:
+            await asyncio.gather(*(worker(w) for w in range(self.concurrency)))
+        finally:
+            if watch is not None:
+                watch.cancel()
         return [r for r in results if r is not None]
+
+    async def _abandon_wedged(self) -> None:
+        """Abandon the attempts waiting longer than WEDGE_CHECK_S that `wedged` says cannot
+        be answered (one read of Restate's state a second at most, whatever the number)."""
+        assert self.wedged is not None
+        while True:
+            await asyncio.sleep(WEDGE_CHECK_S)
+            now = time.monotonic()
+            for tag, (req, since) in list(self._waiting.items()):
+                if now - since >= WEDGE_CHECK_S and (why := await self.wedged(req)):
+                    self.client.abandon(tag, why)

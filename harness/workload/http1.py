@@ -13,6 +13,7 @@ anything after sending: unknown outcome).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from typing import Any
 
 import httptools
@@ -24,6 +25,14 @@ class ConnectError(ConnectionError):
 
 class Disconnected(ConnectionError):
     """The connection broke after the request was sent: its outcome is unknown."""
+
+
+class Abandoned(Exception):
+    """The caller gave up waiting for the answer (`Http1Client.abandon`): outcome unknown."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
 
 
 class _Connection(asyncio.Protocol):
@@ -42,12 +51,12 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as e:
-            self._fail(Disconnected(f"bad response: {e}"))
+            self.fail(Disconnected(f"bad response: {e}"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail(Disconnected(f"server disconnected{f': {exc}' if exc else ''}"))
+        self.fail(Disconnected(f"server disconnected{f': {exc}' if exc else ''}"))
 
     # httptools callbacks
     def on_body(self, body: bytes) -> None:
@@ -58,7 +67,7 @@ class _Connection(asyncio.Protocol):
             status = self.parser.get_status_code()
             self._waiter.set_result((status, b"".join(self._body), self.parser.should_keep_alive()))
 
-    def _fail(self, exc: Exception) -> None:
+    def fail(self, exc: Exception) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
 
@@ -84,6 +93,7 @@ class Http1Client:
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(limit)
         self._open: set[_Connection] = set()
+        self._waiting: dict[Hashable, _Connection] = {}  # by the caller's tag
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -101,9 +111,10 @@ class Http1Client:
         headers: dict[str, str],
         body: bytes | None,
         timeout: float,
+        tag: Hashable | None = None,
     ) -> tuple[int, bytes]:
-        """(status, body). Raises ConnectError (not sent), Disconnected or TimeoutError
-        (sent, outcome unknown)."""
+        """(status, body). Raises ConnectError (not sent), Disconnected, TimeoutError or
+        Abandoned (sent, outcome unknown). `tag` names the request for `abandon`."""
         head = [f"{method} {path} HTTP/1.1\r\n".encode(), self._host_header]
         head += [f"{k}: {v}\r\n".encode() for k, v in headers.items()]
         head.append(f"Content-Length: {len(body or b'')}\r\n\r\n".encode())
@@ -122,6 +133,8 @@ class Http1Client:
                         conn = await self._connect()
                 except TimeoutError as e:  # nothing was sent yet
                     raise ConnectError(f"no connection within {timeout:g}s") from e
+            if tag is not None:
+                self._waiting[tag] = conn
             try:
                 async with asyncio.timeout_at(deadline):
                     status, payload, keep = await conn.roundtrip(data)
@@ -129,12 +142,24 @@ class Http1Client:
                 conn.close()
                 self._open.discard(conn)
                 raise
+            finally:
+                if tag is not None:
+                    del self._waiting[tag]
             if keep and not conn.closed:
                 self._idle.append(conn)
             else:
                 conn.close()
                 self._open.discard(conn)
             return status, payload
+
+    def abandon(self, tag: Hashable, why: str) -> bool:
+        """Stop waiting for the answer to request `tag` (it raises Abandoned, its
+        connection is closed); False if it is not waiting for one."""
+        conn = self._waiting.get(tag)
+        if conn is None:
+            return False
+        conn.fail(Abandoned(why))
+        return True
 
     async def close(self) -> None:
         for conn in list(self._open):
