@@ -328,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="remove restate data dirs (about 200 MB a run) also of failing runs",
     )
+    run.add_argument(
+        "--no-html",
+        action="store_true",
+        help="no HTML report, only the run's data and results.json (render it later with "
+        "`restate-chaos report RUN_DIR`)",
+    )
     rep = sub.add_parser("report", help="re-analyse stored runs")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     shr = sub.add_parser(
@@ -514,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append("--keep-data")
         if args.drop_data:
             pytest_args.append("--chaos-drop-data")
+        if args.no_html:
+            pytest_args.append("--chaos-no-html")
         for app in args.app:
             pytest_args.append(f"--chaos-app={app}")
         for adapter in args.adapter:
@@ -551,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{len(statuses)} run(s): "
             + ", ".join(f"{n} {s}" for s, n in sorted(Counter(statuses).items()))
-            + f"; dashboard: {dashboard}"
+            + ("" if args.no_html else f"; dashboard: {dashboard}")
         )
         if args.shrink:
             shrink_failures(runs, args.shrink_budget)

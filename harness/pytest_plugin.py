@@ -121,6 +121,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "what a shrink's many reruns do; history, ledger, Restate's rows and logs stay",
     )
     g.addoption(
+        "--chaos-no-html",
+        action="store_true",
+        help="write each run's data and results.json but no HTML report (render it later "
+        "with `restate-chaos report RUN_DIR`): what a shrink's many reruns do",
+    )
+    g.addoption(
         "--chaos-app",
         action="append",
         default=[],
@@ -548,6 +554,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             restate_bin=cfg.getoption("--restate-bin"),
             keep_data=cfg.getoption("--keep-data"),
             drop_data=cfg.getoption("--chaos-drop-data"),
+            html=not cfg.getoption("--chaos-no-html"),
             services=services,
             apps=apps,
             contracts=contracts,

@@ -94,6 +94,7 @@ class RunOptions:
     restate_bin: str | None = None
     keep_data: bool = False
     drop_data: bool = False  # remove the server's data dir even of a failing run (a shrink's)
+    html: bool = True  # render index.html (a shrink's reruns do without: their data is kept)
     # the scenario's services (name -> default implementation), its module's SERVICES
     services: dict[str, str] = field(default_factory=dict)
     apps: dict[str, str] = field(default_factory=dict)  # service name -> the user's override
@@ -951,8 +952,9 @@ class Run:
             status=status, finished=time.time(), duration=round(time.time() - self.started, 3)
         )
         self._write_manifest()
-        render(self.dir)
-        render_dashboard(self.options.report_dir)
+        if self.options.html:
+            render(self.dir)
+            render_dashboard(self.options.report_dir)
         if (status == "passed" and not self.options.keep_data) or self.options.drop_data:
             shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
 

@@ -101,6 +101,7 @@ def test_a_violated_smoke_run_shrinks_to_a_few_requests_and_replays(tmp_path):
     steps = list((tmp_path / f"{run_dir.name}-shrink" / "steps").glob("*/*/results.json"))
     assert len(steps) == summary["runs"]
     assert not list(steps[0].parent.parent.parent.glob("*/*/restate/n1/data"))  # 200 MB each
+    assert not list(steps[0].parent.parent.parent.glob("*/*/index.html"))  # rendered on demand
     assert "--plan" in summary["command"] and "--subset" in summary["command"]
     # the story, in the terminal and in the original run's report
     assert summary["story"][-1].startswith("Then ") and "violated" in summary["story"][-1]
