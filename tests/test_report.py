@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -26,18 +27,15 @@ def stored_runs(tmp_path_factory):
     worker: copy one before changing it."""
 
     def make(root):
-        good = harness("run", "payments", "--seed", "21", "--report-dir", str(root / "good"))
+        broken = "payments=harness.bundled.services.broken.payments_random_key:app"
+        runs = (("good",), ("bad", "--app", broken))
+        with ThreadPoolExecutor(2) as pool:  # the two at once
+            good, bad = pool.map(
+                lambda r: harness("run", "payments", "--seed", "21", "--report-dir",
+                                  str(root / r[0]), *r[1:]),
+                runs,
+            )  # fmt: skip
         assert good.returncode == 0, good.stdout
-        bad = harness(
-            "run",
-            "payments",
-            "--seed",
-            "21",
-            "--report-dir",
-            str(root / "bad"),
-            "--app",
-            "payments=harness.bundled.services.broken.payments_random_key:app",
-        )
         assert bad.returncode == 1, bad.stdout
 
     root = made_once(tmp_path_factory, "stored_runs", make)
