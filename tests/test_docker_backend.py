@@ -32,16 +32,17 @@ def containers_of(run_dir) -> list[str]:
     return out.stdout.split()
 
 
-def test_scenarios_pass_as_containers_and_leave_none(tmp_path):
-    """smoke, payments and a timer scenario (tickets) on 3 seeds each, every fault through
-    the Docker API."""
+def test_scenarios_pass_as_containers_and_leave_none(tmp_path, depth):
+    """smoke, payments and a timer scenario (tickets), every fault through the Docker API:
+    1 seed each, 3 with --long."""
+    seeds = 3 if depth["long"] else 1
     out = run_cli(
-        "smoke", "payments", "tickets", "--seed", "100", "--sweep", "3", "--jobs", "2",
+        "smoke", "payments", "tickets", "--seed", "100", "--sweep", str(seeds), "--jobs", "2",
         "--report-dir", str(tmp_path),
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:]
     runs = sorted(p for p in tmp_path.iterdir() if (p / "run.json").exists())
-    assert len(runs) == 9
+    assert len(runs) == 3 * seeds
     for run_dir in runs:
         manifest = json.loads((run_dir / "run.json").read_text())
         assert manifest["backend"] == "docker" and manifest["status"] == "passed"
