@@ -3,6 +3,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -121,6 +123,7 @@ def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
     assert not (run_dir / "restate" / "n1" / "data").exists()  # passing run: data removed
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_two_jobs_without_a_seed_share_one_drawn_seed(tmp_path):
     """--jobs 2 runs pytest-xdist workers; each must take the seed the controller drew, or
     they collect different tests (and the run could not be reproduced)."""
@@ -182,6 +185,7 @@ def test_the_run_layer_loads_charts_and_templates_only_to_render():
     assert loaded_after(code, ("matplotlib", "numpy", "PIL", "jinja2")) == []
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_a_recorded_plan_runs_again_with_plan(tmp_path):
     """--plan RUN/run.json runs that run's fault plan as it was (another seed, the same
     plan digest), recorded and in the reproduce command; a bad plan is bad input."""
@@ -211,6 +215,7 @@ def test_a_recorded_plan_runs_again_with_plan(tmp_path):
     assert out.returncode == 2 and "no target nope in this scenario" in out.stdout
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_replay_reruns_a_violated_run_with_its_faults_where_they_fired(tmp_path):
     """--replay RUN_DIR: the stored run's scenario, seed and --app, each fault on the world
     event that fired it (or at the finished-request count where it acted); the double

@@ -19,6 +19,7 @@ from harness.workload.history import History
 from tests.test_own_services import cli
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 async def test_a_node_down_leaves_the_cluster_serving_through_any_ingress(tmp_path):
     reg, alloc = ProcessRegistry(), PortAllocator()
     cluster = Cluster(binary.resolve(), alloc, tmp_path / "restate", registry=reg)

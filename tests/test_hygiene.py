@@ -42,6 +42,7 @@ def test_signal_mid_run_leaves_no_process(subpytest, sig):
     assert (run.report_dir / res["run_id"] / "run.json").exists()
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_sigterm_with_two_workers_leaves_no_process(subpytest):
     """`run --jobs 2` (pytest-xdist): a SIGTERM to the harness reaches both workers' runs."""
     run = subpytest([SMOKE, "scenarios/scenario_payments.py", "-n", "2", "--chaos-seed", "11"])

@@ -13,6 +13,7 @@ from tests.test_corpus import entries
 BROKEN = "counter=harness.bundled.services.broken.counter_in_memory:app"
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_a_failing_night_leaves_junit_reports_summary_and_a_corpus_line(tmp_path):
     out_dir = tmp_path / "out"
     run = subprocess.run(

@@ -88,6 +88,7 @@ def test_a_url_deployment_is_registered_and_never_faulted(tmp_path):
     assert {v["id"]: v["valid"] for v in results["verdicts"]}["counters"] is True
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_preflight_stops_a_service_that_does_not_serve_the_scenarios_calls(tmp_path):
     """Wrong handler names (admin API) and a body the handler cannot read (a probe that
     Restate shows failing) are bad input, explained, before any fault."""
@@ -137,6 +138,7 @@ def orders_cli(*args: str) -> subprocess.CompletedProcess[str]:
 ADAPTER = "payments=chaos.payments_adapter:CheckoutPayments"
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_an_adapter_points_the_payments_scenario_at_another_api(tmp_path):
     """Checkout has placeOrder only: charges are checked through the adapter, refunds are
     not exercised (unknown, exit 4), and the broken Checkout is flagged (exit 1)."""
@@ -162,6 +164,7 @@ def test_an_adapter_points_the_payments_scenario_at_another_api(tmp_path):
     assert "exactly_once:charge: False" in out.stdout
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_an_adapter_points_a_state_scenario_at_another_api(tmp_path):
     """object_state through an adapter: Watchlists' follow/show with other bodies and
     answers hold every guarantee; its in-memory variant is flagged through the same adapter."""

@@ -66,6 +66,7 @@ def test_report_shows_verdicts_evidence_and_reproduce_command(stored_runs):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", good)  # nothing to fetch
 
 
+@pytest.mark.slow  # a whole scenario run or more: handed out early
 def test_report_shows_timers_surviving_a_kill_inside_their_wait(tmp_path):
     out = harness("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path))
     (run_dir,) = (p for p in tmp_path.iterdir() if p.is_dir())
