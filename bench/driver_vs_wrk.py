@@ -27,8 +27,10 @@ from pathlib import Path
 import aiohttp
 from topology import counter_topology  # bench/topology.py, beside this script
 
+from harness.runtime.admin import MismatchWatch
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
+from harness.runtime.server import RestateServer
 from harness.workload.client import IngressClient, Request
 from harness.workload.driver import Driver
 from harness.workload.history import History
@@ -84,11 +86,18 @@ async def aiohttp_round(url: str, seconds: float, connections: int) -> float:
     return done / (time.monotonic() - t0)
 
 
-async def driver_round(url: str, seconds: float, connections: int, tmp: Path, i: int) -> float:
+async def driver_round(
+    server: RestateServer, seconds: float, connections: int, tmp: Path, i: int
+) -> float:
+    """The driver as a run drives: full history, every attempt watched for a wedged key."""
     history = History(tmp / f"history-{i}.jsonl")
     requests = [Request("Counter", "add", key=f"c{k % KEYS}", body=1) for k in range(200_000)]
+    url = server.ingress_url
     async with IngressClient(url, history, connections=connections) as client, history.buffered():
-        driver = Driver(client, concurrency=connections)
+        watch = MismatchWatch(server.admin)
+        driver = Driver(
+            client, concurrency=connections, wedged=lambda r: watch.why(r.service, r.key, r.idem)
+        )
         t0 = time.monotonic()
         await driver.run(requests, duration=seconds)
         elapsed = time.monotonic() - t0
@@ -114,7 +123,7 @@ async def main(rounds: int, seconds: float, connections: int) -> None:
             for i in range(rounds):
                 results["wrk"].append(wrk_round(wrk, url, script, seconds, connections))
                 results["aiohttp (bare)"].append(await aiohttp_round(url, seconds, connections))
-                results["driver"].append(await driver_round(url, seconds, connections, tmp, i))
+                results["driver"].append(await driver_round(server, seconds, connections, tmp, i))
         finally:
             reg.kill_all()
             await server.close()

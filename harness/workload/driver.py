@@ -92,15 +92,17 @@ class Driver:
             left = None if wait_until is None else wait_until - time.monotonic()
             self.stats.attempts += 1
             self.stats.in_flight += 1
-            tag = next(self._tags)
-            self._waiting[tag] = (req, time.monotonic())
+            tag = None
+            if self.wedged is not None:  # watched: abandoned if its key is wedged
+                tag = next(self._tags)
+                self._waiting[tag] = (req, time.monotonic())
             try:
                 out = await self.client.call(
                     req, worker=worker, attempt=attempt, timeout=left, item=item, tag=tag
                 )
             finally:
                 self.stats.in_flight -= 1
-                del self._waiting[tag]
+                self._waiting.pop(tag, None)
             setattr(self.stats, out.type, getattr(self.stats, out.type) + 1)
             if out.wedged is not None:
                 self.stats.gave_up += 1
