@@ -97,6 +97,26 @@ def test_missing_binary_is_a_clear_error_without_traceback(tmp_path):
     assert "Traceback" not in out.stdout
 
 
+def test_no_html_writes_the_data_and_a_later_report_renders_it(tmp_path):
+    """--no-html: results.json and the evidence, no index.html and no dashboard; the next
+    run's dashboard links the run's folder, and `report` renders its HTML."""
+    reports = tmp_path / "r"
+    small = ("--seed", "5", "--param", "OPS=50", "--report-dir", str(reports))
+    out = cli("run", "smoke", *small, "--no-html")
+    assert out.returncode == 0, out.stdout
+    assert "dashboard:" not in out.stdout
+    (bare,) = (p for p in reports.iterdir() if p.is_dir())
+    assert (bare / "results.json").is_file() and (bare / "history.jsonl").is_file()
+    assert not (bare / "index.html").exists() and not (reports / "index.html").exists()
+    assert cli("run", "smoke", *small).returncode == 0
+    dashboard = (reports / "index.html").read_text()
+    assert f'href="{bare.name}/"' in dashboard  # its folder: it has no page
+    out = cli("report", str(bare))
+    assert out.returncode == 0, out.stdout
+    assert (bare / "index.html").is_file()
+    assert f'href="{bare.name}/index.html"' in (reports / "index.html").read_text()
+
+
 def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
     """Also at --scale 2: twice the workload and faults, recorded and reproducible."""
     args = ("--seed", "5", "--scale", "2", "--duration", "120")

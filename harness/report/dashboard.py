@@ -31,7 +31,10 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
         runs.setdefault(manifest.get("scenario", "?"), []).append(
             {
                 "id": run_dir.name,
-                "link": f"{run_dir.name}/index.html",
+                # a run without its HTML (--no-html, or still running): its folder
+                "link": f"{run_dir.name}/index.html"
+                if (run_dir / "index.html").exists()
+                else f"{run_dir.name}/",
                 "seed": manifest.get("seed"),
                 "status": results.get("status") or manifest.get("status", "running"),
                 "started": time.strftime(
