@@ -94,7 +94,7 @@ async def driver_round(
     requests = [Request("Counter", "add", key=f"c{k % KEYS}", body=1) for k in range(200_000)]
     url = server.ingress_url
     async with IngressClient(url, history, connections=connections) as client, history.buffered():
-        watch = MismatchWatch(server.admin)
+        watch = MismatchWatch(server.admin, ["Counter"])
         driver = Driver(
             client, concurrency=connections, wedged=lambda r: watch.why(r.service, r.key, r.idem)
         )

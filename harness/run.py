@@ -648,7 +648,7 @@ class Run:
                 )
         t0 = time.monotonic()
         async with self.client(timeout) as client, self.history.buffered():
-            watch = MismatchWatch(self.server.admin)
+            watch = MismatchWatch(self.server.admin, self.restate_services)
             driver = Driver(
                 client,
                 concurrency=concurrency,

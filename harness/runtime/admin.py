@@ -221,13 +221,9 @@ class MismatchWatch:
     nothing new. Read from sys_invocation at most every `every` seconds, one read shared by
     every caller; a read that fails or takes over a second (the server is down) finds none."""
 
-    SQL = (
-        "SELECT id, target, target_service_name, target_service_key, idempotency_key,"
-        f" last_failure, last_failure_error_code FROM sys_invocation WHERE {NOT_DONE}"
-    )
-
-    def __init__(self, admin: AdminClient, every: float = 1.0):
+    def __init__(self, admin: AdminClient, services: list[str], every: float = 1.0):
         self.admin = admin
+        self.services = services
         self.every = every
         self._rows: list[dict[str, Any]] = []
         self._read_at = -every
@@ -235,11 +231,11 @@ class MismatchWatch:
 
     async def _mismatched(self) -> list[dict[str, Any]]:
         async with self._lock:
-            if time.monotonic() - self._read_at >= self.every:
+            if self.services and time.monotonic() - self._read_at >= self.every:
                 self._read_at = time.monotonic()
                 try:
                     async with asyncio.timeout(1.0):
-                        rows = await self.admin.query_once(self.SQL)
+                        rows = await self.admin.invocations(self.services, NOT_DONE)
                     self._rows = [r for r in rows if journal_mismatch(r)]
                 except (AdminError, aiohttp.ClientError, TimeoutError, OSError):
                     self._rows = []
