@@ -62,6 +62,8 @@ def test_passes_seeds_in_a_row(subpytest, scenario, depth):
         assert r["status"] == "passed" or r["seed"] in known, out
         vacuity = next(v for v in r["verdicts"] if v["id"] == "vacuity")
         assert vacuity["stats"]["faults_in_flight"] >= 2
+        if r["status"] == "passed" and "driver" in r["stats"]:  # nothing of it is wedged
+            assert r["stats"]["driver"]["wedged"] == 0, r["stats"]["driver"]
 
 
 @pytest.mark.kafka
