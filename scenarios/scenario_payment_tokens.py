@@ -122,7 +122,13 @@ async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
     for a in range(ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
     requests = workload(chaos.rng, api)
-    victims = [f"tok{TOKENS // 4}", f"tok{TOKENS * 3 // 5}"]
+    # the window kills need a charge: tokens without a cancel (one sent alongside its make
+    # can win the race and leave nothing to charge: the kill would never come)
+    cancelled = {r.meta["subject"] for r in requests if r.meta.get("action") == "cancel"}
+    victims = [
+        next(f"tok{j}" for j in range(i, TOKENS) if f"tok{j}" not in cancelled)
+        for i in (TOKENS // 4, TOKENS * 3 // 5)
+    ]
     faults = await chaos.effect_window(name, "withdraw", victims)
     faults += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "server", name], window=(0.3, 0.95)
