@@ -22,7 +22,13 @@ class PortInUse(HarnessError):
 
 
 class ProcessFailed(HarnessError):
-    """A process the harness started exited or never became ready."""
+    """A process the harness started exited during its start, or hung (used no CPU time
+    for a while without becoming ready): evidence that what it runs is broken."""
+
+
+class StartTooSlow(HarnessError):
+    """A start still making progress (using CPU) that did not finish within the generous
+    cap: not evidence of a broken app, so the run crashed (exit 3), not bad input."""
 
 
 class StillRunning(HarnessError):

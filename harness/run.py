@@ -46,12 +46,12 @@ from harness.report.analyze import status_of
 from harness.report.dashboard import render_dashboard
 from harness.report.render import render
 from harness.runtime import binary, kafka
-from harness.runtime.admin import MismatchWatch
+from harness.runtime.admin import AdminError, MismatchWatch
 from harness.runtime.cluster import Cluster, replication
 from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
-from harness.runtime.processes import Supervised, interrupted, shielded
+from harness.runtime.processes import START_CAP_S, Supervised, interrupted, shielded
 from harness.runtime.server import RestateServer
 from harness.runtime.service import RemoteService, ServiceProcess, check_spec
 from harness.versions import RESTATE_SERVER_VERSION
@@ -66,10 +66,9 @@ if TYPE_CHECKING:
 
 
 SETTLE = 2.0  # seconds of unchanged invocation counts when messages may still arrive
-# seconds a service gets to listen on its port at its first start: a bundled Python service
-# listens in about 0.13 s (bench/runtime_times.py), 0.6-1.3 s with three busy loops on two
-# cores; a command (node, a JVM) gets longer. RESTATE_CHAOS_START_TIMEOUT overrides both.
-FIRST_START = {"python": 3.0, "cmd": 20.0, "container": 20.0}
+# a service's start is judged on evidence (harness/runtime/processes.py StartWatch): it
+# exited, raised, hung (no CPU time) or failed discovery is bad input; one still busy after
+# this cap (START_CAP_S, 300 s) is a crashed run, never bad input
 START_TIMEOUT_ENV = "RESTATE_CHAOS_START_TIMEOUT"
 # seconds an upgrade's old version must have had nothing pinned to it before it is stopped
 DRAIN_QUIET = 2.0
@@ -148,11 +147,11 @@ def workload_record(
     return out
 
 
-def first_start(kind: str, backend: str = "process") -> float:
-    """The bound on a service's first start (FIRST_START, or the environment's override)."""
+def start_cap() -> float:
+    """The cap on a start still making progress (START_CAP_S, or the environment's)."""
     given = os.environ.get(START_TIMEOUT_ENV)
     try:
-        return float(given) if given else FIRST_START["container" if backend == "docker" else kind]
+        return float(given) if given else START_CAP_S
     except ValueError:
         raise BadInput(f"{START_TIMEOUT_ENV}={given!r}: give the seconds as a number") from None
 
@@ -298,17 +297,23 @@ class Run:
             else:
                 svc = ServiceProcess(app, port, self.dir / "logs", name=name, env=env)
             self.services[name] = svc
-            bound = first_start(kind, self.options.backend)
             try:
-                await svc.start(timeout=bound)
-            except ProcessFailed as e:  # the app is wrong, not the run: bad input, at once
+                await svc.start(timeout=start_cap())
+            except ProcessFailed as e:  # evidence the app is wrong: bad input, at once
                 raise BadInput(
                     f"service {name!r} ({app}) did not start: {e}\nCheck the app: it must "
                     "serve a Restate endpoint on $PORT (a Python module:app is imported from "
-                    f"the working directory and --app-path); if it needs more than {bound:g} "
-                    f"s to start listening, set {START_TIMEOUT_ENV}=SECONDS"
+                    "the working directory and --app-path)"
                 ) from None
         link = self.links[name] = await self._link(name, svc.uri)
+        try:
+            registered = await svc.register(self.server.admin, link.uri)
+        except AdminError as e:  # it listens, but Restate's discovery of it failed
+            raise BadInput(
+                f"service {name!r} ({app}) listens on {svc.uri}, but Restate could not "
+                f"register it: {e}\nCheck that it serves a Restate endpoint (the SDK's app, "
+                "HTTP/2) on $PORT"
+            ) from None
         self.manifest.setdefault("services", {})[name] = {
             "app": app,
             "kind": kind,
@@ -316,7 +321,7 @@ class Run:
             "registered_uri": link.uri,  # through the proxy: network faults act there
             "faultable": kind != "url",
             "backend": "remote" if kind == "url" else self.options.backend,
-            "restate_services": await svc.register(self.server.admin, link.uri),
+            "restate_services": registered,
             "handlers": svc.handlers,
             "deployment_id": svc.deployment_id,
         }
@@ -369,7 +374,7 @@ class Run:
         new = ServiceProcess(
             app, port, self.dir / "logs", name=f"{name}-v{version}", env=self._service_env(old.kind)
         )
-        await new.start(timeout=first_start(new.kind))
+        await new.start(timeout=start_cap())
         link = self.links[name]
         if not args["in_place"]:
             link = await self._link(f"{name}-v{version}", new.uri)

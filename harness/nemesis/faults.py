@@ -355,6 +355,7 @@ def scale_plan(plan: list[Fault], scale: int, requests: int) -> list[Fault]:
 
 class Target(Protocol):
     name: str
+    last_start: dict[str, float]
 
     async def kill(self) -> None: ...
     async def stop(self, grace: float = ...) -> bool: ...
@@ -591,8 +592,10 @@ class Nemesis:
         if fault.target in self.roles:
             aim["role"] = self.roles[fault.target]
         self.record("fault-start", fault=i, kind=fault.kind, target=fault.target, **aim)
+        began = time.monotonic()
         self.injected += 1
         self._in_force.add(i)
+        measured: dict[str, float] = {}
         try:
             if fault.kind == "kill":
                 await target.kill()
@@ -605,11 +608,21 @@ class Nemesis:
                 target.resume()
                 ready = 0.0
             else:
-                ready = await target.start()
+                ready = await target.start()  # until it serves again (a server: every
+                measured = {  # partition has a leader), its process up before that
+                    k.replace("_s", "_after"): v for k, v in target.last_start.items()
+                }
         finally:
             self._in_force.discard(i)
+        # ready_after: from the restart to serving; unavailable_s: from the fault to serving
         self.record(
-            "fault-end", fault=i, kind=fault.kind, target=fault.target, ready_after=round(ready, 3)
+            "fault-end",
+            fault=i,
+            kind=fault.kind,
+            target=fault.target,
+            ready_after=round(ready, 3),
+            unavailable_s=round(time.monotonic() - began, 3),
+            **measured,
         )
 
     async def _network(

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.runtime.ports import HOST, is_listening
-from harness.runtime.processes import REGISTRY, ProcessRegistry, Supervised
+from harness.runtime.processes import REGISTRY, START_CAP_S, ProcessRegistry, Supervised
 
 
 class ProxyProcess(Supervised):
@@ -35,14 +34,14 @@ class ProxyProcess(Supervised):
     def ports(self) -> list[int]:
         return [self.control_port]
 
-    async def start(self, timeout: float = 10.0) -> float:
-        t0 = time.monotonic()
+    async def start(self, timeout: float = START_CAP_S) -> float:
         argv = [sys.executable, "-m", "harness.network.proxy", str(self.control_port)]
         self._spawn([*argv, str(self.events_path)], self.log_path)
-        while not is_listening(self.control_port):
-            self._check_alive(t0, timeout, f"listening on {self.control_port}")
-            await asyncio.sleep(0.02)
-        return time.monotonic() - t0
+
+        async def listening() -> bool:
+            return is_listening(self.control_port)
+
+        return await self._await_ready(listening, f"listening on {self.control_port}", timeout)
 
     async def command(self, **cmd: Any) -> dict[str, Any]:
         """One control command; the answer, or HarnessError if the proxy refused it."""

@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, ProcessFailed
+from harness.errors import HarnessError, ProcessFailed, StartTooSlow
 from harness.runtime.admin import AdminClient
 from harness.runtime.config import ServerConfig
 from harness.runtime.ports import is_listening, wait_closed
-from harness.runtime.processes import REGISTRY
+from harness.runtime.processes import REGISTRY, START_CAP_S
 from harness.runtime.server import ServerAddresses
 from harness.runtime.service import ServiceAddress
+from harness.runtime.serving import partitions_serving, probe_ids
 
 SERVER_IMAGE = "restate-chaos/restate-server:latest"
 PYTHON_IMAGE = "restate-chaos/python:latest"
@@ -71,6 +72,7 @@ class Container:
     ports: list[int]  # from ServerAddresses or ServiceAddress
     proc: Any = None  # the docker container once created (Supervised's `proc`)
     starts: int = 0
+    last_start: dict[str, float] = {}  # as Supervised's
 
     def __init__(self, client: Any, run_id: str, image: str, **create: Any):
         self.client = client
@@ -89,8 +91,10 @@ class Container:
             return self.proc.status in ("running", "paused")
         return False
 
-    async def start(self, timeout: float = 30.0) -> float:
-        """Create (first time) or start again, then wait until ready."""
+    async def start(self, timeout: float = START_CAP_S) -> float:
+        """Create (first time) or start again, then wait until ready: an exit is
+        evidence (ProcessFailed); a container not ready after `timeout` is a slow start
+        (StartTooSlow), not a broken one."""
         t0 = time.monotonic()
         if self.proc is None:
             self.proc = await asyncio.to_thread(
@@ -113,8 +117,8 @@ class Container:
                     f"during start:\n{self.logs()[-3000:]}"
                 )
             if time.monotonic() - t0 > timeout:
-                raise ProcessFailed(
-                    f"{self.name} (container {self.proc.short_id}) not ready after "
+                raise StartTooSlow(
+                    f"{self.name} (container {self.proc.short_id}) did not start in "
                     f"{timeout:.0f}s:\n{self.logs()[-3000:]}"
                 )
             await asyncio.sleep(0.02)
@@ -195,13 +199,16 @@ class ContainerServer(ServerAddresses, Container):
         )
 
     async def ready(self) -> bool:
+        """Serving: health and SQL answer, and every partition's leader
+        (harness/runtime/serving.py)."""
         if not await self.admin.health():
             return False
         try:
             await self.admin.query_once("SELECT 1")
-            return True
         except Exception:  # partition stores still opening
             return False
+        ids = probe_ids(self.config.partitions)
+        return await partitions_serving(self.admin.session, self.ingress_url, ids) == len(ids)
 
     async def close(self) -> None:
         await self.admin.close()

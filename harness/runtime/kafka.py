@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 from harness.errors import BinaryNotFound
 from harness.runtime.ports import HOST
-from harness.runtime.processes import REGISTRY, ProcessRegistry, Supervised
+from harness.runtime.processes import REGISTRY, START_CAP_S, ProcessRegistry, Supervised
 
 ENV_BIN = "CHAOS_KAFKA_BROKER_BIN"
 SUBSCRIPTION_OPTIONS = {
@@ -89,20 +88,21 @@ class KafkaBroker(Supervised):
         finally:
             await admin.close()
 
-    async def start(self, timeout: float = 30.0) -> float:
+    async def start(self, timeout: float = START_CAP_S) -> float:
         """Start and wait until the broker accepts connections; returns the seconds."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         url = f"tcp://{self.bootstrap}"
-        t0 = time.monotonic()
         self._spawn(
             [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
             self.log_path,
         )
-        while True:
-            self._check_alive(t0, timeout, "accepting connections")
+
+        async def accepting() -> bool:
             try:
                 _, writer = await asyncio.open_connection(HOST, self.port)
-                writer.close()
-                return time.monotonic() - t0
             except OSError:
-                await asyncio.sleep(0.02)
+                return False
+            writer.close()
+            return True
+
+        return await self._await_ready(accepting, "accepting connections", timeout)

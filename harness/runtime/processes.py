@@ -19,14 +19,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 import psutil
 
-from harness.errors import ProcessFailed
+from harness.errors import ProcessFailed, StartTooSlow
 from harness.runtime.reaper import OWNER_ENV, Watchdog, kill_pids, marked
 
 _PR_SET_PDEATHSIG = 1
@@ -269,6 +269,80 @@ def shielded() -> Iterator[None]:
         raise KeyboardInterrupt("interrupted during teardown")
 
 
+# A start is judged on evidence, never on a fixed short bound (a slow or busy machine
+# starts a correct app late): it exited; or its processes used no CPU time for NO_PROGRESS_S
+# seconds of the harness's own time (hung: waiting on something that never comes); a start
+# that keeps using CPU is waited for up to a generous cap, past which the run is crashed
+# ("did not start in N s", exit 3), not the app bad input.
+NO_PROGRESS_S = 10.0
+START_CAP_S = 300.0
+SAMPLE_CPU_EVERY = 0.5  # seconds between readings of the group's CPU time
+# a gap between two readings longer than this is the harness being starved, not the app
+# hanging: that stretch does not count towards NO_PROGRESS_S
+HARNESS_STALL_S = 1.0
+
+
+def group_cpu(pid: int) -> float | None:
+    """CPU seconds used by process `pid`, its descendants and its reaped children; None
+    once it is gone."""
+    try:
+        leader = psutil.Process(pid)
+        total = sum(leader.cpu_times()[:4])  # user, system, children_user, children_system
+        for child in leader.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += sum(child.cpu_times()[:2])
+        return total
+    except psutil.Error:
+        return None
+
+
+class StartWatch:
+    """Whether a starting process is still coming up. `check()` raises ProcessFailed when
+    it exited or hung (NO_PROGRESS_S without CPU time: bad input at a first start), and
+    StartTooSlow when it was still busy after `cap` seconds; either way it is killed."""
+
+    def __init__(
+        self, proc: Proc, registry: ProcessRegistry, name: str, what: str, cap: float
+    ) -> None:
+        self.proc, self.registry, self.name, self.what, self.cap = proc, registry, name, what, cap
+        self.t0 = self.sampled = time.monotonic()
+        self.cpu = group_cpu(proc.pid) or 0.0
+        self.quiet = 0.0  # seconds of the harness's own time without the group using CPU
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def check(self) -> None:
+        if not self.proc.alive():
+            raise ProcessFailed(
+                f"{self.name} exited with code {self.proc.popen.returncode} during start. "
+                f"Log {self.proc.log_path}:\n{self.proc.log_tail()}"
+            )
+        now = time.monotonic()
+        if now - self.sampled >= SAMPLE_CPU_EVERY:
+            cpu = group_cpu(self.proc.pid)
+            if cpu is not None and cpu > self.cpu:
+                self.cpu, self.quiet = cpu, 0.0
+            elif now - self.sampled <= HARNESS_STALL_S:
+                self.quiet += now - self.sampled
+            self.sampled = now
+        if self.quiet >= NO_PROGRESS_S:
+            self.registry.kill(self.proc)
+            raise ProcessFailed(
+                f"{self.name} hung: not {self.what} after {self.elapsed():.0f}s, and its "
+                f"processes used no CPU time in the last {NO_PROGRESS_S:g}s (waiting on "
+                f"something that never came?). Log {self.proc.log_path}:\n"
+                f"{self.proc.log_tail()}"
+            )
+        if self.elapsed() > self.cap:
+            self.registry.kill(self.proc)
+            raise StartTooSlow(
+                f"{self.name} did not start in {self.cap:g}s: not {self.what}, though still "
+                f"using CPU (a slow start, not a broken one; RESTATE_CHAOS_START_TIMEOUT "
+                f"raises the cap). Log {self.proc.log_path}:\n{self.proc.log_tail()}"
+            )
+
+
 class Supervised:
     """What every started component shares: one live incarnation (`proc`) at a time, its
     ports, and the fault operations. Subclasses implement start()."""
@@ -277,12 +351,17 @@ class Supervised:
     registry: ProcessRegistry
     proc: Proc | None = None
     starts: int = 0
+    # what the last start measured besides its duration (a server: when its process was
+    # up, before it served); recorded with the fault that restarted it
+    last_start: dict[str, float] = {}  # replaced at each start, never mutated
 
     @property
     def ports(self) -> list[int]:
         raise NotImplementedError
 
-    async def start(self, timeout: float = 30.0) -> float:
+    async def start(self, timeout: float = START_CAP_S) -> float:
+        """Start and wait until ready; `timeout` caps a start still making progress
+        (StartWatch). Returns the seconds taken."""
         raise NotImplementedError
 
     def running(self) -> bool:
@@ -299,20 +378,17 @@ class Supervised:
         self.starts += 1
         return self.proc
 
-    def _check_alive(self, t0: float, timeout: float, what: str) -> None:
-        """Raise with the log tail if the process died or `what` took longer than timeout."""
+    async def _await_ready(
+        self, ready: Callable[[], Awaitable[bool]], what: str, cap: float
+    ) -> float:
+        """Wait until `ready()` says so, judging the start on evidence (StartWatch);
+        returns the seconds from spawn."""
         assert self.proc is not None
-        if not self.proc.alive():
-            raise ProcessFailed(
-                f"{self.name} exited with code {self.proc.popen.returncode} during start. "
-                f"Log {self.proc.log_path}:\n{self.proc.log_tail()}"
-            )
-        if time.monotonic() - t0 > timeout:
-            self.registry.kill(self.proc)
-            raise ProcessFailed(
-                f"{self.name} not {what} after {timeout:.0f}s. Log {self.proc.log_path}:\n"
-                f"{self.proc.log_tail()}"
-            )
+        watch = StartWatch(self.proc, self.registry, self.name, what, cap)
+        while not await ready():
+            watch.check()
+            await asyncio.sleep(0.02)
+        return watch.elapsed()
 
     async def kill(self) -> None:
         """SIGKILL the process group, then verify the ports are closed."""

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from harness.errors import HarnessError
 from harness.runtime.admin import AdminClient
 from harness.runtime.ports import HOST, is_listening
-from harness.runtime.processes import REGISTRY, ProcessRegistry, Supervised
+from harness.runtime.processes import REGISTRY, START_CAP_S, ProcessRegistry, Supervised
 
 PYTHON_APP = re.compile(r"[\w.]+:[\w.]+")
 LOOPBACK = {"127.0.0.1", "localhost"}
@@ -125,14 +125,15 @@ class ServiceProcess(ServiceAddress, Supervised):
             return ["/bin/sh", "-c", self.app[4:]]
         return [sys.executable, "-m", "harness.runtime.serve", self.app, str(self.port)]
 
-    async def start(self, timeout: float = 30.0) -> float:
-        """Start and wait until the port accepts connections. Returns seconds taken."""
-        t0 = time.monotonic()
+    async def start(self, timeout: float = START_CAP_S) -> float:
+        """Start and wait until the port accepts connections, judged on evidence
+        (StartWatch: exited, hung, or past the cap `timeout`). Returns seconds taken."""
         self._spawn(self.argv, self.log_path, env=self.env, cwd=Path.cwd())
-        while not is_listening(self.port):
-            self._check_alive(t0, timeout, f"listening on {self.port}")
-            await asyncio.sleep(0.02)
-        return time.monotonic() - t0
+
+        async def listening() -> bool:
+            return is_listening(self.port)
+
+        return await self._await_ready(listening, f"listening on {self.port}", timeout)
 
 
 class RemoteService(Deployment):
