@@ -107,7 +107,7 @@ def test_preflight_stops_a_service_that_does_not_serve_the_scenarios_calls(tmp_p
         "--app", "payments=tests.data.payments_other_body:app",
     )  # fmt: skip
     assert out.returncode == 2, out.stdout
-    assert "Payments/create did not answer the scenario's request" in out.stdout
+    assert "Payments/create cannot take the scenario's request" in out.stdout
     assert "KeyError('cents')" in out.stdout
     (run,) = (tmp_path / "b").glob("*-payments-*")
     results = json.loads((run / "results.json").read_text())

@@ -257,3 +257,27 @@ def test_service_and_world_processes_stay_lean():
     assert out.returncode == 0, out.stderr
     assert len(services) > 20
     assert out.stdout.strip() == "[]"
+
+
+async def test_preflight_judges_a_failing_handler_not_a_slow_one(topo, tmp_path, monkeypatch):
+    """The preflight's probe waits PROBE_TIMEOUT for an answer; a handler slower than that
+    is no evidence (Restate shows its first attempt running, no failure), a handler whose
+    attempts fail is (bad input names the failure)."""
+    from harness import preflight
+
+    monkeypatch.setattr(preflight, "PROBE_TIMEOUT", 1.0)
+    server, _, reg, alloc = topo
+    await server.start()
+    for app in ("tests.data.slow_counter:app", "tests.data.stuck_service:app"):
+        svc = ServiceProcess(app, alloc.allocate(), tmp_path, registry=reg)
+        await svc.start()
+        await svc.register(server.admin)
+    slow = Request("Counter", "add", key="k", body=3.0, idem="slow-1")
+    failing = Request("Stuck", "run", idem="stuck-1")
+    history = History(tmp_path / "h.jsonl")
+    async with IngressClient([server.ingress_url], history, timeout=10) as client:
+        assert await preflight.probe(client, server.admin, [slow]) == []
+        (problem,) = await preflight.probe(client, server.admin, [failing])
+    history.close()
+    assert "Stuck/run cannot take the scenario's request" in problem
+    assert "transient failure that never heals" in problem
