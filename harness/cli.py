@@ -251,6 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         "the Docker API",
     )
     run.add_argument(
+        "--load",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep N cores busy (plain busy loops) for the whole command, to reproduce a "
+        "slow or shared machine; recorded in run.json and the reproduce command",
+    )
+    run.add_argument(
         "--topology",
         choices=("single", "cluster3"),
         default="single",
@@ -510,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             pytest_args.append(f"--chaos-backend={args.backend}")
         if args.topology != "single":
             pytest_args.append(f"--chaos-topology={args.topology}")
+        if args.load:  # checked by the plugin
+            pytest_args.append(f"--chaos-load={args.load}")
         if args.plan is not None:  # checked by the plugin: a bad plan is a usage error (2)
             pytest_args.append(f"--chaos-plan={args.plan}")
         if args.subset is not None:  # checked by the plugin, as the plan

@@ -28,6 +28,7 @@ import pytest_asyncio
 
 from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
+from harness.load import Load
 from harness.manifest import report_dir_problem, settle_dead_runs
 from harness.report.render import render
 from harness.run import Run, RunOptions
@@ -69,6 +70,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run restate-server and the services as processes (default) or as containers "
         "on a Docker engine ($DOCKER_HOST), faulted through the Docker API",
     )
+    g.addoption(
+        "--chaos-load",
+        type=int,
+        default=None,
+        metavar="N",
+        help="keep N cores busy (plain busy loops) for the whole session, to reproduce a "
+        "slow or shared machine; recorded in each run's run.json and reproduce command "
+        "(ini: chaos_load; default 0)",
+    )
+    parser.addini("chaos_load", "cores kept busy for the whole session (--chaos-load)", default="0")
     g.addoption(
         "--chaos-topology",
         choices=("single", "cluster3"),
@@ -203,6 +214,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--chaos-sweep must be >= 1")
     if config.getoption("--chaos-scale") < 1:
         raise pytest.UsageError("--chaos-scale must be >= 1")
+    cores = load_of(config)
     duration = config.getoption("--chaos-duration")
     if duration is not None and not duration > 0:
         raise pytest.UsageError("--chaos-duration must be > 0 seconds")
@@ -237,7 +249,7 @@ def pytest_configure(config: pytest.Config) -> None:
         install_signal_handlers()
         started()
     if hasattr(config, "workerinput"):
-        return  # a pytest-xdist worker: its controller sweeps and settles, once
+        return  # a pytest-xdist worker: its controller sweeps, settles and loads, once
     cleaned = sweep_leftovers()
     if cleaned:
         sys.stderr.write(
@@ -247,6 +259,9 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = Path(config.getoption("--chaos-report-dir"))
     if report_dir.exists() and not report_dir.is_dir():
         raise pytest.UsageError(report_dir_problem(report_dir))
+    if cores:
+        config.stash[_LOAD] = load = Load(cores)
+        load.start()
     dead = settle_dead_runs(report_dir) if report_dir.is_dir() else []
     for name in dead:
         with contextlib.suppress(Exception):  # render what was recorded, if it renders
@@ -266,6 +281,20 @@ def pytest_configure_node(node: Any) -> None:
 
 
 _SEED = pytest.StashKey[int]()
+_LOAD = pytest.StashKey[Load]()
+
+
+def load_of(config: pytest.Config) -> int:
+    """--chaos-load, else the ini's chaos_load: the cores kept busy. A usage error names
+    what is wrong."""
+    given = config.getoption("--chaos-load")
+    raw = given if given is not None else config.getini("chaos_load")
+    try:
+        cores = int(raw)
+        Load(cores)  # checks the range
+    except ValueError as e:
+        raise pytest.UsageError(f"--chaos-load / chaos_load {raw!r}: {e}") from None
+    return cores
 _RUNS = pytest.StashKey[list[Run]]()
 
 
@@ -418,6 +447,7 @@ def _reproduce(
     plan: str | None = None,
     subset: str | None = None,
     topology: str = "single",
+    load: int = 0,
 ) -> str:
     """The command that reruns this scenario with this seed: the CLI for a bundled scenario
     (it works from any folder), pytest on the file for a project's own scenario."""
@@ -442,6 +472,8 @@ def _reproduce(
         cmd += f" {prefix}backend {backend}"
     if topology != "single":
         cmd += f" {prefix}topology {topology}"
+    if load:
+        cmd += f" {prefix}load {load}"
     for option, path in (("plan", plan), ("subset", subset)):
         if path is not None:
             cmd += f" {prefix}{option} {shlex.quote(str(Path(path).resolve()))}"
@@ -542,9 +574,10 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     duration = cfg.getoption("--chaos-duration")
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
     subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
+    load = load_of(cfg)
     reproduce = _reproduce(
         node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset,
-        topology,
+        topology, load,
     )  # fmt: skip
     run = Run(
         _scenario_name(node),
@@ -567,6 +600,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             duration=duration,
             backend=backend,
             topology=topology,
+            load=load,
             plan_file=None if plan is None else Path(plan).resolve(),
             subset_file=None if subset is None else Path(subset).resolve(),
             progress=_progress_writer(cfg),
@@ -597,6 +631,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
 
     request.addfinalizer(finish)  # sync: runs even when the event loop is gone
     request.addfinalizer(lambda: [setattr(node.module, n, v) for n, v in previous.items()])
+    run.selfwatch.start()
     yield run
     await run.close()
 
@@ -619,6 +654,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Leak check: every process and port the session started must be gone by now."""
+    load = session.config.stash.get(_LOAD, None)
+    if load is not None:
+        load.stop()
     leaks = REGISTRY.leaks()
     ports = held_ports()
     REGISTRY.kill_all()  # clean up either way; the check above is what fails the session

@@ -54,6 +54,7 @@ from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import START_CAP_S, Supervised, interrupted, shielded
 from harness.runtime.server import RestateServer
 from harness.runtime.service import RemoteService, ServiceProcess, check_spec
+from harness.selfwatch import SelfWatch
 from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
 from harness.workload.client import IngressClient, Outcome, Request
@@ -114,6 +115,7 @@ class RunOptions:
     # restate-server as one node ("single") or a 3-node cluster ("cluster3", processes only;
     # harness/runtime/cluster.py)
     topology: str = "single"
+    load: int = 0  # cores kept busy for the session (--load): recorded, not run by the Run
     # an explicit fault plan (--plan FILE: a JSON list of faults, or a run's run.json) that
     # replaces the scenario's seeded one
     plan_file: Path | None = None
@@ -202,8 +204,10 @@ class Run:
             duration_limit=options.duration,  # --duration ("duration" is the run's own)
             backend=options.backend,
             topology=options.topology,
+            load={"busy_cores": options.load},
         )
         self._write_manifest()
+        self.selfwatch = SelfWatch(self.history)  # started by the fixture, in the run's loop
         self._docker: Any = None
 
     # -- topology --------------------------------------------------------------------------
@@ -903,6 +907,7 @@ class Run:
     # -- teardown ------------------------------------------------------------------------
     async def close(self) -> None:
         """Release what needs the event loop (HTTP sessions); finish() does the rest."""
+        await self.selfwatch.stop()
         if self.server is not None:
             await self.server.close()
         if self.world is not None:
@@ -931,6 +936,7 @@ class Run:
         self.ports.release_all()
         self.timings["teardown"] = time.monotonic() - t0
         self.history.close()  # the check-phase reads are in; nothing more is appended
+        self.stats["harness"] = self.selfwatch.summary()
         if interrupted:
             status = "interrupted"
         elif bad_input:

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,8 @@ def test_invalid_parameters_are_clear_errors(tmp_path):
     assert out.returncode == 2 and "--scale must be >= 1, got 0" in out.stderr
     out = cli("run", "smoke", "--duration", "-1")
     assert out.returncode == 2 and "--duration must be > 0 seconds" in out.stderr
+    out = cli("run", "smoke", "--load", "-1", "--report-dir", str(tmp_path / "r"))
+    assert out.returncode == 2 and "load must be 0-" in out.stdout + out.stderr
     out = cli("run", "smoke", "--app", "counter", "--report-dir", str(tmp_path / "r"))
     assert out.returncode != 0
     assert "expected NAME=SPEC, e.g. counter=myapp.svc:app" in out.stdout + out.stderr
@@ -118,8 +121,10 @@ def test_no_html_writes_the_data_and_a_later_report_renders_it(tmp_path):
 
 
 def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
-    """Also at --scale 2: twice the workload and faults, recorded and reproducible."""
-    args = ("--seed", "5", "--scale", "2", "--duration", "120")
+    """Also at --scale 2: twice the workload and faults, recorded and reproducible; and
+    with --load 1, one core kept busy for the run, recorded with what the harness measured
+    of itself (its event loop's lag, the machine's CPU wait)."""
+    args = ("--seed", "5", "--scale", "2", "--duration", "120", "--load", "1")
     out = cli("run", "smoke", *args, "--report-dir", str(tmp_path / "r"))
     assert out.returncode == 0, out.stdout
     (run_dir,) = (p for p in (tmp_path / "r").iterdir() if p.is_dir())
@@ -132,7 +137,14 @@ def test_run_with_seed_writes_a_reproducible_run_dir(tmp_path):
     assert manifest["params"]["OPS"] == 1000 and manifest["params"]["KEYS"] == 40  # scaled
     assert manifest["scale"] == 2 and manifest["duration_limit"] == 120
     assert len(manifest["plan"]) == 4  # the plan once per half of the workload
+    assert manifest["load"] == {"busy_cores": 1}
     results = json.loads((run_dir / "results.json").read_text())
+    harness = results["stats"]["harness"]
+    assert 0 <= harness["lag_p50_ms"] <= harness["lag_p99_ms"] <= harness["lag_max_ms"]
+    if Path("/proc/pressure/cpu").exists():  # a busy loop beside a run: tasks waited
+        assert harness["cpu_wait_mean"] > 0, harness
+    lines = (run_dir / "history.jsonl").read_text().splitlines()
+    assert any('"type":"lag"' in line for line in lines)
     assert results["stats"]["driver"]["requests"] > 1000
     assert manifest["versions"]["restate_server"] == "1.7.12"
     assert manifest["versions"]["restate_sdk"].startswith("1.")
