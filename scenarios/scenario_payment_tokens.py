@@ -169,7 +169,7 @@ def token_checks(run: RunData, api: TokensContract) -> list[Verdict]:
             run.ledger,
             ("make", "cancel"),
             timer_of=lambda o: (f"{o.key}:expired", api.expiry_ms / 1000),
-            late_bound=20,
+            manifest=run.manifest,
             name="each token expires once, on time",
         ),
         cleared,

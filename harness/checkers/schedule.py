@@ -1,10 +1,11 @@
 """Scheduled reminders with escalation, stopped by a success (the payment tracker shape).
 
 Per subject (an invoice): reminders numbered 1..N land in the ledger in order, each once,
-each at least `interval` after the one before (the timer starts after the reminder) and at
-most `interval + late_bound` after it; after N reminders comes one escalation, again after
-`interval`. A success stops the schedule: nothing lands after the success was recorded.
-Without a success the whole schedule runs: N reminders and exactly one escalation.
+each at least `interval` after the one before (the timer starts after the reminder) and
+late by no more than the run measured (harness/checkers/bounds.py); after N reminders
+comes one escalation, again after `interval`. A success stops the schedule: nothing lands
+after the success was recorded. Without a success the whole schedule runs: N reminders
+and exactly one escalation.
 
 Clocks: the schedule's start and "nothing after the success" are taken from the client's
 side, the history: a schedule starts when its first event was sent, and a success counts
@@ -18,8 +19,10 @@ wall clock on this one machine (the world's and the harness's), within CLOCK_SLA
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
+from harness.checkers.bounds import LatenessBounds
 from harness.checkers.timers import spanning_faults, waits_summary
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
@@ -35,17 +38,21 @@ def check_schedule(
     subject_of: Callable[[Completed], str],
     reminders: int,
     interval: float,
-    late_bound: float,
+    manifest: dict[str, Any],
     name: str = "reminders on schedule, none after success, one escalation",
     stop_handler: str | None = None,
 ) -> Verdict:
     """World keys: "<subject>:reminder" (resource = the reminder's number),
     "<subject>:escalation", "<subject>:paid". `stop_handler`: the client's success event
     (its acceptance by Restate, plus its send delay, is when the schedule must stop).
+    `manifest`: the run's run.json (the retry policy the lateness bound uses).
 
     complete: an acknowledged schedule without a success ran all its reminders and one
-    escalation. correct: in order, once each, on time, and none came due after the
-    success was accepted and due (nor landed after the service recorded it)."""
+    escalation. correct: in order, once each, not early and not later than the bound the
+    run measured for each step (harness/checkers/bounds.py: the unavailability in its
+    wait, a retry per fault, the lateness of steps no fault touched; beyond it while the
+    harness itself was stalled: unknown), and none came due after the success was accepted
+    and due (nor landed after the service recorded it)."""
     started: dict[str, float] = {}  # subject -> first send of the start event
     acked: set[str] = set()
     success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due
@@ -67,7 +74,15 @@ def check_schedule(
             landed.setdefault(subject, {}).setdefault(kind, []).append(
                 (e["wall"], e.get("resource") or "")
             )
-    bad = []
+    # every step after the first waited `interval` after the one before: the waits no
+    # fault touched give the run's baseline lateness
+    steps_of = {s: _steps(landed.get(s, {})) for s in started}
+    bounds = LatenessBounds(
+        records,
+        manifest,
+        [(a, b, b - a - interval) for steps in steps_of.values() for a, b in pairwise(steps)],
+    )
+    bad, unjudged = [], []
     totals = {
         "reminders": 0,
         "escalations": 0,
@@ -94,7 +109,7 @@ def check_schedule(
         if len(escalations) > 1:
             problems.append(f"escalated {len(escalations)} times")
         # the schedule: start -> reminder 1 -> ... -> reminder N -> escalation
-        steps = [w for w, _ in sent] + escalations[:1]
+        steps = steps_of[s]
         totals["timers_fired"] += max(0, len(steps) - 1)
         prev, first = started[s], True
         for w in steps:
@@ -104,8 +119,14 @@ def check_schedule(
             elif not first:
                 gaps.append(w - prev)
                 waits.append([prev, w])
-                if w > prev + interval + late_bound:
-                    problems.append(f"fired {w - prev - interval:.1f}s late (bound {late_bound}s)")
+                late = w - prev - interval
+                judged = bounds.judge(prev, w, late)
+                if judged.valid is not True:
+                    said = f"fired {late:.2f}s late (bound {judged.bound:.2f}s: {judged.why})"
+                    if judged.valid is False:
+                        problems.append(said)
+                    else:
+                        unjudged.append({"key": s, "problem": said, "step_at": w})
             prev, first = w, False
         # a step came due `interval` after the one before landed (the first: at once)
         due_at = [started[s], *(w + interval for w in steps[:-1])][: len(steps)]
@@ -147,17 +168,32 @@ def check_schedule(
         "min_gap_s": round(min(gaps), 3) if gaps else None,
         "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
+        "late_unjudged": len(unjudged),
+        "lateness_bound": bounds.summary(),
     }
     if bad:
         msg = f"{len(bad)} of {len(started)} schedules broken"
         return Verdict(name, False, msg, stats, bad, waits=waits)
+    if unjudged:
+        msg = (
+            f"{len(unjudged)} steps fired later than the run's measured bound, which could "
+            f"not judge them: {unjudged[0]['problem']}"
+        )
+        return Verdict(name, "unknown", msg, stats, unjudged, waits=waits)
     return Verdict(
         name,
         True,
         f"{len(started)} schedules: {totals['reminders']} reminders, {totals['escalations']} "
         f"escalations, {totals['stopped_by_success']} stopped by a success; gaps "
-        f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s); "
+        f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s), each within its "
+        f"measured bound ({bounds.describe()}); "
         f"{waits_summary(waits, stats['waits_spanning_faults'])}",
         stats,
         waits=waits,
     )
+
+
+def _steps(got: dict[str, list[tuple[float, str]]]) -> list[float]:
+    """A schedule's steps as they landed: the reminders, then the first escalation."""
+    sent = sorted(got.get("reminder", []))
+    return [w for w, _ in sent] + sorted(w for w, _ in got.get("escalation", []))[:1]

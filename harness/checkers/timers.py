@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.bounds import LatenessBounds
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -25,21 +26,24 @@ def check_timers(
     ledger: dict[str, list[dict[str, Any]]],
     handler: str | tuple[str, ...],
     timer_of: Callable[[Completed], tuple[str, float]],
-    late_bound: float,
+    manifest: dict[str, Any],
     name: str = "timers fired once, on time",
 ) -> Verdict:
-    """`timer_of(op)` -> (world key the timer's effect lands on, its delay in seconds).
+    """`timer_of(op)` -> (world key the timer's effect lands on, its delay in seconds);
+    `manifest`: the run's run.json (the retry policy the bound uses).
 
     The timer is set by the request, so it is due no earlier than the first attempt's send
     time + delay, and no later than the last answer's time + delay. It must take effect
     once for an acknowledged request (at most once when the outcome is unknown), never
-    before its earliest due time, and at most `late_bound` seconds (restarts included)
-    after its latest due time.
+    before its earliest due time, and no later after its latest due time than the bound the
+    run measured (harness/checkers/bounds.py: the unavailability once it was due, the
+    catch-up after the longest outage, a retry per fault, the lateness of timers no fault
+    touched), named in each counterexample.
 
     complete: every acknowledged request's timer fired (missing: violated). correct: once,
-    not early, not later than the bound. Clock: the client's, from the history (the
-    request's send and answer times), against the world's record of the effect, both wall
-    clock on this one machine."""
+    not early, not later than its bound (beyond it while the harness itself was stalled:
+    unknown). Clock: the client's, from the history (the request's send and answer times),
+    against the world's record of the effect, both wall clock on this one machine."""
     fired: dict[str, list[float]] = {}
     for e in ledger["effects"]:
         fired.setdefault(e.get("key") or "", []).append(e["wall"])
@@ -60,7 +64,16 @@ def check_timers(
         w[0], w[1] = min(w[0], sent), max(w[1], last)
         if o.outcome == "ok":
             acked.add(key)
-    bad = []
+    waits = [[set_at[k], min(fired[k])] for k in sorted(window) if fired.get(k)]
+    late_of = {
+        k: min(fired[k]) - window[k][1]
+        for k in window
+        if fired.get(k) and window[k][1] != float("inf")
+    }
+    bounds = LatenessBounds(
+        records, manifest, [(set_at[k], min(fired[k]), late_of[k]) for k in late_of]
+    )
+    bad, unjudged = [], []
     margins, lateness = [], []
     for key, (earliest, latest) in sorted(window.items()):
         times = sorted(fired.get(key, []))
@@ -74,20 +87,22 @@ def check_timers(
             lateness.append(t - latest)
             if t < earliest:
                 problems.append(f"fired {earliest - t:.3f}s before it was due")
-            elif t > latest + late_bound:
-                problems.append(f"fired {t - latest:.1f}s after it was due (bound {late_bound}s)")
-        if problems:
-            bad.append(
-                {
-                    "key": key,
-                    "problem": "; ".join(problems),
-                    "ops": ops[key][:20],
-                    "due_from": earliest,
-                    "due_until": latest,
-                    "fired_at": times,
-                }
+        evidence = {"ops": ops[key][:20], "due_from": earliest, "due_until": latest,
+                    "fired_at": times}  # fmt: skip
+        if key in late_of and late_of[key] > 0:
+            # a durable timer is delayed only by what happens once it is due (the latest it
+            # could be: a fault that delayed the request that set it delayed its answer too)
+            judged = bounds.judge(latest, times[0], late_of[key])
+            late = (
+                f"fired {late_of[key]:.2f}s after it was due "
+                f"(bound {judged.bound:.2f}s: {judged.why})"
             )
-    waits = [[set_at[k], min(fired[k])] for k in sorted(window) if fired.get(k)]
+            if judged.valid is False:
+                problems.append(late)
+            elif judged.valid == "unknown":
+                unjudged.append({"key": key, "problem": late, **evidence})
+        if problems:
+            bad.append({"key": key, "problem": "; ".join(problems), **evidence})
     stats = {
         "timers": len(window),
         "acknowledged": len(acked),
@@ -96,16 +111,28 @@ def check_timers(
         "max_late_s": round(max(lateness), 3) if lateness else None,
         "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
+        "late_unjudged": len(unjudged),
+        "lateness_bound": bounds.summary(),
     }
     if bad:
         msg = f"{len(bad)} of {len(window)} timers misfired"
         return Verdict(name, False, msg, stats, bad, waits=waits)
+    if unjudged:
+        return Verdict(
+            name,
+            "unknown",
+            f"{len(unjudged)} of {len(window)} timers fired later than the run's measured "
+            f"bound, which could not judge them: {unjudged[0]['problem']}",
+            stats,
+            unjudged,
+            waits=waits,
+        )
     return Verdict(
         name,
         True,
         f"{stats['fired']} of {len(window)} timers fired once, none early, at most "
-        f"{stats['max_late_s']}s after due; "
-        f"{waits_summary(waits, stats['waits_spanning_faults'])}",
+        f"{stats['max_late_s']}s after due, each within its measured bound "
+        f"({bounds.describe()}); {waits_summary(waits, stats['waits_spanning_faults'])}",
         stats,
         waits=waits,
     )
