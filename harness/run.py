@@ -27,7 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from harness import manifest
 from harness.checkers.data import RunData
-from harness.checkers.nodes import RECOVERY_BOUND
+from harness.checkers.nodes import FAILOVER_ALLOWANCE
 from harness.checkers.verdict import Verdict, combine, evaluate
 from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
@@ -599,10 +599,11 @@ class Run:
             self.plan = scale_plan(list(faults), self.scale, generated)
         if isinstance(self.server, Cluster):  # no "server": a node chosen by the seed
             # a call an ingress forwarded to a killed partition leader hangs until the client's
-            # timeout: attempts give up well within the recovery bound and retries go on past
-            # it, so the `nodes` finding measures the cluster, not the client's patience
+            # timeout: attempts give up within seconds and retries go on past Restate's own
+            # failover allowance, so the `nodes` finding measures the cluster, not the
+            # client's patience
             timeout = min(timeout, CLUSTER_ATTEMPT_S)
-            retry_for = max(retry_for, RECOVERY_BOUND + 2 * CLUSTER_ATTEMPT_S)
+            retry_for = max(retry_for, FAILOVER_ALLOWANCE + 2 * CLUSTER_ATTEMPT_S)
             nodes = random.Random(f"{self.seed}:nodes")
             self.plan = [
                 dataclasses.replace(f, target=nodes.choice(self.server.names))
@@ -625,6 +626,9 @@ class Run:
         )
         if self.options.duration is not None:
             duration = min(duration or math.inf, self.options.duration)
+        # what the client is given, for the checkers (an attempt's timeout bounds how long
+        # a request sent to a node that died waits before it is retried on another)
+        self.manifest["client"] = {"attempt_timeout_s": timeout, "retry_for_s": retry_for}
         self.manifest["plan"] = [f.__dict__ for f in self.plan]
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
@@ -643,6 +647,7 @@ class Run:
             # a cluster survives one node down: node faults run one at a time
             roles={n: "node" for n in getattr(self.server, "names", [])},
             upgrade=self.upgrade,
+            serves_without=getattr(self.server, "serves_without", None),
         )
         if self.world is not None and any(f.on_event for f in self.plan):
             nemesis.events_after = await self.world.last_seq()

@@ -1217,19 +1217,36 @@ def test_upgrades_finding_holds_flags_stuck_and_late_and_is_unknown_when_idle():
 
 
 def test_node_recovery_counts_the_retried_requests_in_flight_at_a_node_kill():
+    """The bound is measured: the failover (or the node back) + an attempt's timeout + a
+    retry + the baseline; a node down past Restate's own allowance without a failover is
+    an outage, whatever the requests did."""
     from harness.checkers.nodes import check_node_recovery
 
     def op(n, t, idem, end=None, kind="ok"):
-        out = [{"type": "invoke", "op": n, "t": t, "idem": idem}]
-        return out + ([{"type": kind, "op": n, "t": end}] if end is not None else [])
+        out = [{"type": "invoke", "op": n, "t": t, "wall": 1000 + t, "idem": idem}]
+        return out + ([{"type": kind, "op": n, "t": end, "wall": 1000 + end}] if end else [])
 
-    kill = {"type": "fault-start", "fault": 0, "kind": "kill", "target": "n2", "t": 1.0}
-    kill["role"] = "node"
-    base = op(1, 0.5, "a", 4.0) + op(2, 0.6, None)  # a read (no key) lost by the kill: not counted
-    held = check_node_recovery([*base, kill, *op(3, 0.9, "b", 1.2, "fail")])
-    assert held.valid is True and held.stats["max_s"] == 3.0
-    late = check_node_recovery([*base, kill, *op(4, 0.8, "c", 12.0)])
-    assert late.valid is False and late.counterexamples[0]["after"] == 11.0
-    lost = check_node_recovery([*base, kill, *op(5, 0.7, "d")])
+    def node_kill(failover, down):
+        start = {"type": "fault-start", "fault": 0, "kind": "kill", "target": "n2", "t": 1.0}
+        end = {"type": "fault-end", "fault": 0, "kind": "kill", "target": "n2"}
+        end.update(t=1.0 + down, failover_s=failover, unavailable_s=down)
+        return [{**start, "wall": 1001.0, "role": "node"}, {**end, "wall": 1001.0 + down}]
+
+    manifest = {"client": {"attempt_timeout_s": 5.0}}
+    base = op(1, 0.1, "a", 0.3) + op(2, 0.6, None)  # a read (no key) lost by the kill: not counted
+    failed_over = node_kill(2.0, 12.0)  # bound 2 + 5 + 0.25 + 0.2 = 7.45 s after the kill
+    held = check_node_recovery([*base, *failed_over, *op(3, 0.9, "b", 7.0, "fail")], manifest)
+    assert held.valid is True and held.stats["max_s"] == 6.0 and held.stats["failed_over"] == 1
+    late = check_node_recovery([*base, *failed_over, *op(4, 0.8, "c", 9.0)], manifest)
+    assert late.valid is False and late.counterexamples[0]["after"] == 8.0
+    assert "failover after 2.00s + 5s attempt timeout" in late.counterexamples[0]["problem"]
+    lost = check_node_recovery([*base, *failed_over, *op(5, 0.7, "d")], manifest)
     assert lost.valid is False and lost.counterexamples[0]["unanswered"] == 1
-    assert check_node_recovery(base).valid == "unknown"
+    # no failover, the node back after 12 s: the requests waited for it, within the bound
+    waited = check_node_recovery([*base, *node_kill(None, 12.0), *op(6, 0.8, "e", 14.0)], manifest)
+    assert waited.valid is True, waited.summary
+    # no failover in Restate's own 30 s allowance: an outage
+    outage = check_node_recovery([*base, *node_kill(None, 35.0), *op(7, 0.8, "f", 37.0)], manifest)
+    assert outage.valid is False
+    assert "never served its partitions" in outage.counterexamples[0]["problem"]
+    assert check_node_recovery(base, manifest).valid == "unknown"

@@ -111,7 +111,7 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
     if data.manifest.get("topology") == "cluster3":
         from harness.checkers.nodes import check_node_recovery
 
-        verdicts.append(check_node_recovery(data.records))
+        verdicts.append(check_node_recovery(data.records, data.manifest))
     if data.manifest.get("upgrades"):
         from harness.checkers.upgrades import check_upgrades
 

@@ -425,8 +425,11 @@ class Nemesis:
         links: dict[str, LinkTarget] | None = None,
         roles: dict[str, str] | None = None,
         upgrade: Upgrade | None = None,
+        serves_without: Callable[[str], Awaitable[bool]] | None = None,
     ):
         self.links = links or {}
+        # a cluster: whether it serves every partition without the node given (failover)
+        self.serves_without = serves_without
         self.upgrade = upgrade
         # target -> role ("node" for a cluster's nodes): targets of one role take their
         # faults one at a time (a cluster survives one node down), and the role is recorded
@@ -603,15 +606,17 @@ class Nemesis:
                 await target.stop()
             else:
                 target.pause()
-            await asyncio.sleep(fault.downtime)
+            if self.roles.get(fault.target) == "node" and self.serves_without is not None:
+                measured["failover_s"] = await self._failover(fault, began)
+            await asyncio.sleep(max(0.0, began + fault.downtime - time.monotonic()))
             if fault.kind == "pause":
                 target.resume()
                 ready = 0.0
             else:
                 ready = await target.start()  # until it serves again (a server: every
-                measured = {  # partition has a leader), its process up before that
-                    k.replace("_s", "_after"): v for k, v in target.last_start.items()
-                }
+                measured.update(  # partition has a leader), its process up before that
+                    {k.replace("_s", "_after"): v for k, v in target.last_start.items()}
+                )
         finally:
             self._in_force.discard(i)
         # ready_after: from the restart to serving; unavailable_s: from the fault to serving
@@ -624,6 +629,17 @@ class Nemesis:
             unavailable_s=round(time.monotonic() - began, 3),
             **measured,
         )
+
+    async def _failover(self, fault: Fault, began: float) -> float | None:
+        """Seconds from the fault until the cluster served every partition without the
+        node (probed every SAMPLE_EVERY s through another node), or None if it did not
+        before the node's downtime ended."""
+        assert self.serves_without is not None
+        while time.monotonic() - began < fault.downtime:
+            if await self.serves_without(fault.target):
+                return round(time.monotonic() - began, 3)
+            await asyncio.sleep(SAMPLE_EVERY)
+        return None
 
     async def _network(
         self,
