@@ -354,7 +354,7 @@ class Run:
         return env
 
     async def upgrade(
-        self, name: str, args: dict[str, Any]
+        self, name: str, args: dict[str, Any], until: asyncio.Event | None = None
     ) -> tuple[dict[str, Any], ServiceProcess, Link]:
         """The fault kind `upgrade`: version N+1 of service `name` (`args["app"]`, else the
         same app) started on a new port and registered through a new link while version N's
@@ -362,8 +362,11 @@ class Run:
         `drain_s` seconds later, in the background: the service's next faults act on the
         new version at once). With `in_place` (the unsafe way, a negative control):
         version N is killed at once and the new one takes its endpoint, re-registered with
-        force, so the invocations pinned there replay on the new code. Recorded in run.json
-        ("upgrades"), which the finding `upgrades` reads."""
+        force, so the invocations pinned there replay on the new code. Aimed at work, not
+        at the clock: the switch waits until version N has an invocation in flight (pinned
+        to it, not completed), however slow the machine; if none came before `until` (the
+        workload's end) the upgrade is missed, nothing is switched, and the answer says so
+        (`missed`). Recorded in run.json ("upgrades"), which the finding `upgrades` reads."""
         if self.options.backend == "docker" or name not in self.services:
             raise BadInput(f"upgrade {name!r}: only a service run as a process can be upgraded")
         args = {**UPGRADE_ARGS, **args}
@@ -371,8 +374,17 @@ class Run:
         record = self.manifest["services"][name]
         version = 2 + sum(u["service"] == name for u in self.manifest.get("upgrades", []))
         app = args["app"] or old.app
+        missed = {
+            "service": name, "version": version, "app": app, "in_place": args["in_place"],
+            "missed": "no invocation of the old version was in flight before the workload "
+            "ended: nothing was switched",
+        }  # fmt: skip
         t0 = time.monotonic()
-        if args["in_place"]:
+        waited = None
+        if args["in_place"]:  # its invocations must be under way when it is replaced
+            waited = await self._until_busy(record["deployment_id"], until)
+            if waited is None:
+                return missed, old, self.links[name]
             await old.kill()
         port = old.port if args["in_place"] else self.ports.allocate()
         new = ServiceProcess(
@@ -382,6 +394,10 @@ class Run:
         link = self.links[name]
         if not args["in_place"]:
             link = await self._link(f"{name}-v{version}", new.uri)
+            waited = await self._until_busy(record["deployment_id"], until)
+            if waited is None:  # the new version never took over: stopped, unrecorded
+                await new.stop()
+                return missed, old, self.links[name]
         # the server may be down (a fault of its own): registration waits for it, bounded
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((aiohttp.ClientError, OSError, HarnessError)),
@@ -400,7 +416,8 @@ class Run:
         done = {
             "service": name, "version": version, "app": app, "in_place": args["in_place"],
             "from": record["deployment_id"], "to": new.deployment_id, "switch_wall": switch,
-            "pinned_at_switch": pinned, "ready_after": round(time.monotonic() - t0, 3),
+            "pinned_at_switch": pinned, "waited_for_work_s": round(waited or 0.0, 3),
+            "ready_after": round(time.monotonic() - t0, 3),
         }  # fmt: skip
         self.manifest.setdefault("upgrades", []).append(done)
         record.update(app=app, uri=new.uri, registered_uri=link.uri)
@@ -409,6 +426,21 @@ class Run:
         if not args["in_place"]:  # in the background: the service's next faults go on
             self._drains.append(asyncio.create_task(self._drain(old, done, args["drain_s"])))
         return done, new, link
+
+    async def _until_busy(self, deployment: str, until: asyncio.Event | None) -> float | None:
+        """Seconds until `deployment` has an invocation in flight (pinned to it, not
+        completed), or None if `until` was set first. While the server is down (a fault of
+        its own) there is no reading: the wait goes on."""
+        t0 = time.monotonic()
+        while until is None or not until.is_set():
+            try:
+                async with asyncio.timeout(1.0):
+                    if await self.server.admin.pinned(deployment) > 0:
+                        return time.monotonic() - t0
+            except (HarnessError, aiohttp.ClientError, TimeoutError, OSError):
+                pass
+            await asyncio.sleep(0.05)
+        return None
 
     async def _drain(self, old: ServiceProcess, done: dict[str, Any], bound: float) -> None:
         """Stop the old version once no invocation has been pinned to it for DRAIN_QUIET

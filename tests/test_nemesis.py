@@ -40,6 +40,7 @@ def test_unknown_target_rejected(tmp_path):
 
 class FakeTarget:  # a stand-in for a process: the nemesis's own bookkeeping is under test
     name = "svc"
+    last_start: dict[str, float] = {}  # as Supervised's
 
     def __init__(self):
         self.calls = []
@@ -405,3 +406,33 @@ def test_upgrade_faults_take_their_arguments_and_a_service():
         Fault("upgrade", "server", after_ops=1)
     with pytest.raises(ValueError, match="no argument nth"):
         Fault("upgrade", "svc", after_ops=1, args={"nth": 1})
+
+
+async def test_an_upgrade_switches_when_the_old_version_has_work_else_it_is_missed(tmp_path):
+    """The upgrade waits (in Run.upgrade) for an invocation of the old version in flight;
+    the nemesis records where it landed at the switch, and one that found no work before
+    the workload ended as missed, with nothing switched."""
+    switched = {"service": "svc", "pinned_at_switch": 3, "waited_for_work_s": 1.5}
+    missed = {"service": "svc", "missed": "no invocation of the old version was in flight"}
+
+    async def run(answer):
+        async def upgrade(target, args, until):
+            assert until is nem.workload_done  # the wait for work ends with the workload
+            return answer, FakeTarget(), None
+
+        h = History(tmp_path / f"{len(answer)}.jsonl")
+        nem = Nemesis(
+            [Fault("upgrade", "svc", after_ops=1)], {"svc": FakeTarget()}, h,
+            tmp_path / f"{len(answer)}f.jsonl", upgrade=upgrade,
+        )  # fmt: skip
+        progress = Progress()
+        progress.done = 1
+        await asyncio.wait_for(nem.run(progress), 5)
+        h.close()
+        return [r for r in read(tmp_path / f"{len(answer)}f.jsonl")]
+
+    start, end = await run(switched)
+    assert start["landed"] is True and end["pinned_at_switch"] == 3
+    start, end = await run(missed)
+    assert start["landed"] is False and "no invocation of the old version" in start["missed"]
+    assert "pinned_at_switch" not in end

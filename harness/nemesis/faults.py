@@ -322,9 +322,9 @@ def seeded_kills(
     return seeded_plan(rng, requests, [("kill", t) for t in targets], downtime, window)
 
 
-# an upgrade acts at its switch, about 0.3 s after it starts (the new version starts and
-# registers); in the first half of the workload, while requests still start, the old version
-# is still running invocations then (later, its last ones can finish in those 0.3 s)
+# an upgrade is triggered in the first half of the workload, while requests still start, and
+# switches once the old version has an invocation in flight (Run.upgrade): aimed at work,
+# however slow the machine
 UPGRADE_WINDOW = (0.1, 0.5)
 
 
@@ -375,8 +375,9 @@ class LinkTarget(Protocol):
     async def stats(self) -> dict[str, Any]: ...
 
 
-# Run.upgrade: (service, args) -> (what happened, the new version's process, its link)
-Upgrade = Callable[[str, dict[str, Any]], Awaitable[tuple[dict[str, Any], Any, Any]]]
+# Run.upgrade: (service, args, the workload's end) -> (what happened, the new version's
+# process, its link); what happened says `missed` when no work came to aim at
+Upgrade = Callable[[str, dict[str, Any], asyncio.Event], Awaitable[tuple[dict[str, Any], Any, Any]]]
 
 
 class Progress(Protocol):
@@ -705,17 +706,32 @@ class Nemesis:
         event: dict[str, Any] | None,
         queued: float,
     ) -> None:
-        """A new version of the service (Run.upgrade); from then on the service's faults
-        act on the new version and its path."""
+        """A new version of the service (Run.upgrade), switched to once the old version
+        has an invocation in flight; from then on the service's faults act on the new
+        version and its path. One that found no work before the workload ended is
+        recorded as missed."""
         assert self.upgrade is not None, "upgrade faults need Run.upgrade"
         what = {"fault": i, "kind": fault.kind, "target": fault.target, "args": fault.args}
-        self.record("fault-start", **what, **self._aim(fault, progress, event, queued))
         self.injected += 1
         self._in_force.add(i)
         try:
-            done, process, link = await self.upgrade(fault.target, dict(fault.args or {}))
+            done, process, link = await self.upgrade(
+                fault.target, dict(fault.args or {}), self.workload_done
+            )
         finally:
             self._in_force.discard(i)
+        aim = self._aim(fault, progress, event, queued)  # at the switch
+        if "missed" in done:
+            aim.update(landed=False, missed=done["missed"])
+        elif not done.get("pinned_at_switch"):
+            aim.update(landed=False, missed="the old version's invocations had all completed "
+                       "by the switch")  # fmt: skip
+        else:
+            aim["landed"] = True
+        self.record("fault-start", **what, **aim)
+        if "missed" in done:
+            self.record("fault-end", **what, ready_after=0.0)
+            return
         self.targets[fault.target] = process
         if link is not None:
             self.links[fault.target] = link
