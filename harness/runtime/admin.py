@@ -14,6 +14,11 @@ from harness.http import HttpClient
 
 NOT_DONE = "status != 'completed'"
 POLL = 0.1  # seconds between polls while waiting for quiescence
+# the quiesce bound is no verdict on a slow machine: past it the wait goes on while the
+# invocations still make progress (one completes, or a journal grows) at least this often,
+# up to QUIESCE_CAP times the bound
+PROGRESS_WITHIN = 5.0
+QUIESCE_CAP = 10
 # an invocation that failed with a journal mismatch is retried for ever and never gets
 # past it (the replayed code takes another path): waiting longer shows nothing new
 WEDGED_FOR = 3.0
@@ -145,12 +150,20 @@ class AdminClient(HttpClient):
 
     async def status_counts(self, services: list[str], within: float = 15.0) -> dict[str, int]:
         """Invocations of `services` by status; retried for `within` seconds."""
+        return (await self._progress(services, within))[0]
+
+    async def _progress(
+        self, services: list[str], within: float = 15.0
+    ) -> tuple[dict[str, int], int]:
+        """Invocations of `services` by status, and the journal entries of those not
+        completed (they grow while a long invocation makes progress)."""
         rows = await self.query(
-            "SELECT status, count(*) AS n FROM sys_invocation"
+            "SELECT status, count(*) AS n, sum(journal_size) AS entries FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) GROUP BY status",
             within,
         )
-        return {r["status"]: r["n"] for r in rows}
+        entries = sum(r.get("entries") or 0 for r in rows if r["status"] != "completed")
+        return {r["status"]: r["n"] for r in rows}, entries
 
     async def one_way_calls(self, services: list[str]) -> int:
         """One-way calls (sends) journaled by `services`' invocations."""
@@ -169,17 +182,24 @@ class AdminClient(HttpClient):
         delayed message still in Restate's outbox (after a server restart it can take a
         while) is not an invocation yet, and 1.7.12 has no table that shows it. Returns
         seconds waited. Raises NotQuiescent with the stuck invocations when the bound runs
-        out, or sooner when every one left has been failing with a journal mismatch for
-        WEDGED_FOR seconds: replaying the same code cannot get past it."""
+        out and they made no progress in the last PROGRESS_WITHIN seconds (none completed,
+        no journal grew: a slow machine's invocations still finishing are waited for, up to
+        QUIESCE_CAP times the bound), or sooner when every one left has been failing with a
+        journal mismatch for WEDGED_FOR seconds: replaying the same code cannot get past it."""
         t0 = time.monotonic()
         seen, since = -1, t0
         wedged_since: float | None = None
         checked = 0.0
+        last: tuple[int, int] | None = None  # (completed, journal entries of the others)
+        progressed = t0
         while True:
-            counts = await self.status_counts(services)
+            counts, entries = await self._progress(services)
             total = sum(counts.values())
             busy = total - counts.get("completed", 0)
             now = time.monotonic()
+            if last is not None and (counts.get("completed", 0), entries) != last:
+                progressed = now
+            last = (counts.get("completed", 0), entries)
             if total != seen or busy:
                 seen, since = total, now
             elif now - since >= settle:
@@ -191,7 +211,10 @@ class AdminClient(HttpClient):
                     wedged_since = wedged_since or now
                 else:
                     wedged_since = None
-            if now - t0 > timeout or (wedged_since and now - wedged_since >= WEDGED_FOR):
+            stalled = now - progressed >= PROGRESS_WITHIN or now - t0 > QUIESCE_CAP * timeout
+            if (now - t0 > timeout and stalled) or (
+                wedged_since and now - wedged_since >= WEDGED_FOR
+            ):
                 stuck = await self.invocations(services, NOT_DONE)
                 # the JSON rows leave out NULL columns: use .get
                 lines = "\n".join(
@@ -201,7 +224,8 @@ class AdminClient(HttpClient):
                     for r in stuck[:20]
                 )
                 why = (
-                    f"not completed after {timeout:.0f}s"
+                    f"not completed after {now - t0:.0f}s, none making progress in the last "
+                    f"{now - progressed:.0f}s"
                     if now - t0 > timeout
                     else f"failing with a journal mismatch for {WEDGED_FOR:.0f}s"
                 )
