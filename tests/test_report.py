@@ -208,6 +208,10 @@ def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_
     html = (run_dir / "index.html").read_text()
     assert "window faults landed in their window" in html  # payments' event-window kills
     assert "first request in flight answered" in html
+    # per fault, what the run measured: serving again (a server: every partition led) and
+    # the whole unavailability; and the harness's own health
+    assert "serving (every partition led) after" in html and "s in all" in html
+    assert "event loop lag p50" in html
     results = json.loads((run_dir / "results.json").read_text())
     assert results["stats"]["recovery"]["kill service"]["n"] >= 1
     # a window kill that came too late is reported as missed, in the table and the verdict
