@@ -67,6 +67,20 @@ def _docker_or_skip(request: pytest.FixtureRequest) -> None:
             pytest.skip(f"Docker backend skipped: {reason}")
 
 
+# a worker's scenario runs (a server, the services, the world, a pytest subprocess) hold up to
+# about 1 GiB at once
+WORKER_MEMORY = 2**30
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers a core this process may use (a scenario run spends much of its
+    time waiting: downtimes, timers, retries), fewer where memory is short. On 2 cores: 4,
+    the cores about 90% busy; a busy machine takes longer, not a different verdict."""
+    cores = len(os.sched_getaffinity(0))
+    memory = psutil.virtual_memory().available // WORKER_MEMORY
+    return max(1, min(2 * cores, int(memory)))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow tests (marked `slow`: seed sweeps, installs, shrinks) first: pytest-xdist hands
     out tests in order, and a long one handed out last makes every other worker wait. The

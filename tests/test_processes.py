@@ -1,5 +1,6 @@
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import time
@@ -83,21 +84,28 @@ FORKER = (
     "import sys, time; from pathlib import Path\n"
     "from harness.runtime.processes import REGISTRY\n"
     # a service that forks: one grandchild in its group, one that left it (setsid)
-    "p = REGISTRY.spawn('forker', ['sh', '-c', 'sleep 60 & setsid sleep 61 & wait'],\n"
+    "a, b = sys.argv[2:4]\n"
+    "p = REGISTRY.spawn('forker', ['sh', '-c', f'sleep {a} & setsid sleep {b} & wait'],\n"
     "                   Path(sys.argv[1]))\n"
     "print(REGISTRY.watchdog._proc.pid, flush=True); time.sleep(60)\n"
 )
 
 
-def descendants_of_forker(timeout: float = 5.0) -> list[int]:
-    """The forker's sleeps, found by their command lines (test only; the harness never
-    finds processes by name)."""
+def sleeps() -> tuple[str, str]:
+    """Two sleep durations no other test's processes have (tests run side by side)."""
+    n = random.randrange(10**6)
+    return f"60.{n:06d}1", f"60.{n:06d}2"
+
+
+def descendants_of_forker(durations: tuple[str, str], timeout: float = 5.0) -> list[int]:
+    """The forker's sleeps, found by their command lines, unique to this test (test only;
+    the harness never finds processes by name)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = [
             p.pid
             for p in psutil.process_iter(["cmdline"])
-            if p.info["cmdline"] in (["sleep", "60"], ["sleep", "61"])
+            if p.info["cmdline"] in (["sleep", durations[0]], ["sleep", durations[1]])
         ]
         if len(pids) >= 2:
             return pids
@@ -107,25 +115,29 @@ def descendants_of_forker(timeout: float = 5.0) -> list[int]:
 
 def test_forked_descendants_die_with_a_sigkilled_harness(tmp_path):
     """kill -9 of the harness: the watchdog kills the group and the grandchild that left it."""
+    durations = sleeps()
     parent = subprocess.Popen(
-        [sys.executable, "-c", FORKER, str(tmp_path / "log")], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", FORKER, str(tmp_path / "log"), *durations],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     watchdog = int(parent.stdout.readline())
-    pids = descendants_of_forker()
+    pids = descendants_of_forker(durations)
     parent.kill()
     parent.wait()
-    assert wait_gone([*pids, watchdog]) == []
+    assert wait_gone([*pids, watchdog], timeout=30) == []  # generous: a busy machine
 
 
 def leave_leftovers_and_sweep(log: str) -> None:
     """Run as pid 1 of a fresh pid namespace (no other session sees or sweeps these
     processes): a harness with a forking service, harness and watchdog killed -9, then a
     new pytest session. Prints what happened as JSON."""
+    durations = sleeps()
     parent = subprocess.Popen(
-        [sys.executable, "-c", FORKER, log], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", FORKER, log, *durations], stdout=subprocess.PIPE, text=True
     )
     watchdog = int(parent.stdout.readline())
-    pids = descendants_of_forker()
+    pids = descendants_of_forker(durations)
     psutil.Process(watchdog).kill()
     wait_gone([watchdog])
     parent.kill()

@@ -35,6 +35,20 @@ SCENARIOS = {
     )
 }
 
+# Controls run with --long only (the nightly): in CI every checker keeps at least one
+# control of its own (one flagging each verdict id these flag), so CI stays within its budget
+NIGHTLY_ONLY = {
+    "payments_outside_run",  # exactly_once:charge: payments_random_key
+    "payments_inflight_guard",  # exactly_once:charge, and tests/test_network_scenarios.py
+    "payments_clock_state",  # determinism: data_upload+UPGRADE=in_place
+    "payment_signals+UPGRADE=in_place",  # upgrades, determinism: data_upload+UPGRADE=in_place
+    "trips_register_after",  # saga: trips_forward_compensation
+    "subscription_saga_small_budget",  # saga: subscription_saga_no_undo
+    "stripe_api_unkeyed",  # tokens: payment_processor_in_memory
+    "fanout_aggregate_in_background",  # fanout: fanout_outside_run
+    "payment_tracker_success_deferred",  # schedule: payment_tracker_in_memory
+}
+
 # (scenario, control): the controls each scenario declares next to itself
 NEGATIVE_CONTROLS = [
     (name, control)
@@ -51,8 +65,9 @@ def run_results(report_dir):
 def test_passes_seeds_in_a_row(subpytest, scenario, depth):
     """5 seeds with --long (the nightly), 1 by default."""
     run = subpytest(
-        [SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(depth["sweep"])]
-    )
+        [SCENARIOS[scenario], "--chaos-seed", "100", "--chaos-sweep", str(depth["sweep"]),
+         "--chaos-no-html"]  # the verdicts are under test here, not the report
+    )  # fmt: skip
     code, out = run.wait(timeout=900)
     results = run_results(run.report_dir)
     assert sorted(r["seed"] for r in results) == list(range(100, 100 + depth["sweep"]))
@@ -93,6 +108,8 @@ def test_kafka_path_passes_seeds_in_a_row(subpytest, depth):
     "scenario, control", NEGATIVE_CONTROLS, ids=[c.name for _, c in NEGATIVE_CONTROLS]
 )
 def test_negative_control_is_flagged_every_time(subpytest, scenario, control, depth):
+    if control.name in NIGHTLY_ONLY and not depth["long"]:
+        pytest.skip("runs with --long (the nightly): another control flags the same checkers")
     run = subpytest(
         [
             SCENARIOS[scenario],
@@ -102,6 +119,7 @@ def test_negative_control_is_flagged_every_time(subpytest, scenario, control, de
             str(depth["controls"]),
             *control.options("--chaos-"),
             "--chaos-drop-data",  # a failing run keeps 200 MB of server data otherwise
+            "--chaos-no-html",  # the verdicts are under test here, not the report
         ]
     )
     code, out = run.wait(timeout=900)

@@ -337,9 +337,10 @@ class StartWatch:
         if self.elapsed() > self.cap:
             self.registry.kill(self.proc)
             raise StartTooSlow(
-                f"{self.name} did not start in {self.cap:g}s: not {self.what}, though still "
-                f"using CPU (a slow start, not a broken one; RESTATE_CHAOS_START_TIMEOUT "
-                f"raises the cap). Log {self.proc.log_path}:\n{self.proc.log_tail()}"
+                f"{self.name} did not start in {self.cap:g}s: not {self.what}, and not hung "
+                f"either (its processes used CPU time within the last {NO_PROGRESS_S:g}s): a "
+                f"slow start, not a broken one; RESTATE_CHAOS_START_TIMEOUT raises the cap. "
+                f"Log {self.proc.log_path}:\n{self.proc.log_tail()}"
             )
 
 
