@@ -1240,6 +1240,9 @@ def test_node_recovery_counts_the_retried_requests_in_flight_at_a_node_kill():
     late = check_node_recovery([*base, *failed_over, *op(4, 0.8, "c", 9.0)], manifest)
     assert late.valid is False and late.counterexamples[0]["after"] == 8.0
     assert "failover after 2.00s + 5s attempt timeout" in late.counterexamples[0]["problem"]
+    stall = {"type": "lag", "t": 5.0, "wall": 1005.0, "max_ms": 600}  # >= the 0.55 s over
+    v = check_node_recovery([*base, *failed_over, *op(4, 0.8, "c", 9.0), stall], manifest)
+    assert v.valid == "unknown" and "the harness itself was stalled 0.60s" in v.summary
     lost = check_node_recovery([*base, *failed_over, *op(5, 0.7, "d")], manifest)
     assert lost.valid is False and lost.counterexamples[0]["unanswered"] == 1
     # no failover, the node back after 12 s: the requests waited for it, within the bound

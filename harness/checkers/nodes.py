@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checkers.bounds import answered_spans, retry_interval, unavailability, union_within
+from harness.checkers.bounds import (
+    LatenessBounds,
+    answered_spans,
+    retry_interval,
+    unavailability,
+    union_within,
+)
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import node_recovery, percentile
 
@@ -44,7 +50,9 @@ def check_node_recovery(records: list[dict[str, Any]], manifest: dict[str, Any])
     baseline = percentile(free, 99) if free else 0.0
     attempt = float(manifest.get("client", {}).get("attempt_timeout_s", ATTEMPT_S))
     retry = retry_interval(manifest)
-    bad, failed_over = [], 0
+    lags = LatenessBounds(records, manifest, [])  # the harness's own stalls, by wall clock
+    starts = {r["fault"]: r for r in records if r["type"] == "fault-start" and "fault" in r}
+    bad, unjudged, failed_over = [], [], 0
     for k in kills:
         end = ends.get(k["fault"], {})
         failover, down = end.get("failover_s"), end.get("unavailable_s")
@@ -69,7 +77,16 @@ def check_node_recovery(records: list[dict[str, Any]], manifest: dict[str, Any])
                 f"partitions (Restate's own chaos test allows {FAILOVER_ALLOWANCE:g}s)"
             )
         if k["after"] is not None and k["bound_s"] is not None and k["after"] > k["bound_s"]:
-            problems.append(f"answered {k['after']:.2f}s after the kill ({k['bound']})")
+            late = f"answered {k['after']:.2f}s after the kill ({k['bound']})"
+            at = starts.get(k["fault"], {}).get("wall", 0.0)
+            stalled = lags.lag_within(at, at + k["after"])
+            if stalled >= k["after"] - k["bound_s"] and not problems:
+                unjudged.append(
+                    {**k, "problem": f"{late}; the harness itself was stalled {stalled:.2f}s "
+                     "then, which could explain the excess"}
+                )  # fmt: skip
+            else:
+                problems.append(late)
         if problems:
             bad.append({**k, "problem": "; ".join(problems)})
     times = [k["after"] for k in kills if k["after"] is not None]
@@ -89,4 +106,9 @@ def check_node_recovery(records: list[dict[str, Any]], manifest: dict[str, Any])
     )
     if bad:
         summary = f"{len(bad)} of {len(kills)} node kill(s): {bad[0]['problem']}"
+    elif unjudged:
+        summary = (
+            f"{len(unjudged)} of {len(kills)} node kill(s) not judged: {unjudged[0]['problem']}"
+        )
+        return Verdict(NAME, "unknown", summary, stats=stats, counterexamples=unjudged, id="nodes")
     return Verdict(NAME, not bad, summary, stats=stats, counterexamples=bad[:20], id="nodes")
