@@ -98,6 +98,7 @@ def test_the_installed_wheel_aims_a_scenario_at_the_project_and_flags_its_contro
     results = json.loads(next(reports.glob("*-payments-s4-*/results.json")).read_text())
     verdicts = {v["id"]: v["valid"] for v in results["verdicts"]}
     assert verdicts["exactly_once:charge"] is True and verdicts["exactly_once:refund"] == "unknown"
+    assert verdicts["balances"] is True
 
     # the project's negative control is a violation (1); a typo is bad input (2)
     out = sh(
