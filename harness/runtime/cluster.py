@@ -21,7 +21,6 @@ from harness.runtime.config import RetryPolicy, ServerConfig
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import REGISTRY, ProcessRegistry
 from harness.runtime.server import RestateServer
-from harness.runtime.serving import partitions_serving, probe_ids
 
 NODES = 3
 REPLICATION = 2  # one node may be down
@@ -118,11 +117,7 @@ class Cluster:
         """Whether every partition's leader answers through a node other than `name` (the
         cluster failed over from it, harness/runtime/serving.py)."""
         others = [n for n in self.nodes if n.name != name and n.ready]
-        if not others:
-            return False
-        ids = probe_ids(self.config.partitions)
-        node = others[0]
-        return await partitions_serving(node.admin.session, node.ingress_url, ids) == len(ids)
+        return bool(others) and await others[0].serves_every_partition()
 
     def serving(self, i: int) -> bool:
         """Node i is up and ready: what a load balancer's health check would say."""

@@ -29,7 +29,6 @@ from harness.runtime.ports import is_listening, wait_closed
 from harness.runtime.processes import REGISTRY, START_CAP_S
 from harness.runtime.server import ServerAddresses
 from harness.runtime.service import ServiceAddress
-from harness.runtime.serving import partitions_serving, probe_ids
 
 SERVER_IMAGE = "restate-chaos/restate-server:latest"
 PYTHON_IMAGE = "restate-chaos/python:latest"
@@ -201,14 +200,7 @@ class ContainerServer(ServerAddresses, Container):
     async def ready(self) -> bool:
         """Serving: health and SQL answer, and every partition's leader
         (harness/runtime/serving.py)."""
-        if not await self.admin.health():
-            return False
-        try:
-            await self.admin.query_once("SELECT 1")
-        except Exception:  # partition stores still opening
-            return False
-        ids = probe_ids(self.config.partitions)
-        return await partitions_serving(self.admin.session, self.ingress_url, ids) == len(ids)
+        return await self.answers_sql() and await self.serves_every_partition()
 
     async def close(self) -> None:
         await self.admin.close()

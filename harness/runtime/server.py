@@ -14,9 +14,26 @@ from harness.runtime.serving import partitions_serving, probe_ids
 
 
 class ServerAddresses:
-    """Where a server answers, from its config (a process or a container alike)."""
+    """Where a server answers, from its config, and whether it does (a process or a
+    container alike)."""
 
     config: ServerConfig
+    admin: AdminClient
+
+    async def answers_sql(self) -> bool:
+        """Health and a query answer: the process is up (its partitions may not be led)."""
+        if not await self.admin.health():
+            return False
+        try:
+            await self.admin.query_once("SELECT 1")
+        except Exception:  # partition stores still opening
+            return False
+        return True
+
+    async def serves_every_partition(self) -> bool:
+        """Every partition's leader answers through this server's ingress (serving.py)."""
+        ids = probe_ids(self.config.partitions)
+        return await partitions_serving(self.admin.session, self.ingress_url, ids) == len(ids)
 
     @property
     def ingress_url(self) -> str:
@@ -73,24 +90,11 @@ class RestateServer(ServerAddresses, Supervised):
             self.log_path,
             env={**os.environ, "TMPDIR": str(tmp)},
         )
-        process_ready = await self._await_ready(self._answers_sql, "answering SQL", timeout)
-        await self._await_ready(self._serving, "serving every partition", timeout)
+        process_ready = await self._await_ready(self.answers_sql, "answering SQL", timeout)
+        await self._await_ready(self.serves_every_partition, "serving every partition", timeout)
         self.last_start = {"process_ready_s": round(process_ready, 3)}
         self.ready = True
         return time.monotonic() - t0
-
-    async def _answers_sql(self) -> bool:
-        if not await self.admin.health():
-            return False
-        try:
-            await self.admin.query_once("SELECT 1")
-        except Exception:  # partition stores still opening
-            return False
-        return True
-
-    async def _serving(self) -> bool:
-        ids = probe_ids(self.config.partitions)
-        return await partitions_serving(self.admin.session, self.ingress_url, ids) == len(ids)
 
     async def kill(self) -> None:
         self.ready = False
