@@ -508,9 +508,12 @@ def test_lateness_is_bounded_by_what_the_run_measured_not_a_constant():
     (cx,) = v.counterexamples
     assert "fired 5.50s after it was due (bound 5.25s: 1.50s unavailable" in cx["problem"]
     assert "3.00s catch-up + 1 x 0.25s retry (kill -9 of server (fault 0))" in cx["problem"]
-    # the same lateness while the harness's own loop stalled 0.5 s (>= the 0.25 s over)
+    # the harness's worst lag in the run is noise in the bound (0.5 s: 5.75 s); a timer
+    # beyond that while the harness's own loop stalled there at least the excess: unknown
     stalled = history(*buys, downtime(0, "server", 11.0, 14.0), lag(17.0, 500))
     v = check_timers(stalled, ledger([free, fired("b:r", 18.0)]), "buy", timer_of, manifest)
+    assert v.valid is True and "0.50s noise" in v.summary
+    v = check_timers(stalled, ledger([free, fired("b:r", 18.6)]), "buy", timer_of, manifest)
     assert v.valid == "unknown" and "the harness itself was stalled 0.50s" in v.summary
     # a constant bound (the old 5-20 s) passes a timer whose wait restarted at a kill long
     # before it was due; the measured one does not: that kill explains nothing of it

@@ -17,8 +17,12 @@ measures what explains that:
   timer no fault touched in its whole life fired, and at least the 99th percentile of the
   run's answered requests that no fault touched (a timer that fires runs an invocation,
   as a request does), both from the same run.
+- **noise**: the harness's own worst event-loop lag in the run (harness/selfwatch.py): how
+  late a process that wanted to run got to, on this machine under this load (seen on a
+  busy 2-core machine: a task 0.07 s late, no fault near it, the baseline 0.02 s from a
+  quieter part of the run, the worst lag 0.15 s).
 
-A timer may fire late by U + catch-up + k * retry + baseline, where U is the union of
+A timer may fire late by U + catch-up + k * retry + baseline + noise, where U is the union of
 unavailability from when a fault could delay it (its due time; for a step that sets the
 next one, that step) until it fired, and k the number of faults whose outage or catch-up
 touched that window
@@ -120,6 +124,7 @@ class LatenessBounds:
         lags = [(r["wall"], r.get("max_ms", 0.0) / 1000) for r in records if r["type"] == "lag"]
         self._lag_walls = [w for w, _ in lags]
         self._lags = [lag for _, lag in lags]
+        self.noise = max(self._lags, default=0.0)
 
     def touching(self, a: float, b: float) -> list[Span]:
         """The faults whose outage or catch-up after it (as long again) overlaps [a, b]."""
@@ -150,6 +155,9 @@ class LatenessBounds:
         else:
             bound += self.baseline
             parts.append(f"{self.baseline:.2f}s baseline ({self._baseline_source()})")
+        if self.noise:
+            bound += self.noise
+            parts.append(f"{self.noise:.2f}s noise (the harness's worst lag in the run)")
         why = " + ".join(parts)
         if late <= bound:
             return Judged(True, bound, why)
@@ -185,13 +193,15 @@ class LatenessBounds:
         )
         return (
             f"unavailability since due + catch-up after the longest outage + "
-            f"{self.retry:g}s retry per fault + {base}"
+            f"{self.retry:g}s retry per fault + {base} + {self.noise:.2f}s noise"
         )
 
     def summary(self) -> dict[str, Any]:
         """How the bounds were made, for the verdict's stats."""
         return {
-            "bound": "unavailability since due + longest outage + faults x retry + baseline",
+            "bound": "unavailability since due + longest outage + faults x retry + baseline "
+            "+ noise",
+            "noise_s": round(self.noise, 3),
             "retry_s": self.retry,
             "baseline_s": None if self.baseline is None else round(self.baseline, 3),
             "waits_free_of_faults": self.free_waits,
