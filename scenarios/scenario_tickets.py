@@ -78,12 +78,6 @@ CONTROLS = [
     ),
     Control(
         "tickets",
-        "harness.bundled.services.broken.tickets_reminder_in_process:app",
-        ("timers",),
-        "reminder waits in the process (asyncio.sleep): a kill restarts the wait",
-    ),
-    Control(
-        "tickets",
         "harness.bundled.services.broken.tickets_email_outside_journal:app",
         ("exactly_once:email",),
         "ticket email outside Restate with a fresh key",
