@@ -37,6 +37,7 @@ from harness import (
 )
 
 TICKETS, DUPLICATE = 150, 0.2
+REMIND_MIN_MS, REMIND_MAX_MS = 1000, 4000  # each reminder is due this long after its purchase
 SCALED = ("TICKETS",)  # the workload sizes --scale N multiplies
 
 
@@ -88,7 +89,8 @@ CONTROLS = [
 def workload(rng: random.Random, api: TicketsContract) -> list[Request]:
     requests = []
     for i in range(TICKETS):
-        ticket, amount, remind_in_ms = f"t{i}", rng.randint(20, 90), rng.randint(1000, 4000)
+        ticket, amount = f"t{i}", rng.randint(20, 90)
+        remind_in_ms = rng.randint(REMIND_MIN_MS, REMIND_MAX_MS)
         req = api.buy(ticket, amount, remind_in_ms, idem=ticket).as_action(
             "buy", ticket, remind_in_ms=remind_in_ms
         )

@@ -105,26 +105,27 @@ def test_kafka_path_passes_seeds_in_a_row(subpytest, depth):
 
 
 def test_a_timer_restarted_by_a_kill_is_later_than_the_measured_bound(subpytest, tmp_path):
-    """The lateness bound's negative control (harness/checkers/bounds.py): three kills of
-    the tickets service; the bundled service's durable reminders hold every guarantee, and
-    a service whose reminder waits in the process (asyncio.sleep) restarts that wait at
-    each kill, so its reminders come later than the outages, their catch-up and the run's
-    baseline explain (a constant bound of 15 s passed it). A plan of kills alone, so that
-    the dense faults of the seeded plan do not cover the restarted waits."""
+    """The lateness bound's negative control (harness/checkers/bounds.py): one kill of the
+    tickets service while reminders due 8-12 s after their purchase wait. The bundled
+    service's reminders are durable timers and fire on time; a service whose reminder waits
+    in the process (asyncio.sleep) restarts that wait at the kill, so its reminders come
+    later than the outage, its catch-up and the run's baseline explain (a constant bound
+    of 15 s passed it). One kill (the run is unknown: too few faults for the scenario's
+    other guarantees), so that no dense plan covers the restarted waits, and long waits, so
+    that the signal stands above a starved machine's wider bound (seen in CI with the
+    machine's CPU wait at 95%: restarts of 3 s and a 2.5 s baseline)."""
     plan = tmp_path / "plan.json"
-    kills = [{"kind": "kill", "target": "tickets", "after_ops": n, "downtime": 0.3}
-             for n in (40, 80, 120)]  # fmt: skip
-    plan.write_text(json.dumps(kills))
+    plan.write_text(json.dumps([{"kind": "kill", "target": "tickets", "after_ops": 90}]))
     common = [SCENARIOS["tickets"], "--chaos-seed", "200", "--chaos-plan", str(plan),
+              "--chaos-param", "REMIND_MIN_MS=8000", "--chaos-param", "REMIND_MAX_MS=12000",
               "--chaos-no-html", "--chaos-drop-data"]  # fmt: skip
     app = "tickets=harness.bundled.services.broken.tickets_reminder_in_process:app"
     good, bad = subpytest(common), subpytest([*common, "--chaos-app", app])
-    for run, held, exit_code in ((good, True, 0), (bad, False, 1)):
-        code, out = run.wait(timeout=900)
+    for run, held in ((good, True), (bad, False)):
+        _, out = run.wait(timeout=900)
         (r,) = run_results(run.report_dir)
         timers = next(v for v in r["verdicts"] if v["id"] == "timers")
         assert timers["valid"] is held, (timers["summary"], out[-2000:])
-        assert code == exit_code, out[-2000:]
     assert "after it was due (bound" in timers["counterexamples"][0]["problem"]
 
 
