@@ -1052,6 +1052,11 @@ def test_failed_final_reads_are_liveness_evidence_and_failures_are_summarised():
     assert liveness.counterexamples[0]["key"] == "p7"
     reasons = {f["error"]: f["count"] for f in liveness.stats["common_failures"]}
     assert reasons == {"TimeoutError: ": 1, "HTTP 400: bad body": 1}
+    # a read slow at first and answered on its next attempt never failed
+    again = op(9, "ok", key="p7", handler="get")
+    again[0]["check_read"] = True
+    verdicts = evaluate(lambda run: [], run_data(history(read, again)))
+    assert verdicts[-1].stats["failed_final_reads"] == 0
 
 
 def test_actions_speak_the_scenarios_words_and_read_failures_from_answers():

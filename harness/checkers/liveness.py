@@ -16,7 +16,14 @@ RETRYING = ("backing-off", "running")  # an attempt failed, or is still being ma
 
 
 def failed_reads(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check-phase reads (made after heal) that got no answer."""
+    """Check-phase reads (made after heal) that never got an answer: a read answered on a
+    later attempt (one slow or refused before) is not one."""
+    reads = [o for o in operations(records) if o.invoke.get("check_read")]
+
+    def what(o: Any) -> tuple[Any, ...]:
+        return o.invoke.get("service"), o.invoke.get("handler"), o.invoke.get("key")
+
+    answered = {what(o) for o in reads if o.outcome == "ok"}
     return [
         {
             "problem": f"final read got no answer after heal: {(o.result or {}).get('error')}",
@@ -24,8 +31,8 @@ def failed_reads(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "target": f"{o.invoke.get('service')}/{o.invoke.get('handler')}",
             "ops": [o.op],
         }
-        for o in operations(records)
-        if o.invoke.get("check_read") and o.outcome != "ok"
+        for o in reads
+        if o.outcome != "ok" and what(o) not in answered
     ]
 
 
