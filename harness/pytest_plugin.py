@@ -295,6 +295,8 @@ def load_of(config: pytest.Config) -> int:
     except ValueError as e:
         raise pytest.UsageError(f"--chaos-load / chaos_load {raw!r}: {e}") from None
     return cores
+
+
 _RUNS = pytest.StashKey[list[Run]]()
 
 

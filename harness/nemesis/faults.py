@@ -599,7 +599,7 @@ class Nemesis:
         began = time.monotonic()
         self.injected += 1
         self._in_force.add(i)
-        measured: dict[str, float] = {}
+        measured: dict[str, float | None] = {}
         try:
             if fault.kind == "kill":
                 await target.kill()
@@ -614,8 +614,10 @@ class Nemesis:
                 target.resume()
                 ready = 0.0
             else:
-                ready = await target.start()  # until it serves again (a server: every
-                measured.update(  # partition has a leader), its process up before that
+                # until it serves again (a server: every partition has a leader); what the
+                # start measured besides (a server: when its process was up)
+                ready = await target.start()
+                measured.update(
                     {k.replace("_s", "_after"): v for k, v in target.last_start.items()}
                 )
         finally:
