@@ -291,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME=SPEC",
         help="run service NAME from your own implementation: module:app (Python), "
-        "cmd:COMMAND (any language, port in $PORT) or url:URL (repeatable)",
+        "cmd:COMMAND (any language, port in $PORT) or url:URL (repeatable); NAME@N=SPEC "
+        "names the version N an upgrade fault switches to (default: your app again)",
     )
     run.add_argument(
         "--adapter",

@@ -170,15 +170,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def parse_pairs(option: str, values: list[str]) -> dict[str, str]:
-    """NAME=VALUE pairs (NAME optionally SCENARIO.NAME) of a repeatable option."""
+def parse_pairs(option: str, values: list[str], versions: bool = False) -> dict[str, str]:
+    """NAME=VALUE pairs (NAME optionally SCENARIO.NAME) of a repeatable option; with
+    `versions`, NAME may name a later version of a service, NAME@N (N >= 2)."""
     out = {}
+    name_re = r"(\w+\.)?\w+" + (r"(@([2-9]|\d\d+))?" if versions else "")
     for v in values:
         name, sep, value = v.partition("=")
-        if not sep or not value or not re.fullmatch(r"(\w+\.)?\w+", name):
+        if not sep or not value or not re.fullmatch(name_re, name):
             raise pytest.UsageError(f"{option} {v!r}: expected NAME=VALUE")
         out[name] = value
     return out
+
+
+def service_of(name: str) -> str:
+    """The service an --app names: "payments" of "payments@2" (its version 2)."""
+    return name.partition("@")[0]
 
 
 def parse_apps(values: list[str]) -> dict[str, str]:
@@ -193,7 +200,7 @@ def parse_apps(values: list[str]) -> dict[str, str]:
     for v in values:
         if "=" not in v:
             raise pytest.UsageError(f"--chaos-app {v!r}: expected NAME=SPEC, {example}")
-    apps = parse_pairs("--chaos-app", values)
+    apps = parse_pairs("--chaos-app", values, versions=True)
     for name, app in apps.items():
         try:
             check_spec(app)
@@ -332,7 +339,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) 
 def apps_for(scenario: str, services: dict[str, str], apps: dict[str, str]) -> dict[str, str]:
     """The overrides that apply to one scenario: SCENARIO.NAME ones, and plain NAME ones
     for the services it has (a plain name may be meant for another scenario of the run)."""
-    out = {n: a for n, a in apps.items() if "." not in n and (n in services or not services)}
+    out = {
+        n: a
+        for n, a in apps.items()
+        if "." not in n and (service_of(n) in services or not services)
+    }
     out.update({n.split(".", 1)[1]: a for n, a in apps.items() if n.startswith(f"{scenario}.")})
     return out
 
@@ -365,10 +376,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue  # a scenario without SERVICES: Run.check_overrides checks at run time
         for name in given:
             # (scenario, name) pairs this override is meant for
+            short = service_of(name) if attr == "SERVICES" else name
             targets = [
-                (sc, name.rpartition(".")[2])
+                (sc, short.rpartition(".")[2])
                 for sc, names in declared.items()
-                if name.rpartition(".")[2] in names and name.rpartition(".")[0] in ("", sc)
+                if short.rpartition(".")[2] in names and short.rpartition(".")[0] in ("", sc)
             ]
             if not targets:
                 listing = "; ".join(

@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,9 +374,10 @@ class Run:
         old = self.services[name]
         record = self.manifest["services"][name]
         version = 2 + sum(u["service"] == name for u in self.manifest.get("upgrades", []))
-        app = args["app"] or old.app
+        app, source = self._next_version(name, version, args["app"], old.app)
         missed = {
-            "service": name, "version": version, "app": app, "in_place": args["in_place"],
+            "service": name, "version": version, "app": app, "source": source,
+            "in_place": args["in_place"],
             "missed": "no invocation of the old version was in flight before the workload "
             "ended: nothing was switched",
         }  # fmt: skip
@@ -414,8 +416,9 @@ class Run:
         self.retired.append(old)
         self.services[name], self.links[name] = new, link
         done = {
-            "service": name, "version": version, "app": app, "in_place": args["in_place"],
-            "from": record["deployment_id"], "to": new.deployment_id, "switch_wall": switch,
+            "service": name, "version": version, "app": app, "source": source,
+            "in_place": args["in_place"], "from": record["deployment_id"],
+            "to": new.deployment_id, "switch_wall": switch,
             "pinned_at_switch": pinned, "waited_for_work_s": round(waited or 0.0, 3),
             "ready_after": round(time.monotonic() - t0, 3),
         }  # fmt: skip
@@ -426,6 +429,22 @@ class Run:
         if not args["in_place"]:  # in the background: the service's next faults go on
             self._drains.append(asyncio.create_task(self._drain(old, done, args["drain_s"])))
         return done, new, link
+
+    def _next_version(
+        self, name: str, version: int, planned: str | None, current: str
+    ) -> tuple[str, str]:
+        """Which code version `version` of service `name` runs, and why: the user's own
+        (`--app NAME@N=SPEC`); else, where the user replaced the service (`--app NAME=`),
+        the user's app again, as a new deployment: never the harness's own code in place
+        of theirs; else the scenario's planned next version (`planned`), else the same."""
+        given = self.options.apps.get(f"{name}@{version}")
+        if given is not None:
+            return given, f"the user's version {version} (--app {name}@{version}=...)"
+        if name in self.options.apps:
+            return current, "the user's app again, as a new deployment"
+        if planned:
+            return planned, f"the scenario's version {version}"
+        return current, "the same app, as a new deployment"
 
     async def _until_busy(self, deployment: str, until: asyncio.Event | None) -> float | None:
         """Seconds until `deployment` has an invocation in flight (pinned to it, not
@@ -496,15 +515,26 @@ class Run:
         self.contracts.append(contract)
         return contract
 
-    def check_overrides(self) -> None:
-        """An --app for a service this scenario does not start is bad input (a typo would
+    def check_overrides(self, faults: Sequence[Fault] = ()) -> None:
+        """An --app for a service this scenario does not start, or for a later version
+        (NAME@N) of one its fault plan never upgrades N - 1 times, is bad input (a typo would
         otherwise test the bundled service and pass)."""
-        unknown = sorted(set(self.options.apps) - set(self.started_names))
+        named = {n.partition("@")[0] for n in self.options.apps}
+        unknown = sorted(named - set(self.started_names))
         if unknown:
             raise BadInput(
                 f"--app names {', '.join(map(repr, unknown))}, but scenario {self.scenario!r} "
                 f"has no such service; its services: {', '.join(self.started_names) or 'none'}"
             )
+        upgrades = Counter(f.target for f in faults if f.kind == "upgrade")
+        for n in self.options.apps:
+            service, _, version = n.partition("@")
+            if version and int(version) > 1 + upgrades[service]:
+                raise BadInput(
+                    f"--app {n}=...: scenario {self.scenario!r} upgrades {service!r} "
+                    f"{upgrades[service]} time(s) in its plan, so it never runs a version "
+                    f"{version}"
+                )
 
     async def start_kafka(self) -> KafkaBroker:
         """A Kafka-protocol broker, registered with the server as cluster "chaos" (the Kafka
@@ -603,7 +633,7 @@ class Run:
         start at most `rate` per second (an arrival schedule, not a burst). First, the
         preflight (harness/preflight.py) checks that the deployments serve the requests'
         handlers and probes each one: a mismatch stops the run as bad input."""
-        self.check_overrides()
+        self.check_overrides(faults)
         workload, generated, positions = list(requests), len(requests), None
         if self.options.subset_file is not None:
             subset = Subset.load(self.options.subset_file)
@@ -670,8 +700,17 @@ class Run:
         self.manifest["plan_digest"] = plan_digest(self.plan)
         self._write_manifest()
 
-        def unrunnable(f: Fault) -> bool:  # a URL deployment's path can be faulted, not it
-            return f.target in self.remote and f.kind in PROCESS_KINDS
+        def unrunnable(f: Fault) -> str | None:
+            """Why the harness cannot make fault `f`, if it cannot: a URL deployment's
+            path can be faulted, not its process; only a process can be upgraded."""
+            if f.target in self.remote and f.kind in (*PROCESS_KINDS, "upgrade"):
+                return (
+                    f"{f.target} is a URL deployment the harness does not run: it cannot be "
+                    "killed, stopped, paused or upgraded (the server still is faulted)"
+                )
+            if f.kind == "upgrade" and self.options.backend == "docker":
+                return f"{f.target} runs as a container: only a process can be upgraded"
+            return None
 
         nemesis = Nemesis(
             [f for f in self.plan if not unrunnable(f)],
@@ -689,14 +728,9 @@ class Run:
         if self.world is not None and any(f.on_event for f in self.plan):
             nemesis.events_after = await self.world.last_seq()
         for f in self.plan:
-            if unrunnable(f):
-                nemesis.record(
-                    "fault-skipped",
-                    kind=f.kind,
-                    target=f.target,
-                    reason=f"{f.target} is a URL deployment the harness does not run: "
-                    "it cannot be killed, stopped or paused (the server still is)",
-                )
+            why = unrunnable(f)
+            if why:
+                nemesis.record("fault-skipped", kind=f.kind, target=f.target, reason=why)
         t0 = time.monotonic()
         async with self.client(timeout) as client, self.history.buffered():
             watch = MismatchWatch(self.server.admin, self.restate_services)

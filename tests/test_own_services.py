@@ -351,3 +351,34 @@ def test_a_project_scenario_named_on_the_command_line_is_collected_once(tmp_path
             cwd=project, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert out.stdout.count("::test_orders_charged_once") == 1, (args, out.stdout)
+
+
+@pytest.mark.slow  # a whole scenario run or more: handed out early
+def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
+    """payment_signals upgrades its service to the bundled version 2; where the user
+    replaced the service (--app), the upgrade runs the user's app again, as a new
+    deployment, never the harness's own code; a version the user names (--app NAME@2=)
+    runs instead; a version the plan never reaches is bad input."""
+    user = "payments=tests.data.user_payment_signals:app"
+    out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "a"),
+              "--app", user)  # fmt: skip
+    (run,) = (tmp_path / "a").glob("*-payment_signals-*")
+    (upgrade,) = json.loads((run / "run.json").read_text())["upgrades"]
+    assert upgrade["app"] == "tests.data.user_payment_signals:app", upgrade
+    assert upgrade["source"] == "the user's app again, as a new deployment"
+    started = (run / "logs" / "payments-v2.log").read_text().splitlines()[0]
+    assert "tests.data.user_payment_signals:app" in started, started  # the process it ran
+    assert out.returncode in (0, 1), out.stdout  # 1: restate#4566 at times (a known bug)
+    v2 = "payments@2=harness.bundled.services.payment_signals_v2:app"
+    out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "b"),
+              "--app", user, "--app", v2)  # fmt: skip
+    (run,) = (tmp_path / "b").glob("*-payment_signals-*")
+    manifest = json.loads((run / "run.json").read_text())
+    (upgrade,) = manifest["upgrades"]
+    assert upgrade["app"] == "harness.bundled.services.payment_signals_v2:app"
+    assert upgrade["source"] == "the user's version 2 (--app payments@2=...)"
+    assert f"--app {v2}" in manifest["reproduce"]
+    out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "c"),
+              "--app", "payments@3=tests.data.user_payment_signals:app")  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert "upgrades 'payments' 1 time(s) in its plan, so it never runs a version 3" in out.stdout
