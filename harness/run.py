@@ -54,7 +54,7 @@ from harness.runtime.kafka import KafkaBroker
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import START_CAP_S, Supervised, interrupted, shielded
 from harness.runtime.server import RestateServer
-from harness.runtime.service import RemoteService, ServiceProcess, check_spec
+from harness.runtime.service import RemoteService, ServiceProcess, check_spec, handlers_of
 from harness.selfwatch import SelfWatch
 from harness.versions import RESTATE_SERVER_VERSION
 from harness.workload import history as hist
@@ -430,6 +430,36 @@ class Run:
             self._drains.append(asyncio.create_task(self._drain(old, done, args["drain_s"])))
         return done, new, link
 
+    async def _check_versions(self) -> None:
+        """Before any fault: each version the user named (`--app NAME@N=SPEC`) starts and
+        serves the Restate services its current version registered (Restate discovers it
+        in a dry run: nothing is registered), else bad input naming what it serves."""
+        for n, app in self.options.apps.items():
+            name, _, version = n.partition("@")
+            if not version or name not in self.services:
+                continue
+            svc = ServiceProcess(
+                app, self.ports.allocate(), self.dir / "logs", name=f"{name}-v{version}-check",
+                env=self._service_env(check_spec(app)),
+            )  # fmt: skip
+            try:
+                await svc.start(timeout=start_cap())
+                found = handlers_of(await self.server.admin.register(svc.uri, dry_run=True))
+            except (ProcessFailed, AdminError) as e:
+                raise BadInput(
+                    f"--app {n}={app}: version {version} cannot be deployed: {e}"
+                ) from None
+            finally:
+                svc.destroy()
+            current = self.services[name].handlers
+            missing = sorted(set(current) - set(found))
+            if missing:
+                served = ", ".join(found) or "nothing"
+                raise BadInput(
+                    f"--app {n}={app}: version {version} does not serve "
+                    f"{', '.join(missing)}, which {name!r} serves now (it serves {served})"
+                )
+
     def _next_version(
         self, name: str, version: int, planned: str | None, current: str
     ) -> tuple[str, str]:
@@ -634,6 +664,7 @@ class Run:
         preflight (harness/preflight.py) checks that the deployments serve the requests'
         handlers and probes each one: a mismatch stops the run as bad input."""
         self.check_overrides(faults)
+        await self._check_versions()
         workload, generated, positions = list(requests), len(requests), None
         if self.options.subset_file is not None:
             subset = Subset.load(self.options.subset_file)

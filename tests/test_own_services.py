@@ -382,3 +382,11 @@ def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
               "--app", "payments@3=tests.data.user_payment_signals:app")  # fmt: skip
     assert out.returncode == 2, out.stdout
     assert "upgrades 'payments' 1 time(s) in its plan, so it never runs a version 3" in out.stdout
+    # a version 2 that does not serve the service: bad input before any fault (Restate
+    # discovers it in a dry run, nothing registered)
+    out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "d"),
+              "--app", "payments@2=harness.bundled.services.counter:app")  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert "version 2 does not serve" in out.stdout and "(it serves Counter)" in out.stdout
+    (run,) = (tmp_path / "d").glob("*-payment_signals-*")
+    assert not (run / "faults.jsonl").exists() or not (run / "faults.jsonl").read_text()

@@ -90,10 +90,16 @@ class AdminClient(HttpClient):
                 return await self.query_once(sql)
         raise AssertionError("unreachable")
 
-    async def register(self, uri: str, use_http_11: bool = False) -> dict[str, Any]:
+    async def register(
+        self, uri: str, use_http_11: bool = False, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Register the deployment at `uri` (force); with `dry_run`, Restate discovers it
+        and checks it against what is registered, registering nothing."""
         body: dict[str, Any] = {"uri": uri, "force": True}
         if use_http_11:
             body["use_http_11"] = True
+        if dry_run:
+            body["dry_run"] = True
         return await self._request("POST", "/deployments", json=body)
 
     async def add_kafka_cluster(self, name: str, bootstrap: str) -> None:
