@@ -470,7 +470,8 @@ class Run:
         given = self.options.apps.get(f"{name}@{version}")
         if given is not None:
             return given, f"the user's version {version} (--app {name}@{version}=...)"
-        if name in self.options.apps:
+        replaced = self.options.apps.get(name, self.options.services.get(name))
+        if replaced != self.options.services.get(name):  # not the scenario's own service
             return current, "the user's app again, as a new deployment"
         if planned:
             return planned, f"the scenario's version {version}"
@@ -491,25 +492,35 @@ class Run:
             await asyncio.sleep(0.05)
         return None
 
-    async def _drain(self, old: ServiceProcess, done: dict[str, Any], bound: float) -> None:
+    async def _drain(self, old: ServiceProcess, done: dict[str, Any], bound: float | None) -> None:
         """Stop the old version once no invocation has been pinned to it for DRAIN_QUIET
-        seconds in a row (at most `bound` s): one reading of zero is not enough, since a
-        server that has just restarted answers from the partitions it has opened so far."""
+        seconds in a row (one reading of zero is not enough: a server that has just
+        restarted answers from the partitions it has opened so far): judged by evidence,
+        not a fixed time. `bound` (drain_s), if given, stops it sooner, pinned or not. If
+        the heal comes first (invocations still pinned to it, a timer far off), it runs on
+        to the end of the run, where the teardown stops it; run.json says which."""
         t0, quiet, left = time.monotonic(), None, None
-        while time.monotonic() - t0 < bound:
-            try:
-                left = await self.server.admin.pinned(done["from"])
-            except (HarnessError, aiohttp.ClientError, OSError):
-                left = None  # the server is down: no reading
-            if left != 0:
-                quiet = None
-            elif quiet is None:
-                quiet = time.monotonic()
-            elif time.monotonic() - quiet >= DRAIN_QUIET:
-                break
-            await asyncio.sleep(0.2)
+        try:
+            while bound is None or time.monotonic() - t0 < bound:
+                try:
+                    left = await self.server.admin.pinned(done["from"])
+                except (HarnessError, aiohttp.ClientError, OSError):
+                    left = None  # the server is down: no reading
+                if left != 0:
+                    quiet = None
+                elif quiet is None:
+                    quiet = time.monotonic()
+                elif time.monotonic() - quiet >= DRAIN_QUIET:
+                    break
+                await asyncio.sleep(0.2)
+        except asyncio.CancelledError:  # the heal: it serves its pinned invocations on
+            done.update(left_pinned=left, kept_to_end=True, drained_s=None)
+            self._write_manifest()
+            raise
         await old.stop()
         done.update(left_pinned=left, drained_s=round(time.monotonic() - t0, 3))
+        if left:
+            done["stopped_pinned"] = left  # drain_s ran out: reported, not hidden
         self._write_manifest()
 
     @property
@@ -916,9 +927,12 @@ class Run:
         return any(not str(r.get("target", "")).endswith("/" + req.handler) for r in rows)
 
     async def heal(self) -> None:
-        """Every fault undone, every process up, every upgrade's old version drained."""
+        """Every fault undone, every process up; an upgrade's old version not drained yet
+        runs on, serving what is pinned to it (the teardown stops it)."""
         t0 = time.monotonic()
-        await asyncio.gather(*self._drains)
+        for drain in self._drains:  # a version still serving pinned invocations runs on
+            drain.cancel()
+        await asyncio.gather(*self._drains, return_exceptions=True)
         for comp in self.components.values():
             if comp.proc is not None:
                 comp.resume()

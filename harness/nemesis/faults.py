@@ -44,9 +44,10 @@ NETWORK_KINDS: dict[str, dict[str, float]] = {
 }
 # a new version of a service registered while the old one's invocations are in flight
 # (Run.upgrade): its app (default: the same), whether the old version is stopped only once
-# nothing is pinned to it (bounded by drain_s), or (in_place, the unsafe way) replaced on its
+# nothing is pinned to it (drain_s: at most this long; None: however long it takes, up to
+# the heal, after which it runs on to the end), or (in_place, the unsafe way) replaced on its
 # own endpoint at once and re-registered with force
-UPGRADE_ARGS: dict[str, Any] = {"app": None, "drain_s": 30.0, "in_place": False}
+UPGRADE_ARGS: dict[str, Any] = {"app": None, "drain_s": None, "in_place": False}
 ARGS: dict[str, dict[str, Any]] = {**NETWORK_KINDS, "upgrade": UPGRADE_ARGS}
 KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS, "upgrade")
 INSTANT = ("reset", "reset-connections", "fail-nth")  # no downtime: nothing to undo
