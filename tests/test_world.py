@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -182,3 +183,43 @@ async def test_webhooks_are_delivered_as_planned_and_redelivered_until_accepted(
         "p1:webhook:1": ["failed", "applied"],
         "p1:webhook:2": ["failed", "applied"],
     }
+
+
+async def test_the_checker_sees_an_upload_done_when_the_world_told_the_service(world):
+    """One truth: however a service retries an upload (a shorter ETA, a longer one, at the
+    same time, after it is done), no answer says "done" before the time the sync-async
+    checker takes from the ledger; an email sent on the first answer passes the check,
+    one sent before it is flagged."""
+    from harness.checkers.preconditions import check_preconditions, done_at
+
+    w, _ = world
+    told: list[float] = []
+
+    async def upload(latency_ms: int) -> None:
+        await w.call("upload", key="u", idem="up-u", latency_ms=latency_ms)
+        told.append(time.time())
+
+    first = asyncio.create_task(upload(1200))
+    await asyncio.sleep(0.2)
+    early = time.time()  # the upload is under way, not done
+    await w.call("email", key="early:url", idem="e-early")
+    shorter = asyncio.create_task(upload(300))  # a retry asking for less: still the first's end
+    longer = asyncio.create_task(upload(3000))  # concurrent, asking for more: the same end
+    await asyncio.gather(first, shorter, longer)
+    await w.call("email", key="u:url", idem="e-u")  # on the first answer
+    await upload(1200)  # late: answered at once
+    ledger = await w.ledger()
+    done = done_at(ledger, "upload")["u"]
+    assert done - early > 0.9  # the first call's ETA, from its start
+    assert min(told) >= done - 0.01  # no answer before the ledger's done time
+    assert max(told[:3]) - min(told[:3]) < 0.3  # the three in flight answered together
+    assert told[3] - max(told[:3]) < 0.3  # the late one at once
+
+    def verdict(email_key: str) -> object:
+        mine = {**ledger, "effects": [
+            e for e in ledger["effects"] if e["op"] == "upload" or e["key"] == email_key
+        ]}  # fmt: skip
+        return check_preconditions(mine, "email", "upload", lambda k: "u").valid
+
+    assert verdict("u:url") is True
+    assert verdict("early:url") is False

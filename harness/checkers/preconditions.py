@@ -2,8 +2,10 @@
 right link but was sent before the work behind the link was done passes every check of
 values; only the ledger's times show it.
 
-The world records each call at the moment it applies it (its `wall`), and a call that takes
-its own duration (an upload's ETA, `latency_ms` in its request) is done that much later.
+The world records each effect at the moment it applies it (its `wall`) and when its work is
+done (`done`: later by the duration its first call asked for, an upload's ETA). The world
+answers every call of that effect, retries too, no sooner than `done`: the checker and the
+service see one time.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ Ledger = dict[str, list[dict[str, Any]]]
 
 
 def done_at(ledger: Ledger, op: str) -> dict[str, float]:
-    """Per key, when the world finished `op`'s effect: the time it applied it plus the
-    duration its first applying call asked for (0 for an instant call)."""
+    """Per key, when the world finished `op`'s effect, as it recorded it (ledgers written
+    before `done` was: the time it applied it plus the duration its applying call asked
+    for)."""
+    if all("done" in e for e in ledger["effects"]):
+        done: dict[str, float] = {}
+        for e in ledger["effects"]:  # a key done twice (two idempotency keys): the first
+            if e["op"] == op:
+                done[e["key"]] = min(e["done"], done.get(e["key"], e["done"]))
+        return done
     duration = {}
     for c in ledger["calls"]:
         if c["op"] == op and c["outcome"] == "applied":

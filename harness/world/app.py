@@ -87,17 +87,19 @@ class World:
             await self._notify()
             return JSONResponse({"error": "injected transient failure"}, 503)
         # the effect is applied; the answer is slow (or lost). A call may ask for its own
-        # duration (an upload's ETA): a retry of one already applied answers when the first
-        # would have (a real API finishes the work once), not a whole duration later. A
-        # knob's latency (a slow or lost answer) holds every call back in full.
+        # duration (an upload's ETA): the work is done once, at the first call's end, and
+        # every repeat answers then (or at once after it), whatever duration it asks for,
+        # as a real API would. The ledger keeps that done time (`effects.done`), which the
+        # checkers read: one truth. A knob's latency (a slow or lost answer) holds every
+        # call back in full.
         own_s = int(body.get("latency_ms") or 0) / 1000
         existing = self.ledger.existing(op, body.get("idem"))
         if existing is not None:
-            effect, applied_at = existing
+            effect, done = existing
             self.ledger.record(op, body, "duplicate")
-            own_s = max(0.0, applied_at + own_s - time.time())
+            own_s = max(0.0, done - time.time())
         else:
-            effect = self._apply(op, body)
+            effect = self._apply(op, body, own_s)
             if body.get("webhook"):
                 self._schedule_webhooks(body)
         await self._notify()
@@ -106,14 +108,15 @@ class World:
             await asyncio.sleep(wait_s)
         return JSONResponse(effect)
 
-    def _apply(self, op: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Record a new effective effect of `op`; returns it (the caller's answer)."""
+    def _apply(self, op: str, body: dict[str, Any], duration_s: float = 0.0) -> dict[str, Any]:
+        """Record a new effective effect of `op`, done `duration_s` from now; returns it
+        (the caller's answer)."""
         effect = {
             "id": f"{op}_{self.ledger.next_effect_id()}",
             "op": op,
             **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
         }
-        self.ledger.record(op, body, "applied", effect)
+        self.ledger.record(op, body, "applied", effect, duration_s)
         return effect
 
     def _schedule_webhooks(self, body: dict[str, Any]) -> None:

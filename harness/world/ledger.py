@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS effects (
     idem TEXT,
     amount INTEGER,
     resource TEXT,
-    response TEXT NOT NULL
+    response TEXT NOT NULL,
+    done REAL NOT NULL         -- when the work is done: wall + the duration the call asked for
 );
 CREATE UNIQUE INDEX IF NOT EXISTS effects_idem ON effects(op, idem) WHERE idem IS NOT NULL;
 CREATE TABLE IF NOT EXISTS webhooks (   -- when to call back after an effect on a key
@@ -127,10 +128,15 @@ class Ledger:
         return n + 1
 
     def record(
-        self, op: str, request: dict[str, Any], outcome: str, effect: dict[str, Any] | None = None
+        self,
+        op: str,
+        request: dict[str, Any],
+        outcome: str,
+        effect: dict[str, Any] | None = None,
+        duration_s: float = 0.0,
     ) -> dict[str, Any]:
-        """Append a raw call; with `effect` (a new effective effect) apply it atomically.
-        Returns the call row as an event."""
+        """Append a raw call; with `effect` (a new effective effect, done `duration_s`
+        after now) apply it atomically. Returns the call row as an event."""
         key, idem = request.get("key"), request.get("idem")
         now = time.time()
         self.db.execute("BEGIN IMMEDIATE")
@@ -142,8 +148,8 @@ class Ledger:
                 ).fetchone()
             elif effect is not None:
                 cur = self.db.execute(
-                    "INSERT INTO effects (wall, op, key, idem, amount, resource, response) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO effects (wall, op, key, idem, amount, resource, response, done) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         now,
                         op,
@@ -152,6 +158,7 @@ class Ledger:
                         request.get("amount"),
                         request.get("resource"),
                         json.dumps(effect),
+                        now + duration_s,
                     ),
                 )
                 effect_id = cur.lastrowid
@@ -186,11 +193,11 @@ class Ledger:
         }
 
     def existing(self, op: str, idem: str | None) -> tuple[dict[str, Any], float] | None:
-        """The effect already applied for (op, idem), and its wall time."""
+        """The effect already applied for (op, idem), and when its work is done."""
         if idem is None:
             return None
-        rows = self.rows("SELECT response, wall FROM effects WHERE op = ? AND idem = ?", op, idem)
-        return (json.loads(rows[0]["response"]), rows[0]["wall"]) if rows else None
+        rows = self.rows("SELECT response, done FROM effects WHERE op = ? AND idem = ?", op, idem)
+        return (json.loads(rows[0]["response"]), rows[0]["done"]) if rows else None
 
     def next_effect_id(self) -> int:
         (n,) = self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM effects").fetchone()
