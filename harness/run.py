@@ -962,7 +962,14 @@ class Run:
             await admin.wait_quiescent(services, left, settle)
         self.timings["quiesce"] = time.monotonic() - t0
         self.manifest["checked_services"] = services
+        # what was observed ends here: a time after it (a timer, a delayed call) is due
+        # after the run, which checkers call unknown, not missed
+        self.manifest["observed_until"] = time.time()
         rows = await admin.invocations(services)
+        due = await admin.waiting_until(services)
+        for r in rows:
+            if r.get("id") in due:
+                r["waiting_until"] = due[r["id"]]
         journal_of = "TRUE"
         if len(rows) > FULL_DUMP_UP_TO:  # a soak: keep what the verdicts and report use
             rows = [r if r.get("status") != "completed" else slim(r) for r in rows]

@@ -77,6 +77,34 @@ def test_liveness():
     assert v.id == "liveness"
 
 
+def test_liveness_leaves_invocations_due_after_the_run_and_names_a_permanent_failure():
+    """Issue 36: an invocation sleeping for a day (or a call scheduled a day out), and what
+    queues behind it on its key, is due after the run, not stuck; one still retrying a
+    failure after every fault healed is named as a permanent failure retried for ever."""
+    done = [{"id": f"inv_{i}", "status": "completed"} for i in range(3)]
+    asleep = {"id": "inv_s", "status": "suspended", "target_service_name": "T",
+              "target_service_key": "k", "waiting_until": 1000 + 86400}  # fmt: skip
+    behind = {"id": "inv_b", "status": "inboxed", "target_service_name": "T",
+              "target_service_key": "k"}  # fmt: skip
+    v = check_liveness([*done, asleep, behind], observed_until=1060.0)
+    assert v.valid is True and v.stats["due_after_run"] == 2, v.summary
+    assert "2 of 5 invocations are due after the run (the first in 23 h 59 min)" in v.summary
+    v = check_liveness([*done, asleep, behind], observed_until=1000 + 86401)  # it was due
+    assert v.valid is False
+    only = check_liveness([asleep], observed_until=1060.0)
+    assert only.valid == "unknown" and "none completed within the run" in only.summary
+    failing = {"id": "inv_f", "status": "backing-off", "retry_count": 19,
+               "last_failure": "[500] provider: card_expired"}  # fmt: skip
+    v = check_liveness([*done, failing], observed_until=1060.0)
+    assert v.valid is False and v.stats["retrying_permanent_failures"] == 1
+    assert "a permanent failure answered as retryable" in v.counterexamples[0]["problem"]
+    assert "1 retry a failure that outlived every fault" in v.summary
+    mismatch = {**failing, "last_failure": "[570 journal mismatch] ..."}
+    v = check_liveness([*done, mismatch])
+    assert "journal mismatch on every replay" in v.counterexamples[0]["problem"]
+    assert v.stats["retrying_permanent_failures"] == 0
+
+
 def fault(in_flight):
     return [{"type": "fault-start", "t": 1, "in_flight": in_flight}, {"type": "fault-end", "t": 2}]
 
@@ -487,6 +515,26 @@ def test_timers_fire_once_not_early_not_late():
     assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
 
 
+def test_a_timer_due_after_the_run_is_not_judged_and_one_due_within_it_still_is():
+    """Issue 36: a reminder a day away is due after the run: counted and unknown, never
+    "never fired"; one due within the run and not fired is still violated."""
+    from harness.checkers.timers import check_timers
+
+    until = {"observed_until": 1000 + 60.0}  # the run read its state at 60 s
+    day = [buy(1, "a", "ok", 0.0, 0.5, delay=86400.0), buy(2, "b", "ok", 1.0, 1.5, delay=86400.0)]
+    v = check_timers(history(*day), ledger([]), "buy", timer_of, until)
+    assert v.valid == "unknown" and v.stats["due_after_run"] == 2, v.summary
+    assert "2 of 2 timers are due after the run (the first in 23 h 59 min)" in v.summary
+    mixed = history(day[0], buy(3, "c", "ok", 2.0, 2.5))  # c due at 4.5 s
+    v = check_timers(mixed, ledger([fired("c:r", 4.6)]), "buy", timer_of, until)
+    assert v.valid is True and "1 of 2 timers are due after the run" in v.summary
+    v = check_timers(mixed, ledger([]), "buy", timer_of, until)  # c never fired
+    assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
+    assert [c["key"] for c in v.counterexamples] == ["c:r"]
+    # a run recorded before observed_until: as before
+    assert check_timers(history(*day), ledger([]), "buy", timer_of, {}).valid is False
+
+
 def test_lateness_is_bounded_by_what_the_run_measured_not_a_constant():
     """A timer due during an outage, or during the catch-up after it (as long again,
     stretched by the machine's CPU wait then), may fire as late as the catch-up's end, plus
@@ -702,6 +750,24 @@ def test_schedule_flags_after_success_early_late_twice_and_missing():
         v = check_sched(effects)
         assert v.valid is False, problem
         assert problem in v.counterexamples[0]["problem"], v.counterexamples
+
+
+def test_a_schedule_whose_next_step_is_due_after_the_run_is_not_judged():
+    from harness.checkers.schedule import check_schedule
+
+    h = history(failure(1, "a", 0.0))
+    r1, r2 = step("a", "reminder", 0.1, "1"), step("a", "reminder", 1.2, "2")
+    # the interval is 1 s; the run read its state 1.5 s in: reminder 3 due at 2.2 s, after it
+    v = check_schedule(h, ledger([r1, r2]), "onPaymentFailure", lambda o: o.key, 3, 1.0,
+                       {"observed_until": 1001.5})  # fmt: skip
+    assert v.valid is True and v.stats["due_after_run"] == 1, v.summary
+    assert "1 of 1 schedules' next steps are due after the run" in v.summary
+    v = check_schedule(h, ledger([r1, r2]), "onPaymentFailure", lambda o: o.key, 3, 1.0,
+                       {"observed_until": 1003.0})  # fmt: skip
+    assert v.valid is False and "unpaid, but 2 of 3" in v.counterexamples[0]["problem"]
+    v = check_schedule(h, ledger([r1]), "onPaymentFailure", lambda o: o.key, 3, 3600.0,
+                       {"observed_until": 1003.0})  # fmt: skip
+    assert v.valid == "unknown" and "in 59 min" in v.summary, v.summary
 
 
 def test_schedule_stops_by_the_clients_clock_not_the_services_paid_record():
@@ -1035,7 +1101,7 @@ def test_liveness_groups_invocations_queued_behind_a_wedged_key():
     assert v.valid is False and v.stats["wedged_keys"] == 1
     (cx,) = v.counterexamples
     assert cx["id"] == "inv_h" and cx["blocked_behind_it"] == ["inv_q"]
-    assert "retrying for ever (attempt 9)" in cx["problem"]
+    assert "journal mismatch on every replay (attempt 9)" in cx["problem"]
 
 
 def test_failed_final_reads_are_liveness_evidence_and_failures_are_summarised():

@@ -180,7 +180,7 @@ async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
     with pytest.raises(NotQuiescent, match=r"(?s)1 invocation.*Stuck.*transient failure"):
         await server.admin.wait_quiescent(["Stuck"], timeout=2)
     verdict = check_liveness(await server.admin.invocations(["Stuck"]))
-    assert "retrying for ever" in verdict.counterexamples[0]["problem"]
+    assert "retries a failure for ever" in verdict.counterexamples[0]["problem"]
     assert verdict.valid is False
     assert verdict.counterexamples[0]["idempotency_key"] == "st-1"
     # the admin API ends it: killed, it completes (with a failure) and the run is quiet
@@ -188,6 +188,36 @@ async def test_quiesce_bound_reports_stuck_invocations(topo, tmp_path):
     assert await server.admin.wait_quiescent(["Stuck"], timeout=10, settle=0.5) < 10
     (row,) = await server.admin.invocations(["Stuck"])
     assert row["status"] == "completed"
+
+
+async def test_work_due_after_the_run_is_not_waited_for_nor_stuck(topo, tmp_path):
+    """Issue 36: a sleep of a day and a call sent with a day's delay are due after the run:
+    the quiesce does not wait for them, Restate's rows say when they are due, and liveness
+    leaves them out; a sleep of 3 s is waited for (it fires within the wait)."""
+    from harness.checkers.liveness import check_liveness
+
+    server, _, reg, alloc = topo
+    await server.start()
+    svc = ServiceProcess("tests.data.sleeper_service:app", alloc.allocate(), tmp_path, registry=reg)
+    await svc.start()
+    await svc.register(server.admin)
+    day = 86400
+    async with aiohttp.ClientSession() as s:
+        for path, seconds in (("nap/send", day), ("later", day), ("nap/send", 3)):
+            async with s.post(f"{server.ingress_url}/Sleeper/{path}", json=seconds) as r:
+                assert r.status in (200, 202), await r.text()
+    t0 = time.time()
+    waited = await server.admin.wait_quiescent(["Sleeper"], timeout=2, settle=0.5)
+    due = await server.admin.waiting_until(["Sleeper"])
+    assert 3 <= waited < 15  # the 3 s nap was waited for; the day-long ones were not
+    assert len(due) == 2 and all(day - 60 < t - t0 < day + 60 for t in due.values()), due
+    rows = await server.admin.invocations(["Sleeper"])
+    for r in rows:
+        if r["id"] in due:
+            r["waiting_until"] = due[r["id"]]
+    v = check_liveness(rows, observed_until=time.time())
+    assert v.valid is True and v.stats["due_after_run"] == 2, v.summary
+    assert check_liveness(rows).valid is False  # without the horizon: two never completed
 
 
 async def test_command_service_is_supervised_by_its_process_group(tmp_path):

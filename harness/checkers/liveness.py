@@ -8,7 +8,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from harness.checkers.determinism import invocation_evidence
+from harness.checkers.horizon import after_run, later_summary
 from harness.checkers.verdict import Verdict, checker
+from harness.runtime.admin import journal_mismatch
 from harness.workload.history import operations
 
 NAME = "every invocation completed, no key wedged"
@@ -36,15 +38,26 @@ def failed_reads(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def failed_an_attempt(row: dict[str, Any]) -> bool:
+    """Restate counts the attempt in progress in `retry_count` (1 while the first runs):
+    an attempt failed when a failure is recorded, or a second attempt was made."""
+    return bool(row.get("last_failure")) or (row.get("retry_count") or 0) > 1
+
+
 @checker
 def check_liveness(
     invocations: list[dict[str, Any]],
     records: list[dict[str, Any]] = (),  # type: ignore[assignment]
     journal: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    observed_until: float | None = None,
 ) -> Verdict:
     """`invocations`: Restate's sys_invocation rows of the run's services after the quiesce
     bound (invocations.json). An invocation that failed an attempt and is still not done
-    wedges its key: the invocations queued behind it on that key are listed with it."""
+    wedges its key: the invocations queued behind it on that key are listed with it. One
+    waiting for a time after `observed_until` (a sleep, a delayed call: its row's
+    `waiting_until`) is due after the run, not stuck, and so is what queues behind it.
+    A failure still retried after every fault healed is named for what it likely is: a
+    journal mismatch, or a permanent failure the service answers as retryable."""
     counts = dict(Counter(r.get("status", "?") for r in invocations))
     stuck = [r for r in invocations if r.get("status") != "completed"]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -53,20 +66,40 @@ def check_liveness(
         groups[f"{r.get('target_service_name')}/{key}" if key is not None else r.get("id")].append(
             r
         )
+    later: list[dict[str, Any]] = []  # due after the run, or queued behind one that is
+    for name, group in list(groups.items()):
+        due = [
+            r["waiting_until"]
+            for r in group
+            if after_run(r.get("waiting_until", 0), observed_until)
+        ]
+        if due and not any(failed_an_attempt(r) for r in group):
+            later += group
+            del groups[name]
     examples = []
     wedged_keys = 0
+    permanent = 0
     for group in groups.values():
         heads = [r for r in group if r.get("status") in RETRYING or r.get("retry_count")]
         waiting = [r for r in group if r not in heads]
         if heads and waiting:
             wedged_keys += 1
         for r in heads or group:
-            problem = (
-                f"retrying for ever (attempt {r.get('retry_count')}): "
-                f"{(r.get('last_failure') or '?').splitlines()[0][:200]}"
-                if r.get("retry_count")
-                else f"never completed (status {r.get('status')})"
-            )
+            failure = (r.get("last_failure") or "?").splitlines()[0][:200]
+            if not failed_an_attempt(r):
+                problem = f"never completed (status {r.get('status')})"
+            elif journal_mismatch(r):
+                problem = (
+                    f"fails with a journal mismatch on every replay (attempt "
+                    f"{r.get('retry_count')}): {failure}"
+                )
+            else:
+                permanent += 1
+                problem = (
+                    f"retries a failure for ever (attempt {r.get('retry_count')}, still "
+                    "failing after every fault healed: a permanent failure answered as "
+                    f"retryable; make it terminal or bound its retries): {failure}"
+                )
             blocked = [q.get("id") for q in waiting] if heads else []
             examples.append(
                 {
@@ -75,20 +108,35 @@ def check_liveness(
                     "blocked_behind_it": blocked,
                 }
             )
+    stuck = [r for r in stuck if r not in later]
     reads = failed_reads(records)
     stats = {
         "invocations": len(invocations),
         "by_status": counts,
         "wedged_keys": wedged_keys,
+        "retrying_permanent_failures": permanent,
+        "due_after_run": len(later),
         "failed_final_reads": len(reads),
     }
+    waits = [r["waiting_until"] for r in later if "waiting_until" in r]
+    deferred = ""
+    if later and observed_until is not None:
+        first = min(waits, default=observed_until) - observed_until
+        deferred = "; " + later_summary(len(later), len(invocations), first, "invocations")
     if stuck or reads:
         parts = []
         if stuck:
             parts.append(f"{len(stuck)} of {len(invocations)} invocations never completed")
+        if permanent:
+            parts.append(f"{permanent} retry a failure that outlived every fault")
         if wedged_keys:
             parts.append(f"{wedged_keys} key(s) wedged with invocations queued behind them")
         if reads:
             parts.append(f"{len(reads)} final read(s) got no answer")
-        return Verdict(NAME, False, "; ".join(parts), stats, (examples + reads)[:100])
-    return Verdict(NAME, True, f"all {len(invocations)} invocations completed", stats)
+        return Verdict(NAME, False, "; ".join(parts) + deferred, stats, (examples + reads)[:100])
+    done = len(invocations) - len(later)
+    if later and not done:
+        return Verdict(NAME, "unknown", f"none completed within the run{deferred}", stats)
+    return Verdict(
+        NAME, True, f"all {done} invocations due within the run completed{deferred}", stats
+    )

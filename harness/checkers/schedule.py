@@ -23,6 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from harness.checkers.bounds import LatenessBounds
+from harness.checkers.horizon import after_run, later_summary, observed_until
 from harness.checkers.timers import spanning_faults, waits_summary
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
@@ -91,6 +92,8 @@ def check_schedule(
         "timers_fired": 0,  # steps after the first: each came from a delayed message
     }
     gaps: list[float] = []
+    until = observed_until(manifest)
+    later: dict[str, float] = {}  # subject -> its next step, due after the run
     waits: list[list[float]] = []  # each delayed message: from the step before to its step
     for s in sorted(started):
         got = landed.get(s, {})
@@ -145,10 +148,14 @@ def check_schedule(
             elif len(steps) < reminders + 1:
                 totals["stopped_by_success"] += 1
         elif s in acked and (len(sent) != reminders or len(escalations) != 1):
-            problems.append(
-                f"unpaid, but {len(sent)} of {reminders} reminders and "
-                f"{len(escalations)} escalation(s)"
-            )
+            next_due = steps[-1] + interval if steps else started[s]
+            if len(steps) < reminders + 1 and after_run(next_due, until):
+                later[s] = next_due  # its next step is due after the run: not judged
+            else:
+                problems.append(
+                    f"unpaid, but {len(sent)} of {reminders} reminders and "
+                    f"{len(escalations)} escalation(s)"
+                )
         if problems:
             bad.append(
                 {
@@ -169,15 +176,23 @@ def check_schedule(
         "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
         "late_unjudged": len(unjudged),
+        "due_after_run": len(later),
         "lateness_bound": bounds.summary(),
     }
+    deferred = ""
+    if later and until is not None:
+        first = min(later.values()) - until
+        deferred = "; " + later_summary(len(later), len(started), first, "schedules' next steps")
     if bad:
-        msg = f"{len(bad)} of {len(started)} schedules broken"
+        msg = f"{len(bad)} of {len(started)} schedules broken{deferred}"
         return Verdict(name, False, msg, stats, bad, waits=waits)
+    if later and not gaps:
+        msg = f"no step after a schedule's first came due within the run{deferred}"
+        return Verdict(name, "unknown", msg, stats, waits=waits)
     if unjudged:
         msg = (
             f"{len(unjudged)} steps fired later than the run's measured bound, which could "
-            f"not judge them: {unjudged[0]['problem']}"
+            f"not judge them: {unjudged[0]['problem']}{deferred}"
         )
         return Verdict(name, "unknown", msg, stats, unjudged, waits=waits)
     return Verdict(
@@ -187,7 +202,7 @@ def check_schedule(
         f"escalations, {totals['stopped_by_success']} stopped by a success; gaps "
         f"{stats['min_gap_s']}-{stats['max_gap_s']}s (interval {interval}s), each within its "
         f"measured bound ({bounds.describe()}); "
-        f"{waits_summary(waits, stats['waits_spanning_faults'])}",
+        f"{waits_summary(waits, stats['waits_spanning_faults'])}{deferred}",
         stats,
         waits=waits,
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.bounds import LatenessBounds
+from harness.checkers.horizon import after_run, later_summary, observed_until
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -39,6 +40,9 @@ def check_timers(
     run measured (harness/checkers/bounds.py: the unavailability once it was due, the
     catch-up after the longest outage, a retry per fault, the lateness of timers no fault
     touched), named in each counterexample.
+
+    A timer not fired and due after the run's end (run.json `observed_until`) is due
+    after the run: counted and not judged; if no timer was due within the run, unknown.
 
     complete: every acknowledged request's timer fired (missing: violated). correct: once,
     not early, not later than its bound (beyond it while the harness itself was stalled:
@@ -75,9 +79,13 @@ def check_timers(
     )
     bad, unjudged = [], []
     margins, lateness = [], []
+    until = observed_until(manifest)
+    later = {k: w[0] for k, w in window.items() if not fired.get(k) and after_run(w[0], until)}
     for key, (earliest, latest) in sorted(window.items()):
         times = sorted(fired.get(key, []))
         problems = []
+        if key in later:
+            continue
         if len(times) > 1:
             problems.append(f"fired {len(times)} times")
         if key in acked and not times:
@@ -112,17 +120,24 @@ def check_timers(
         "waits_spanning_faults": spanning_faults(waits, records),
         "violations": len(bad),
         "late_unjudged": len(unjudged),
+        "due_after_run": len(later),
         "lateness_bound": bounds.summary(),
     }
+    deferred = ""
+    if later and until is not None:
+        first = min(later.values()) - until
+        deferred = "; " + later_summary(len(later), len(window), first, "timers")
     if bad:
-        msg = f"{len(bad)} of {len(window)} timers misfired"
+        msg = f"{len(bad)} of {len(window)} timers misfired{deferred}"
         return Verdict(name, False, msg, stats, bad, waits=waits)
+    if later and len(later) == len(window):
+        return Verdict(name, "unknown", f"no timer was due within the run{deferred}", stats)
     if unjudged:
         return Verdict(
             name,
             "unknown",
             f"{len(unjudged)} of {len(window)} timers fired later than the run's measured "
-            f"bound, which could not judge them: {unjudged[0]['problem']}",
+            f"bound, which could not judge them: {unjudged[0]['problem']}{deferred}",
             stats,
             unjudged,
             waits=waits,
@@ -132,7 +147,8 @@ def check_timers(
         True,
         f"{stats['fired']} of {len(window)} timers fired once, none early, at most "
         f"{stats['max_late_s']}s after due, each within its measured bound "
-        f"({bounds.describe()}); {waits_summary(waits, stats['waits_spanning_faults'])}",
+        f"({bounds.describe()}); {waits_summary(waits, stats['waits_spanning_faults'])}"
+        f"{deferred}",
         stats,
         waits=waits,
     )

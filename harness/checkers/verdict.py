@@ -97,6 +97,7 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
     """A scenario's checks plus the findings every run gets (determinism, liveness), each
     crash-safe; ids made unique in order ("x", "x#2")."""
     from harness.checkers.determinism import check_determinism
+    from harness.checkers.horizon import observed_until
     from harness.checkers.liveness import check_liveness
     from harness.workload.history import common_failures
 
@@ -106,7 +107,7 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
         verdicts = [crashed("the scenario's checks", "checks", "the scenario's checks function")]
     verdicts += [
         check_determinism(data.invocations, data.journal, data.records),
-        check_liveness(data.invocations, data.records, data.journal),
+        check_liveness(data.invocations, data.records, data.journal, observed_until(data.manifest)),
     ]
     if data.manifest.get("topology") == "cluster3":
         from harness.checkers.nodes import check_node_recovery
