@@ -328,6 +328,7 @@ class Run:
             "backend": "remote" if kind == "url" else self.options.backend,
             "restate_services": registered,
             "handlers": svc.handlers,
+            "handler_kinds": svc.kinds,  # Restate's discovery: Exclusive, Shared, Workflow
             "deployment_id": svc.deployment_id,
         }
         if isinstance(self.server, Cluster):
@@ -1029,6 +1030,7 @@ class Run:
             return
         lines = [
             f"{v.id}: {v.valid} - {v.name}: {v.summary}"
+            + (f"\n    likely cause: {v.cause}" * bool(v.cause))
             + (f"\n    known: {v.known}" * bool(v.known))
             for v in self.verdicts
             if v.valid is not True

@@ -123,7 +123,9 @@ def checks(run: RunData) -> list[Verdict]:
 
     return [
         check_set_members(records, finals, "add", member=member),
-        check_shared_reads(records, finals, "add", "list", member=member, members=api.members),
+        check_shared_reads(
+            records, finals, "add", "list", member, api.members, manifest=run.manifest
+        ),
         check_idempotent_response(records, "add"),
         check_vacuity(records, min_ok=ADDS, min_faults=2),
     ]

@@ -254,6 +254,39 @@ def test_exactly_once_flags_double_lost_and_phantom_charges():
     assert next(c for c in v.counterexamples if c["key"] == "double")["ops"] == [1]
 
 
+def test_a_duplicated_effect_names_its_idempotency_keys_and_the_fault_before_each_copy():
+    """Issue 36: the likely cause, from the ledger and the history: the calls carried no
+    idempotency key (or another one each time), and which fault came before each extra
+    copy; shown first in the counterexample and, over all keys, in the verdict."""
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(create(1, "ok", "p1"), create(2, "ok", "p2"))
+    kill = [{"type": "fault-start", "fault": 3, "kind": "kill", "target": "tickets",
+             "wall": 1001.0}]  # fmt: skip
+
+    def at(e, wall):
+        return {**e, "wall": wall}
+
+    bare = ledger([at(effect("email", "p1"), 1000.5), at(effect("email", "p1"), 1001.5)])
+    v = check_exactly_once([*h[:2], *kill], bare, "email", "create", completed)
+    assert v.valid is False
+    (cx,) = v.counterexamples
+    assert list(cx)[:2] == ["key", "cause"]
+    assert cx["cause"].startswith("the email API was called without an idempotency key")
+    assert "each extra copy came after kill -9 of tickets (fault 3)" in cx["cause"]
+    assert v.cause == (
+        "the email API was called without an idempotency key; 1 key(s) had 2 emails, "
+        "1 extra copies, each after a fault (kill -9 of tickets: 1)"
+    )
+    fresh = ledger(
+        [at(effect("email", "p2", "u-1"), 1000.5), at(effect("email", "p2", "u-2"), 1002.0)]
+    )
+    v = check_exactly_once(h[2:], fresh, "email", "create", completed)  # no fault at all
+    assert "each email call carried another idempotency key" in v.cause
+    assert "(u-1, u-2)" in v.counterexamples[0]["cause"]
+    assert "with no fault between" in v.counterexamples[0]["cause"]
+
+
 def test_exactly_once_unknown_outcome_allows_zero_or_one():
     from harness.checkers.effects import check_exactly_once
 
@@ -456,6 +489,12 @@ def test_shared_reads_overtake_and_see_acknowledged_state():
     v = check_shared_reads(stale, final, "add", "list", member)
     assert v.valid is False and v.counterexamples[0]["missing"] == ["a"]
     assert check_shared_reads(history(write), final, "add", "list", member).valid == "unknown"
+    # the likely cause of queued reads: the read handler's kind, as Restate discovered it
+    queued[2]["service"] = "Subs"
+    kinds = {"services": {"subs": {"handler_kinds": {"Subs/list": "Exclusive"}}}}
+    v = check_shared_reads(queued, final, "add", "list", member, manifest=kinds)
+    assert v.cause.startswith("the read handler Subs/list is registered as exclusive")
+    assert v.counterexamples[0]["cause"] == v.cause
 
 
 # -- timers ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -65,10 +66,14 @@ def check_exactly_once(
         k: True if True in v else (None if None in v else False) for k, v in said.items()
     }
     bad = []
+    faults = fault_starts(records)
+    duplicated = {k: v for k, v in effects.items() if len(v) > 1}
     for key in sorted(set(expect) | set(effects)):
         n, want = len(effects.get(key, [])), expect.get(key)
+        cause = {}
         if n > 1:
             problem = f"{n} effective {op}s"
+            cause = {"cause": duplicate_cause(op, effects[key], faults)}
         elif want is True and n == 0:
             problem = f"acknowledged as applied but no {op} in the ledger"
         elif want is False and n == 1:
@@ -78,6 +83,7 @@ def check_exactly_once(
         bad.append(
             {
                 "key": key,
+                **cause,
                 "problem": problem,
                 "ops": op_ids.get(key, [])[:50],
                 "effects": effects.get(key, []),
@@ -102,6 +108,7 @@ def check_exactly_once(
             f"{op} ({n_calls} {op} calls, {n_effects} effective)",
             stats,
             bad,
+            cause=duplicates_cause(op, duplicated, records) if duplicated else "",
         )
     return Verdict(
         name,

@@ -73,13 +73,15 @@ def check_shared_reads(
     shared: str,
     member: Callable[[Any], Any],
     members: Callable[[Any], list[Any]] = lambda answer: answer or [],
+    manifest: dict[str, Any] | None = None,
 ) -> Verdict:
     """Shared reads do not queue behind exclusive handlers: most reads sent while an
     exclusive call on the same key was in flight finish before it (reads that queue can
     not: the per-key queue is FIFO; a few stragglers, whose write's answer was late at the
     client, do). And they do not corrupt: every read returns a subset of the final state
     that includes every update acknowledged before the read was sent. `members`: what a
-    read's answer holds."""
+    read's answer holds. `manifest` (run.json): the kind Restate discovered for the read's
+    handler, named as the likely cause when reads queue."""
     name = "shared reads neither block nor corrupt"
     writes, reads = _by_key(records, exclusive), _by_key(records, shared)
     contended = overtook = 0
@@ -126,13 +128,15 @@ def check_shared_reads(
     if contended == 0:
         return Verdict(name, "unknown", "no read was sent while a write was in flight", stats)
     if overtook < contended / 2:  # shared reads overtake nearly always (>90% seen here)
+        cause = read_kind_cause(reads, manifest or {})
         return Verdict(
             name,
             False,
             f"{contended - overtook} of {contended} reads sent during a write waited for "
             "it: reads queue behind exclusive handlers",
             stats,
-            [{"problem": "reads never overtook a running write"}],
+            [{"cause": cause, "problem": "reads never overtook a running write"}],
+            cause=cause,
         )
     return Verdict(
         name,
@@ -141,3 +145,26 @@ def check_shared_reads(
         "finished before it; every read saw all acknowledged updates",
         stats,
     )
+
+
+def read_kind_cause(reads: dict[str, list[Completed]], manifest: dict[str, Any]) -> str:
+    """Why reads queue, from Restate's discovery of the read handler (run.json)."""
+    kinds = {
+        target: kind
+        for svc in manifest.get("services", {}).values()
+        for target, kind in svc.get("handler_kinds", {}).items()
+    }
+    first = next((o.invoke for rs in reads.values() for o in rs), {})
+    target = f"{first.get('service')}/{first.get('api_handler', first.get('handler'))}"
+    kind = kinds.get(target)
+    if kind == "Exclusive":
+        return (
+            f"the read handler {target} is registered as exclusive (Restate's discovery): "
+            "each read waits for every write on its key; declare it shared"
+        )
+    if kind == "Shared":
+        return (
+            f"the read handler {target} is shared (Restate's discovery), yet its reads "
+            "waited: the handler itself waits for the write (a call to it, or a lock)"
+        )
+    return f"Restate's discovery did not say the kind of the read handler {target}"

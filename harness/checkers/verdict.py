@@ -34,6 +34,8 @@ class Verdict:
     id: str = ""  # stable: the checker's name, plus its `op` ("exactly_once:charge")
     # violated, and every counterexample is a known upstream bug: which (checkers/known.py)
     known: str = ""
+    # the likely cause, from evidence, in words a stakeholder reads (checkers/causes.py)
+    cause: str = ""
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

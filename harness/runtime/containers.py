@@ -217,6 +217,7 @@ class ContainerService(ServiceAddress, Container):
         self.app, self.port, self.name = app, port, name
         self.log_path = log_dir / f"{name}.log"
         self.handlers: dict[str, list[str]] = {}
+        self.kinds: dict[str, str] = {}
         environment = {"PORT": str(port), "PYTHONUNBUFFERED": "1", **env}
         if app.startswith("docker:"):
             super().__init__(client, run_id, app[len("docker:") :], environment=environment)

@@ -66,11 +66,23 @@ def handlers_of(deployment: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def handler_kinds(deployment: dict[str, Any]) -> dict[str, str]:
+    """{"Service/handler": its kind as Restate discovered it (Exclusive, Shared, Workflow)}
+    of the handlers of virtual objects and workflows in a registration answer."""
+    return {
+        f"{s['name']}/{h['name']}": h["ty"]
+        for s in deployment.get("services", [])
+        for h in s.get("handlers", [])
+        if h.get("ty")
+    }
+
+
 class Deployment:
     """What the server is given: a service endpoint at `uri`, registered as a deployment."""
 
     uri: str
     handlers: dict[str, list[str]]
+    kinds: dict[str, str]  # "Service/handler" -> Exclusive, Shared or Workflow
     deployment_id: str | None = None
 
     async def register(self, admin: AdminClient, uri: str | None = None) -> list[str]:
@@ -79,6 +91,7 @@ class Deployment:
         the deployment's id in `self.deployment_id`)."""
         deployment = await admin.register(uri or self.uri)
         self.handlers, self.deployment_id = handlers_of(deployment), deployment.get("id")
+        self.kinds = handler_kinds(deployment)
         return list(self.handlers)
 
 
@@ -110,6 +123,7 @@ class ServiceProcess(ServiceAddress, Supervised):
     ):
         self.app = app
         self.handlers: dict[str, list[str]] = {}  # after register()
+        self.kinds: dict[str, str] = {}
         self.kind = check_spec(app)
         if self.kind == "url":
             raise HarnessError(f"{app}: a URL deployment is a RemoteService, not a process")
@@ -148,6 +162,7 @@ class RemoteService(Deployment):
         self.uri = app[4:].rstrip("/")
         self.proc = None
         self.handlers: dict[str, list[str]] = {}
+        self.kinds: dict[str, str] = {}
 
     async def start(self, timeout: float = 10.0) -> float:
         url = urlparse(self.uri)
