@@ -1375,3 +1375,23 @@ def test_node_recovery_counts_the_retried_requests_in_flight_at_a_node_kill():
     assert outage.valid is False
     assert "never served its partitions" in outage.counterexamples[0]["problem"]
     assert check_node_recovery(base, manifest).valid == "unknown"
+
+
+def test_a_journal_mismatch_names_the_command_where_replay_left_the_journal():
+    """Issue 36: the cause of a mismatch is the first differing command, as Restate and
+    the SDK name it."""
+    from harness.checkers.determinism import check_determinism
+
+    row = {
+        "id": "inv_1", "target": "Upload/u1/run", "status": "backing-off", "retry_count": 7,
+        "last_failure_error_code": 570, "last_failure_related_command_index": 1,
+        "last_failure_related_command_type": "Run", "last_failure_related_command_name": "quota",
+        "last_failure": "[570 Journal mismatch] ...\n- Difference:\n   name: upload != quota",
+    }  # fmt: skip
+    v = check_determinism([row])
+    assert v.valid is False
+    assert v.cause.startswith(
+        "replay of Upload/u1/run differed from its journal at command 1 (Run 'quota'; "
+        "the SDK: name: upload != quota)"
+    )
+    assert v.counterexamples[0]["cause"] == v.cause

@@ -35,6 +35,31 @@ def invocation_evidence(row: dict[str, Any], journal: list[dict[str, Any]]) -> d
     }
 
 
+def mismatch_cause(row: dict[str, Any]) -> str:
+    """Where the replay left the journal: the command Restate names in the failure."""
+    index = row.get("last_failure_related_command_index")
+    if index is None:
+        return (
+            "the code took another path on replay than its journal recorded (its first "
+            "differing command is not named by this Restate version)"
+        )
+    kind = row.get("last_failure_related_command_type") or "command"
+    name = row.get("last_failure_related_command_name")
+    failure = (row.get("last_failure") or "").splitlines()
+    diff = (
+        [x.strip() for x in failure[failure.index("- Difference:") + 1 :]][:3]
+        if ("- Difference:" in failure)
+        else []
+    )  # the SDK's words: "name: upload != quota"
+    return (
+        f"replay of {row.get('target')} differed from its journal at command {index} "
+        f"({kind}{f' {name!r}' if name else ''}"
+        f"{'; the SDK: ' + ', '.join(diff) if diff else ''}): the code took "
+        "another path there than it recorded (a value from the clock or random outside "
+        "ctx.run, or new code on an old journal)"
+    )
+
+
 @checker
 def check_determinism(
     invocations: list[dict[str, Any]],
@@ -55,9 +80,14 @@ def check_determinism(
             f"code), wedging {len(keys)} key(s): {', '.join(keys[:5])}",
             stats,
             [
-                {"problem": "journal mismatch on replay", **invocation_evidence(r, journal)}
+                {
+                    "cause": mismatch_cause(r),
+                    "problem": "journal mismatch on replay",
+                    **invocation_evidence(r, journal),
+                }
                 for r in bad[:50]
             ],
+            cause=mismatch_cause(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
         )
     if not any(f["type"] == "fault-start" for f in faults(records)):
         return Verdict(NAME, "unknown", "no fault struck, so no invocation was replayed", stats)

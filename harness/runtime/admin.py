@@ -129,7 +129,9 @@ class AdminClient(HttpClient):
         return await self.query(
             "SELECT id, target, target_service_name, target_service_key, status, retry_count,"
             " last_failure, last_failure_error_code, idempotency_key, created_at, completed_at,"
-            " journal_size, pinned_deployment_id FROM sys_invocation"
+            " journal_size, pinned_deployment_id, last_failure_related_command_index,"
+            " last_failure_related_command_name, last_failure_related_command_type"
+            " FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
