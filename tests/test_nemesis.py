@@ -1,5 +1,8 @@
 import asyncio
 import random
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import asdict
 
@@ -44,6 +47,9 @@ class FakeTarget:  # a stand-in for a process: the nemesis's own bookkeeping is 
 
     def __init__(self):
         self.calls = []
+
+    def running(self):
+        return True
 
     async def kill(self):
         self.calls.append("kill")
@@ -412,7 +418,7 @@ async def test_an_upgrade_switches_when_the_old_version_has_work_else_it_is_miss
     """The upgrade waits (in Run.upgrade) for an invocation of the old version in flight;
     the nemesis records where it landed at the switch, and one that found no work before
     the workload ended as missed, with nothing switched."""
-    switched = {"service": "svc", "pinned_at_switch": 3, "waited_for_work_s": 1.5}
+    switched = {"service": "svc", "version": 2, "pinned_at_switch": 3, "waited_for_work_s": 1.5}
     missed = {"service": "svc", "missed": "no invocation of the old version was in flight"}
 
     async def run(answer):
@@ -436,3 +442,68 @@ async def test_an_upgrade_switches_when_the_old_version_has_work_else_it_is_miss
     start, end = await run(missed)
     assert start["landed"] is False and "no invocation of the old version" in start["missed"]
     assert "pinned_at_switch" not in end
+
+
+class Caller(FakeTarget):
+    """A real process holding a TCP connection to `port`, as a service holds one to the
+    world: the world sees the connection's local port as the caller."""
+
+    def __init__(self, port):
+        super().__init__()
+        code = (
+            f"import socket, time; s = socket.create_connection(('127.0.0.1', {port})); "
+            "print(s.getsockname()[1], flush=True); time.sleep(60)"
+        )
+        self.popen = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        self.proc = self.popen  # what the nemesis reads: .pid
+        self.port = int(self.popen.stdout.readline())
+
+
+async def test_after_an_upgrade_faults_say_their_version_and_a_window_fault_strikes_the_caller(
+    tmp_path,
+):
+    """Issue 36: after an upgrade, a fault on the service records the version it struck;
+    one aimed at a world event, while the old version still serves what is pinned to it,
+    strikes the process that made the call (its port, among the versions' connections)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    old, new = Caller(port), Caller(port)
+    try:
+        h = History(tmp_path / "h.jsonl")
+
+        async def upgrade(target, args, until):
+            return {"service": "svc", "version": 2, "pinned_at_switch": 1}, new, None
+
+        class Events:  # the old version's call comes after the upgrade
+            async def events(self, after, wait=0.0):
+                await asyncio.sleep(0.01)
+                if not nem.versions:
+                    return []
+                return [{"seq": 1, "op": "charge", "key": "p1", "outcome": "applied",
+                         "peer": old.port, "wall": time.time()}]  # fmt: skip
+
+        plan = [
+            Fault("upgrade", "svc", after_ops=1),
+            Fault("kill", "svc", on_event={"op": "charge", "key": "p1"}, downtime=0),
+            Fault("kill", "svc", after_ops=3, downtime=0),
+        ]
+        nem = Nemesis(plan, {"svc": old}, h, tmp_path / "f.jsonl", events=Events(),
+                      upgrade=upgrade)  # fmt: skip
+        progress = Progress()
+        progress.done = 1
+        task = asyncio.create_task(nem.run(progress))
+        ends = tmp_path / "f.jsonl"
+        while not ends.exists() or sum(r["type"] == "fault-end" for r in read(ends)) < 2:
+            await asyncio.sleep(0.01)
+        progress.done = 3
+        await asyncio.wait_for(task, 10)
+        h.close()
+        starts = {r["fault"]: r for r in read(tmp_path / "f.jsonl") if r["type"] == "fault-start"}
+        assert starts[1]["version"] == 1 and starts[1]["struck"] == f"the caller (port {old.port})"
+        assert starts[2]["version"] == 2 and "struck" not in starts[2]
+        assert old.calls == ["kill", "start"] and new.calls == ["kill", "start"]
+    finally:
+        for c in (old, new):
+            c.popen.kill()
+            c.popen.wait()
+        listener.close()

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import psutil
+
 from harness.workload.history import History, encode_line
 
 Kind = Literal[
@@ -359,10 +361,27 @@ class Target(Protocol):
     last_start: dict[str, float]
 
     async def kill(self) -> None: ...
+    def running(self) -> bool: ...
     async def stop(self, grace: float = ...) -> bool: ...
     async def start(self, timeout: float = ...) -> float: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
+
+
+def connected_from(target: Target, port: int) -> bool:
+    """Whether one of `target`'s processes (its process and their children) has an open
+    TCP connection from local `port`."""
+    proc = getattr(target, "proc", None)
+    if proc is None:
+        return False
+    try:
+        root = psutil.Process(proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            if any(c.laddr and c.laddr.port == port for c in p.net_connections("tcp")):
+                return True
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        pass
+    return False
 
 
 class LinkTarget(Protocol):
@@ -461,6 +480,9 @@ class Nemesis:
         self._in_force: set[int] = set()
         self._sample: tuple[float, dict[str, int]] | None = None  # (monotonic, counts)
         self.injected = 0  # faults started so far (live progress)
+        # an upgraded service: its versions' processes, oldest first (an old one serves
+        # what is pinned to it until drained); its faults say which version they struck
+        self.versions: dict[str, list[tuple[int, Target]]] = {}
 
     def record(self, type_: str, **fields: Any) -> None:
         rec = self.history.append(type_, **fields)
@@ -584,6 +606,23 @@ class Nemesis:
             out["landed"] = True  # fired by the event it was aimed at
         return out
 
+    def _struck(self, fault: Fault, event: dict[str, Any] | None) -> tuple[Target, dict[str, Any]]:
+        """The process a fault on `fault.target` strikes, and what to record of it: after
+        an upgrade, the version; a fault aimed at a world event, while an old version
+        still runs, strikes the process that made the call (the caller's port the world
+        saw, among the versions' open connections), not the newest."""
+        versions = [(v, t) for v, t in self.versions.get(fault.target, []) if t.running()]
+        if not versions:
+            return self.targets[fault.target], {}
+        version, target = versions[-1]
+        peer = (event or {}).get("peer")
+        if peer and len(versions) > 1:
+            caller = next((vt for vt in versions if connected_from(vt[1], peer)), None)
+            if caller is not None:
+                version, target = caller
+                return target, {"version": version, "struck": f"the caller (port {peer})"}
+        return target, {"version": version}
+
     async def _execute(
         self,
         i: int,
@@ -592,8 +631,8 @@ class Nemesis:
         event: dict[str, Any] | None,
         queued: float,
     ) -> None:
-        target = self.targets[fault.target]
-        aim = self._aim(fault, progress, event, queued)
+        target, struck = self._struck(fault, event)
+        aim = {**self._aim(fault, progress, event, queued), **struck}
         if fault.target in self.roles:
             aim["role"] = self.roles[fault.target]
         self.record("fault-start", fault=i, kind=fault.kind, target=fault.target, **aim)
@@ -661,6 +700,8 @@ class Nemesis:
         what = {"fault": i, "kind": fault.kind, "target": fault.target}
         if fault.args:
             what["args"] = fault.args
+        if fault.target in self.versions:  # the path to the newest version
+            what["version"] = self.versions[fault.target][-1][0]
         self.injected += 1
         if fault.kind in ("reset", "reset-connections"):
             scope = "connections" if fault.kind == "reset-connections" else "streams"
@@ -735,6 +776,8 @@ class Nemesis:
         if "missed" in done:
             self.record("fault-end", **what, ready_after=0.0)
             return
+        old = self.versions.get(fault.target) or [(1, self.targets[fault.target])]
+        self.versions[fault.target] = [*old, (done["version"], process)]
         self.targets[fault.target] = process
         if link is not None:
             self.links[fault.target] = link

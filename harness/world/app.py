@@ -72,9 +72,10 @@ class World:
         if op not in OPS:
             return JSONResponse({"error": f"unknown operation {op!r}; one of {OPS}"}, 404)
         body: dict[str, Any] = await request.json()
+        peer = request.client.port if request.client else None  # which process called
         knob = self.ledger.knob(op, body.get("key"))
         if knob["decline"]:
-            self.ledger.record(op, body, "declined")
+            self.ledger.record(op, body, "declined", peer=peer)
             await self._notify()
             return JSONResponse({"declined": True, "op": op, "key": body.get("key")}, 402)
         flaky = knob["error_rate"] and self.rng.random() < knob["error_rate"]
@@ -83,7 +84,7 @@ class World:
             or self.ledger.next_attempt(op, body.get("key"), body.get("idem"))
             <= knob["fail_attempts"]
         ):
-            self.ledger.record(op, body, "failed")
+            self.ledger.record(op, body, "failed", peer=peer)
             await self._notify()
             return JSONResponse({"error": "injected transient failure"}, 503)
         # the effect is applied; the answer is slow (or lost). A call may ask for its own
@@ -96,10 +97,10 @@ class World:
         existing = self.ledger.existing(op, body.get("idem"))
         if existing is not None:
             effect, done = existing
-            self.ledger.record(op, body, "duplicate")
+            self.ledger.record(op, body, "duplicate", peer=peer)
             own_s = max(0.0, done - time.time())
         else:
-            effect = self._apply(op, body, own_s)
+            effect = self._apply(op, body, own_s, peer)
             if body.get("webhook"):
                 self._schedule_webhooks(body)
         await self._notify()
@@ -108,7 +109,9 @@ class World:
             await asyncio.sleep(wait_s)
         return JSONResponse(effect)
 
-    def _apply(self, op: str, body: dict[str, Any], duration_s: float = 0.0) -> dict[str, Any]:
+    def _apply(
+        self, op: str, body: dict[str, Any], duration_s: float = 0.0, peer: int | None = None
+    ) -> dict[str, Any]:
         """Record a new effective effect of `op`, done `duration_s` from now; returns it
         (the caller's answer)."""
         effect = {
@@ -116,7 +119,7 @@ class World:
             "op": op,
             **{k: body[k] for k in ("key", "amount", "account", "resource") if k in body},
         }
-        self.ledger.record(op, body, "applied", effect, duration_s)
+        self.ledger.record(op, body, "applied", effect, duration_s, peer)
         return effect
 
     def _schedule_webhooks(self, body: dict[str, Any]) -> None:

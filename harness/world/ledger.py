@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS calls (
     attempt INTEGER NOT NULL,  -- nth call with this (op, idem), or with this (op, key) without idem
     request TEXT NOT NULL,
     outcome TEXT NOT NULL,     -- applied | duplicate | declined | failed (injected 5xx)
-    effect INTEGER             -- effects.id this call applied or repeated
+    effect INTEGER,            -- effects.id this call applied or repeated
+    peer INTEGER               -- the caller's TCP port: which process made the call
 );
 CREATE TABLE IF NOT EXISTS effects (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -134,6 +135,7 @@ class Ledger:
         outcome: str,
         effect: dict[str, Any] | None = None,
         duration_s: float = 0.0,
+        peer: int | None = None,
     ) -> dict[str, Any]:
         """Append a raw call; with `effect` (a new effective effect, done `duration_s`
         after now) apply it atomically. Returns the call row as an event."""
@@ -173,9 +175,9 @@ class Ledger:
                     )
             attempt = self.next_attempt(op, key, idem)
             cur = self.db.execute(
-                "INSERT INTO calls (wall, op, key, idem, attempt, request, outcome, effect) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, op, key, idem, attempt, json.dumps(request), outcome, effect_id),
+                "INSERT INTO calls (wall, op, key, idem, attempt, request, outcome, effect, peer)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, op, key, idem, attempt, json.dumps(request), outcome, effect_id, peer),
             )
             self.db.execute("COMMIT")
         except BaseException:
@@ -190,6 +192,7 @@ class Ledger:
             "attempt": attempt,
             "outcome": outcome,
             "effect": effect_id,
+            "peer": peer,
         }
 
     def existing(self, op: str, idem: str | None) -> tuple[dict[str, Any], float] | None:
@@ -205,7 +208,7 @@ class Ledger:
 
     def events_after(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         return self.rows(
-            "SELECT seq, wall, op, key, idem, attempt, outcome, effect FROM calls "
+            "SELECT seq, wall, op, key, idem, attempt, outcome, effect, peer FROM calls "
             "WHERE seq > ? ORDER BY seq LIMIT ?",
             seq,
             limit,
