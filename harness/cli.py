@@ -121,6 +121,25 @@ class _Collection:
             self.errors.append(report.nodeid or "?")
 
 
+def class_assumptions(node: Any) -> dict[str, tuple[Any, str]]:
+    """A contract class's ASSUMPTIONS (harness/contracts.py) with their values, from its
+    source: name -> (value, meaning)."""
+    import ast
+
+    values: dict[str, Any] = {}
+    meanings: dict[str, str] = {}
+    for stmt in node.body:
+        if not isinstance(stmt, ast.Assign) or not isinstance(stmt.targets[0], ast.Name):
+            continue
+        with contextlib.suppress(ValueError):
+            value = ast.literal_eval(stmt.value)
+            if stmt.targets[0].id == "ASSUMPTIONS":
+                meanings = value
+            else:
+                values[stmt.targets[0].id] = value
+    return {n: (values.get(n), m) for n, m in meanings.items()}
+
+
 def describe(path: Path) -> dict[str, Any]:
     """A scenario file's summary line, SERVICES and CONTROLS, read without importing it
     (listing stays fast: no run or report layer loaded)."""
@@ -133,7 +152,11 @@ def describe(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"doc": doc.splitlines()[0] if doc else "", "services": {}}
     out["controls"] = []
     out["params"] = {}
+    out["assumptions"] = {}  # contract class -> {name: (bundled value, meaning)}
     for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            out["assumptions"][node.name] = class_assumptions(node)
+            continue
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
             names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
             with contextlib.suppress(ValueError):
@@ -404,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{'':24}   adapter (--adapter {service}=module:Class): a subclass "
                     f"of harness.bundled.scenarios.{path.stem}.{contract}"
                 )
+                for n, (value, meaning) in info["assumptions"].get(contract, {}).items():
+                    print(
+                        f"{'':24}     assumes {n}={value!r} (an adapter attribute, or "
+                        f"--param {n}=...): {meaning}"
+                    )
             params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
             print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
             print(f"{'':24}   fault kinds: {', '.join(info['faults']) or 'none named'}")

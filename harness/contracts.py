@@ -16,7 +16,7 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.errors import BadInput
 
@@ -24,7 +24,16 @@ from harness.errors import BadInput
 class Contract:
     """Base of every scenario contract. Methods that build requests may return None where
     the API has no such operation: the scenario then leaves it out and says which of its
-    guarantees were not exercised."""
+    guarantees were not exercised.
+
+    `ASSUMPTIONS` declares what the scenario assumes of the service beyond its API (a
+    step's timeout, a timer's period, how a provider fails, whether reads are shared):
+    attribute name -> what it means. Each is a class attribute holding the bundled
+    service's value; an adapter overrides it, `--param NAME=VALUE` over that. run.json
+    records each with where its value came from, `list` shows them, and the verdicts that
+    rest on one name it (`RunData.assumed`)."""
+
+    ASSUMPTIONS: ClassVar[dict[str, str]] = {}
 
     def check_answer(self, action: str, answer: Any) -> None:
         """Read a probe's answer to `action` as the checks will (raise if it cannot be):
@@ -59,16 +68,59 @@ def _subclasses(cls: type, base: type) -> bool:
     )
 
 
-def make(spec: str | None, default: type[Any], paths: list[str] = ()) -> Any:  # type: ignore[assignment]
+def make(
+    spec: str | None,
+    default: type[Any],
+    paths: list[str] = (),  # type: ignore[assignment]
+    given: dict[str, Any] | None = None,
+) -> Any:
     """An instance of the adapter `spec` (imported as load_class does), which must subclass
-    `default`; else `default`."""
-    if spec is None:
-        return default()
-    cls = load_class(spec, paths)
+    `default`; else `default`. `given`: values for its assumptions (--param), set on it."""
+    cls = default if spec is None else load_class(spec, paths)
     if not (isinstance(cls, type) and _subclasses(cls, default)):
         raise BadInput(
             f"adapter {spec!r} must be a class that subclasses the scenario's contract "
             f"{default.__module__}.{default.__qualname__} (override what your API does "
             "differently)"
         )
-    return cls()
+    contract = cls()
+    for name, value in (given or {}).items():
+        if name in getattr(cls, "ASSUMPTIONS", {}):
+            problem = value_mismatch(getattr(contract, name), value)
+            if problem:
+                raise BadInput(f"--param {name}={value!r}: the assumption {name} {problem}")
+            setattr(contract, name, value)
+    return contract
+
+
+def value_mismatch(current: Any, value: Any) -> str | None:
+    """Why `value` cannot replace a parameter now `current` (None: it can)."""
+    kinds = (int, float) if isinstance(current, float) else type(current)
+    if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, kinds):
+        return f"is a {type(current).__name__} (now {current!r})"
+    return None
+
+
+def assumptions(contract: Any, default: type[Any], given: dict[str, Any]) -> dict[str, Any]:
+    """What `contract` assumes of its service, for run.json: name -> {value, source (the
+    bundled default, the adapter, or --param), meaning}."""
+    out = {}
+    for name, meaning in getattr(type(contract), "ASSUMPTIONS", {}).items():
+        value = getattr(contract, name)
+        if name in given:
+            source = "--param"
+        elif value != getattr(default, name, value):
+            source = f"the adapter {type(contract).__module__}.{type(contract).__qualname__}"
+        else:
+            source = "the bundled service's value"
+        out[name] = {"value": value, "source": source, "meaning": meaning}
+    return out
+
+
+def contract_assumptions(contracts: dict[str, type]) -> dict[str, Any]:
+    """The assumptions a scenario's contracts declare: name -> the bundled value."""
+    return {
+        name: getattr(cls, name)
+        for cls in contracts.values()
+        for name in getattr(cls, "ASSUMPTIONS", {})
+    }

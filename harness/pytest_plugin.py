@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from harness.contracts import contract_assumptions, value_mismatch
 from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
 from harness.load import Load
@@ -369,7 +370,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     }
     for option, (attr, what, given) in overrides.items():
         declared = {
-            sc: scenario_params(m) if attr == "params" else dict(getattr(m, attr, {}))
+            sc: scenario_params(m) | contract_assumptions(getattr(m, "CONTRACTS", {}))
+            if attr == "params"
+            else dict(getattr(m, attr, {}))
             for sc, m in scenarios.items()
         }
         if not given or not declared or (attr == "SERVICES" and not all(declared.values())):
@@ -391,7 +394,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"By scenario: {listing} (scope one with SCENARIO.NAME=...)"
                 )
             for sc, short in targets if attr == "params" else ():
-                problem = param_mismatch(declared[sc][short], given[name])
+                problem = value_mismatch(declared[sc][short], given[name])
                 if problem:
                     raise pytest.UsageError(
                         f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
@@ -505,14 +508,6 @@ def parse_params(values: list[str]) -> dict[str, Any]:
     return out
 
 
-def param_mismatch(current: Any, value: Any) -> str | None:
-    """Why `value` cannot replace a parameter now `current` (None: it can)."""
-    kinds = (int, float) if isinstance(current, float) else type(current)
-    if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, kinds):
-        return f"is a {type(current).__name__} (now {current!r})"
-    return None
-
-
 def override_params(scenario: str, module: Any, given: dict[str, Any]) -> dict[str, Any]:
     """Set the parameters meant for this scenario on its module; returns the old values.
     A name the module does not have, or a value of another type, is bad input."""
@@ -525,7 +520,7 @@ def override_params(scenario: str, module: Any, given: dict[str, Any]) -> dict[s
         if short not in declared:
             continue  # meant for another scenario of the run (checked at collection)
         current = getattr(module, short)
-        problem = param_mismatch(current, value)
+        problem = value_mismatch(current, value)
         if problem:
             raise BadInput(f"--param {name}={value!r}: {short} {problem}")
         old[short] = current
@@ -584,7 +579,14 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         contracts,
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
-    applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in previous}
+    # the contracts' assumptions given with --param (lower-case names, set on the contract)
+    assumed = {
+        short: v
+        for n, v in given.items()
+        for scope, _, short in [n.rpartition(".")]
+        if scope in ("", _scenario_name(node)) and short in contract_assumptions(contracts)
+    }
+    applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in {*previous, *assumed}}
     duration = cfg.getoption("--chaos-duration")
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
     subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
@@ -610,6 +612,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             reproduce=reproduce,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
             params=scenario_params(node.module),
+            assumed=assumed,
             scale=scale,
             duration=duration,
             backend=backend,

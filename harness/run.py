@@ -108,6 +108,8 @@ class RunOptions:
     reproduce: str = ""
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
+    # values --param gave the contracts' assumptions (harness/contracts.py)
+    assumed: dict[str, Any] = field(default_factory=dict)
     scale: int = 1  # workload and faults multiplied by this (--scale)
     duration: float | None = None  # no request starts after this many seconds (--duration)
     # where the server and the services run: "process" (default) or "docker" (containers,
@@ -543,7 +545,7 @@ class Run:
     def contract(self, name: str) -> Any:
         """How to talk to service `name`: the user's adapter (--adapter), else the
         scenario's contract (its module's CONTRACTS[name]). Recorded in run.json."""
-        from harness.contracts import make
+        from harness.contracts import assumptions, make
 
         if name not in self.options.contracts:
             raise HarnessError(f"the scenario declares no contract for {name!r} in CONTRACTS")
@@ -552,8 +554,12 @@ class Run:
         if spec is not None:
             self.manifest["adapters"][name] = spec
         self.manifest["app_paths"] = [str(p) for p in self.options.app_paths]
+        default = self.options.contracts[name]
+        contract = make(spec, default, self.manifest["app_paths"], self.options.assumed)
+        what = assumptions(contract, default, self.options.assumed)
+        if what:  # what the scenario assumed of this service, and where each value came from
+            self.manifest.setdefault("assumptions", {})[name] = what
         self._write_manifest()
-        contract = make(spec, self.options.contracts[name], self.manifest["app_paths"])
         self.contracts.append(contract)
         return contract
 
@@ -1031,6 +1037,10 @@ class Run:
         lines = [
             f"{v.id}: {v.valid} - {v.name}: {v.summary}"
             + (f"\n    likely cause: {v.cause}" * bool(v.cause))
+            + "".join(
+                f"\n    rests on {n}={a['value']!r} ({a['source']}; --param {n}=... to change)"
+                for n, a in v.assumes.items()
+            )
             + (f"\n    known: {v.known}" * bool(v.known))
             for v in self.verdicts
             if v.valid is not True

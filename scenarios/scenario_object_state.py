@@ -39,6 +39,12 @@ class SubscriptionListContract(Contract):
     shared handler (it reads) and answers the list; the scenario calls them add and list.
     For another API, subclass and override (`--adapter subscriptions=mypkg.chaos:MyList`)."""
 
+    ASSUMPTIONS = {
+        "reads_are_shared": "the read handler is shared, so a read must not wait for a "
+        "running write (false: only that reads see acknowledged and final state)",
+    }
+    reads_are_shared = True
+
     def add(self, user: str, subscription: str, idem: str) -> Request:
         """Add `subscription` to `user`'s list (an exclusive, state-writing handler)."""
         body = {"subscription": subscription}
@@ -124,8 +130,15 @@ def checks(run: RunData) -> list[Verdict]:
     return [
         check_set_members(records, finals, "add", member=member),
         check_shared_reads(
-            records, finals, "add", "list", member, api.members, manifest=run.manifest
-        ),
+            records,
+            finals,
+            "add",
+            "list",
+            member,
+            api.members,
+            run.manifest,
+            must_overtake=api.reads_are_shared,
+        ).resting_on(run.assumed("subscriptions", "reads_are_shared")),
         check_idempotent_response(records, "add"),
         check_vacuity(records, min_ok=ADDS, min_faults=2),
     ]

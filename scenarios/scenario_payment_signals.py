@@ -51,7 +51,8 @@ class SignalsContract(Contract):
     with the payment id as `key` and `webhook: {path, body}` (where the provider calls back
     through Restate's ingress), and cancel it as a world cancel with the same key."""
 
-    timeout_s = 2.0  # modelling choice: how long a payment waits for its webhook
+    ASSUMPTIONS = {"timeout_s": "how long a payment waits for its webhook"}
+    timeout_s = 2.0
 
     def process(self, payment: str, amount: int, idem: str) -> Request:
         """Start `payment` and answer once it is confirmed or cancelled."""
@@ -140,7 +141,7 @@ def checks(run: RunData) -> list[Verdict]:
         payment_of=lambda o: o.key or "",
         timeout=api.timeout_s,
         outcome=api.outcome,
-    )
+    ).resting_on(run.assumed("payments", "timeout_s"))
     # a webhook accepted before the timeout, lost by the server in a restart (the bundled
     # service keys the payment by its id and the webhook by "<id>:webhook:<n>")
     signals = mark_known(

@@ -46,7 +46,8 @@ class TokensContract(Contract):
     (withdraw, deposit) with the token as `key`, and record the expiry as an event with key
     "<token>:expired"."""
 
-    expiry_ms = 12_000  # modelling choice: a token expires this long after its first transition
+    ASSUMPTIONS = {"expiry_ms": "a token expires this long after its first transition"}
+    expiry_ms = 12_000
 
     def make(self, token: str, account: str, amount: int, idem: str) -> Request:
         """Pay `amount` from `account` under `token` (unless the token was cancelled)."""
@@ -146,7 +147,7 @@ async def test_token_state_machine(chaos: Run) -> None:
     await run_scenario(chaos, "payments", checks)
 
 
-def token_checks(run: RunData, api: TokensContract) -> list[Verdict]:
+def token_checks(run: RunData, api: TokensContract, service: str = "payments") -> list[Verdict]:
     records = run.actions()  # in the scenario's words: make / cancel / status of a token
     reads = run.answers("status")
     kept = {k: v for k, v in reads.items() if not api.cleared(v)}
@@ -171,7 +172,7 @@ def token_checks(run: RunData, api: TokensContract) -> list[Verdict]:
             timer_of=lambda o: (f"{o.key}:expired", api.expiry_ms / 1000),
             manifest=run.manifest,
             name="each token expires once, on time",
-        ),
+        ).resting_on(run.assumed(service, "expiry_ms")),
         cleared,
         check_vacuity(records, min_ok=TOKENS, min_faults=3),
     ]

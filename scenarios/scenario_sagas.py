@@ -40,12 +40,6 @@ from harness import (
 
 BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
 SCALED = ("BOOKINGS",)  # the workload sizes --scale N multiplies
-# Modelling choice (--param sagas.LOST_ANSWER_MS=...): a "lost answer" is a reservation that
-# takes effect and answers this late. It is lost to a service whose step gives up sooner
-# (the bundled Trips waits 0.5 s per attempt, 3 attempts, then fails the step); a service
-# that waits longer sees a slow success, not a loss: set this above your step timeout, or
-# LOST_ANSWER=0 to plan no lost answers.
-LOST_ANSWER_MS = 2000
 
 
 class TripsContract(Contract):
@@ -54,6 +48,13 @@ class TripsContract(Contract):
     API, subclass and override (`--adapter trips=mypkg.chaos:MyTrips`). The service must
     call the world per step: `reserve` then, to compensate, `cancel`, with the business key
     "<booking>:<step>" for the steps flight, car, hotel (in that order)."""
+
+    ASSUMPTIONS = {
+        "step_timeout_ms": "how long the service waits for a reservation's answer, all "
+        "attempts together, before it fails the step: a planned lost answer is held "
+        "500 ms longer than this (LOST_ANSWER=0 plans none)",
+    }
+    step_timeout_ms = 1500  # the bundled Trips: 0.5 s per attempt, 3 attempts
 
     def book(self, booking: str, idem: str) -> Request:
         """Book the trip `booking` (all three steps, or none)."""
@@ -129,7 +130,7 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
                 "reserve",
                 key,
                 decline=how == "decline",
-                latency_ms=LOST_ANSWER_MS if how == "lost" else 0,
+                latency_ms=api.step_timeout_ms + 500 if how == "lost" else 0,
             )
     requests = workload(rng, api)
     ok_bookings = {b for b, f in plan.items() if f is None}
@@ -154,7 +155,9 @@ def checks(run: RunData) -> list[Verdict]:
     records = run.actions(failed={"book": api.failed})  # in the scenario's words
     plan = {b: (list(STEPS), f[1] if f else None) for b, f in run.manifest["saga_plan"].items()}
     return [
-        check_saga(records, run.ledger, plan, handler="book"),
+        check_saga(records, run.ledger, plan, handler="book").resting_on(
+            run.assumed("trips", "step_timeout_ms")
+        ),
         check_idempotent_response(records, "book"),
         check_vacuity(records, min_ok=BOOKINGS // 3, min_faults=4),
     ]

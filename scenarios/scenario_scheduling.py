@@ -43,8 +43,12 @@ class TrackerContract(Contract):
     resource n, the escalation as an event "<invoice>:escalation", and record the success
     as an event "<invoice>:paid"."""
 
-    reminders = 3  # modelling choice: reminders before the escalation
-    interval_s = 1.0  # modelling choice: the time between reminders
+    ASSUMPTIONS = {
+        "reminders": "reminders the service sends before it escalates",
+        "interval_s": "seconds between a reminder (or the failure) and the next step",
+    }
+    reminders = 3
+    interval_s = 1.0
 
     def failure(self, invoice: str, event: str, delay_ms: int | None = None) -> Request:
         """Deliver the payment-failure event `event` (its id is the idempotency key)."""
@@ -140,7 +144,7 @@ def checks(run: RunData) -> list[Verdict]:
             interval=api.interval_s,
             manifest=run.manifest,
             stop_handler="onPaymentSuccess",
-        ),
+        ).resting_on(run.assumed("tracker", "reminders", "interval_s")),
         check_idempotent_response(records, "onPaymentFailure", project=lambda r: r["invocationId"]),
         check_vacuity(
             records,

@@ -54,4 +54,4 @@ async def test_stripe_style_api(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
-    return token_checks(run, run.contract("stripe", StripeContract))
+    return token_checks(run, run.contract("stripe", StripeContract), "stripe")

@@ -38,11 +38,6 @@ USERS, DUPLICATE, BROKEN_PROVIDER = 100, 0.2, 0.2
 SCALED = ("USERS",)  # the workload sizes --scale N multiplies
 FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within the bound)
 CATALOG = ("netflix", "hulu", "prime", "disney")
-# Modelling choice (--param subscription_retries.PROVIDER_FAILURE=...): how a provider that
-# fails for good fails. "retryable": 503 on every attempt, so the service must bound its
-# retries (the bundled one: 4 attempts) and then compensate; a service with no bound
-# retries it for ever. "terminal": 402 declined, which the service should not retry.
-PROVIDER_FAILURE = "retryable"
 
 
 class SubscriptionsContract(Contract):
@@ -52,6 +47,13 @@ class SubscriptionsContract(Contract):
     (`--adapter subscriptions=mypkg.chaos:MySubscriptions`). The service must call the world
     with the business key "<user>:<step>": `charge` / `refund` for the step "pay", `reserve`
     / `cancel` for each subscription, in the order given."""
+
+    ASSUMPTIONS = {
+        "provider_failure": "how a provider that fails for good fails: 'retryable' (503 "
+        "on every attempt: the service must bound its retries, then compensate) or "
+        "'terminal' (402 declined, which the service should not retry)",
+    }
+    provider_failure = "retryable"  # the bundled service bounds its retries (4 attempts)
 
     def add(self, user: str, subscriptions: list[str], amount: int, idem: str) -> Request:
         """Pay `amount` for `user`, then subscribe to each of `subscriptions`."""
@@ -113,15 +115,17 @@ async def test_retries_and_saga(chaos: Run) -> None:
     await chaos.start_server()
     await chaos.start_service("subscriptions")
 
-    if PROVIDER_FAILURE not in ("retryable", "terminal"):
-        raise BadInput(f"PROVIDER_FAILURE must be retryable or terminal, not {PROVIDER_FAILURE!r}")
+    if api.provider_failure not in ("retryable", "terminal"):
+        raise BadInput(
+            f"provider_failure must be retryable or terminal, not {api.provider_failure!r}"
+        )
     requests, plan = workload(chaos.rng, api)
     chaos.manifest["saga_plan"] = plan
     await world.set_knob("reserve", fail_attempts=FLAKY)
     await world.set_knob("charge", fail_attempts=1)
     for user, (steps, k) in plan.items():
         if k is not None:
-            terminal = PROVIDER_FAILURE == "terminal"
+            terminal = api.provider_failure == "terminal"
             await world.set_knob(
                 "reserve", f"{user}:{steps[k]}", error_rate=0.0 if terminal else 1.0,
                 decline=terminal,
@@ -148,7 +152,9 @@ def checks(run: RunData) -> list[Verdict]:
     records = run.actions(failed={"add": api.failed})  # in the scenario's words
     plan = {u: (steps, k) for u, (steps, k) in run.manifest["saga_plan"].items()}
     return [
-        check_saga(records, run.ledger, plan, handler="add"),
+        check_saga(records, run.ledger, plan, handler="add").resting_on(
+            run.assumed("subscriptions", "provider_failure")
+        ),
         check_idempotent_response(records, "add"),
         check_vacuity(records, min_ok=USERS // 2, min_faults=3),
     ]

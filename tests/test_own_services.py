@@ -390,3 +390,41 @@ def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
     assert "version 2 does not serve" in out.stdout and "(it serves Counter)" in out.stdout
     (run,) = (tmp_path / "d").glob("*-payment_signals-*")
     assert not (run / "faults.jsonl").exists() or not (run / "faults.jsonl").read_text()
+
+
+def test_a_contracts_assumptions_come_from_the_adapter_or_param_and_are_named(tmp_path):
+    """Issue 36: what a scenario assumes of the service (here the saga's step timeout) is
+    declared on its contract: an adapter overrides it, --param over that; run.json records
+    its value and source, the run uses it (a lost answer is held 500 ms past it), and the
+    verdict that rests on it names it. A value of the wrong type is bad input."""
+    from harness.contracts import assumptions, make
+    from scenarios.scenario_sagas import TripsContract
+
+    (tmp_path / "slow_trips.py").write_text(
+        "from harness.bundled.scenarios.scenario_sagas import TripsContract\n\n\n"
+        "class SlowTrips(TripsContract):\n    step_timeout_ms = 1200\n"
+    )
+    out = cli(
+        "run", "sagas", "--seed", "3", "--report-dir", str(tmp_path / "r"), "--no-html",
+        "--param", "BOOKINGS=30", "--adapter", "trips=slow_trips:SlowTrips",
+        "--app-path", str(tmp_path),
+    )  # fmt: skip
+    (run,) = (tmp_path / "r").glob("*-sagas-*")
+    manifest = json.loads((run / "run.json").read_text())
+    (step,) = manifest["assumptions"]["trips"].values()
+    assert step["value"] == 1200 and step["source"].endswith("slow_trips.SlowTrips"), step
+    knobs = json.loads((run / "ledger.json").read_text())["knobs"]
+    assert 1700 in {k["latency_ms"] for k in knobs}, knobs  # lost answers (300: windows)
+    results = json.loads((run / "results.json").read_text())
+    saga = next(v for v in results["verdicts"] if v["id"] == "saga")
+    assert saga["assumes"]["step_timeout_ms"]["value"] == 1200, out.stdout[-2000:]
+    given = make(None, TripsContract, given={"step_timeout_ms": 900})
+    assert (
+        assumptions(given, TripsContract, {"step_timeout_ms": 900})["step_timeout_ms"]["source"]
+        == "--param"
+    )
+    bad = cli("run", "sagas", "--report-dir", str(tmp_path / "bad"),
+              "--param", "step_timeout_ms=soon")  # fmt: skip
+    assert bad.returncode == 2, bad.stdout
+    assert "sagas's step_timeout_ms is a int (now 1500)" in bad.stdout + bad.stderr
+    assert not (tmp_path / "bad").exists()

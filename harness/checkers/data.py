@@ -76,7 +76,15 @@ class RunData:
         from harness.contracts import make
 
         spec = self.manifest.get("adapters", {}).get(name)
-        return make(spec, default, self.manifest.get("app_paths", []))
+        assumed = self.manifest.get("assumptions", {}).get(name, {})
+        given = {n: a["value"] for n, a in assumed.items()}  # as the run had them
+        return make(spec, default, self.manifest.get("app_paths", []), given)
+
+    def assumed(self, service: str, *names: str) -> dict[str, Any]:
+        """The assumptions of `service`'s contract that a verdict rests on, as the run
+        recorded them (value, where it came from, what it means): for `Verdict.assumes`."""
+        recorded = self.manifest.get("assumptions", {}).get(service, {})
+        return {n: recorded[n] for n in names if n in recorded}
 
     def final_reads(self, service: str, handler: str) -> dict[str, Any]:
         """The last acknowledged answer of `service/handler` per object key (the check

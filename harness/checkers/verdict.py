@@ -36,6 +36,13 @@ class Verdict:
     known: str = ""
     # the likely cause, from evidence, in words a stakeholder reads (checkers/causes.py)
     cause: str = ""
+    # the contract's assumptions about the service it rests on (RunData.assumed)
+    assumes: dict[str, Any] = field(default_factory=dict)
+
+    def resting_on(self, assumed: dict[str, Any]) -> Verdict:
+        """This verdict, naming the assumptions it rests on (RunData.assumed)."""
+        self.assumes = assumed
+        return self
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
