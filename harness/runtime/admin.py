@@ -24,6 +24,9 @@ QUIESCE_CAP = 10
 # an invocation that failed with a journal mismatch is retried for ever and never gets
 # past it (the replayed code takes another path): waiting longer shows nothing new
 WEDGED_FOR = 3.0
+# an invocation running its first attempt, nothing failed, is work under way for this long
+# (Restate's default inactivity timeout: an attempt idle longer is aborted and retried)
+FIRST_ATTEMPT_FOR = 60.0
 MISMATCH_CODES = ("RT0016", 570)
 
 
@@ -34,6 +37,19 @@ def wall(value: Any) -> float | None:
     if isinstance(value, int | float):
         return value / 1000
     return datetime.fromisoformat(str(value)).timestamp()
+
+
+def in_first_attempt(row: dict[str, Any], within: float = FIRST_ATTEMPT_FOR) -> bool:
+    """Running its first attempt, begun less than `within` seconds ago, nothing failed:
+    work under way (Restate counts the attempt in progress in retry_count)."""
+    started = wall(row.get("last_start_at"))
+    return (
+        row.get("status") == "running"
+        and (row.get("retry_count") or 0) <= 1
+        and not row.get("last_failure")
+        and started is not None
+        and time.time() - started < within
+    )
 
 
 def journal_mismatch(row: dict[str, Any]) -> bool:
@@ -130,8 +146,8 @@ class AdminClient(HttpClient):
             "SELECT id, target, target_service_name, target_service_key, status, retry_count,"
             " last_failure, last_failure_error_code, idempotency_key, created_at, completed_at,"
             " journal_size, pinned_deployment_id, last_failure_related_command_index,"
-            " last_failure_related_command_name, last_failure_related_command_type"
-            " FROM sys_invocation"
+            " last_failure_related_command_name, last_failure_related_command_type,"
+            " last_start_at FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
@@ -261,6 +277,8 @@ class AdminClient(HttpClient):
                     progressed = now  # a timer still to fire within the wait is progress
                 stuck = [r for r in await self.invocations(services, NOT_DONE)
                          if r.get("id") not in later]  # fmt: skip
+                if any(in_first_attempt(r) for r in stuck):
+                    progressed = now  # a long step (a ctx.run of 25 s) journals nothing
                 if stuck and all(wedged(r, stuck) for r in stuck):
                     wedged_since = wedged_since or now
                 else:
