@@ -99,6 +99,8 @@ def test_liveness_leaves_invocations_due_after_the_run_and_names_a_permanent_fai
     assert v.valid is False and v.stats["retrying_permanent_failures"] == 1
     assert "a permanent failure answered as retryable" in v.counterexamples[0]["problem"]
     assert "1 retry a failure that outlived every fault" in v.summary
+    assert v.cause.startswith("1 invocation(s) retry a failure that outlived every fault")
+    assert "card_expired" in v.cause
     mismatch = {**failing, "last_failure": "[570 journal mismatch] ..."}
     v = check_liveness([*done, mismatch])
     assert "journal mismatch on every replay" in v.counterexamples[0]["problem"]

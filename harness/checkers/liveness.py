@@ -133,7 +133,16 @@ def check_liveness(
             parts.append(f"{wedged_keys} key(s) wedged with invocations queued behind them")
         if reads:
             parts.append(f"{len(reads)} final read(s) got no answer")
-        return Verdict(NAME, False, "; ".join(parts) + deferred, stats, (examples + reads)[:100])
+        summary = "; ".join(parts) + deferred
+        cause = ""
+        if permanent:
+            first = next(e for e in examples if "permanent failure" in e["problem"])
+            cause = (
+                f"{permanent} invocation(s) retry a failure that outlived every fault: a "
+                "permanent failure the service answers as retryable (make it terminal, or "
+                f"bound its retries); the first: {first['error'][:200]}"
+            )
+        return Verdict(NAME, False, summary, stats, (examples + reads)[:100], cause=cause)
     done = len(invocations) - len(later)
     if later and not done:
         return Verdict(NAME, "unknown", f"none completed within the run{deferred}", stats)
