@@ -62,10 +62,20 @@ def load_class(spec: str, paths: list[str] = ()) -> type:  # type: ignore[assign
 def _subclasses(cls: type, base: type) -> bool:
     """issubclass, also when the scenario module was imported under two names (pytest
     imports the repo's scenarios/ as `scenarios.*`, an adapter as `harness.bundled.*`)."""
-    where = inspect.getfile(base)
-    return any(
-        c.__qualname__ == base.__qualname__ and inspect.getfile(c) == where for c in cls.__mro__
-    )
+    if base in cls.__mro__:
+        return True
+    where = source_of(base)
+    return any(c.__qualname__ == base.__qualname__ and source_of(c) == where for c in cls.__mro__)
+
+
+def source_of(cls: type) -> str | None:
+    """The file a class was defined in (None for one whose module is not importable by
+    name: re-analysis loads a run's checks under a name of its own)."""
+    try:
+        return inspect.getfile(cls)
+    except TypeError:
+        module = sys.modules.get(cls.__module__)
+        return getattr(module, "__file__", None)
 
 
 def make(

@@ -230,3 +230,23 @@ def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_
         if v["id"] == "vacuity"
     )
     assert vacuity["stats"]["window_faults_landed"] == vacuity["stats"]["window_faults"] - 1
+
+
+def test_a_run_with_an_adapter_is_reanalysed_from_another_directory(tmp_path):
+    """The checks of a run whose scenario module is not importable by name here are loaded
+    from their file; the adapter recorded with the run (a subclass of the installed
+    scenario's contract) is still recognised as one of its contract."""
+    from harness.checkers.data import RunData
+    from harness.report.analyze import load_checks
+    from tests.conftest import REPO
+
+    checks = load_checks("nowhere.scenario_sync_async:checks",
+                         str(REPO / "scenarios" / "scenario_sync_async.py"))  # fmt: skip
+    (tmp_path / "my_adapter.py").write_text(
+        "from harness.bundled.scenarios.scenario_sync_async import UploadContract\n\n\n"
+        "class Mine(UploadContract):\n    pass\n"
+    )
+    data = RunData(tmp_path, {"adapters": {"upload": "my_adapter:Mine"},
+                              "app_paths": [str(tmp_path)]}, [], {}, [], [])  # fmt: skip
+    contract = data.contract("upload", checks.__globals__["UploadContract"])
+    assert type(contract).__name__ == "Mine"

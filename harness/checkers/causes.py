@@ -57,9 +57,9 @@ def duplicate_cause(op: str, effects: Effects, faults: list[dict[str, Any]]) -> 
         else "with no fault between (the service repeated it on its own)"
         for f in _befores(effects, faults)
     ]
-    idems = ", ".join(str(e.get("idem")) for e in effects[:3])
-    keys = KEYS[_keys(op, effects)].format(op=op)
-    return f"{keys} ({idems}); each extra copy came {'; '.join(after)}"
+    kind = _keys(op, effects)
+    idems = "" if kind == "none" else f" ({', '.join(str(e.get('idem')) for e in effects[:3])})"
+    return f"{KEYS[kind].format(op=op)}{idems}; each extra copy came {'; '.join(after)}"
 
 
 def duplicates_cause(op: str, by_key: dict[str, Effects], records: list[dict[str, Any]]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -48,9 +49,12 @@ def check_one_path(
         elif handler == async_handler and o.outcome in ("ok", "info"):
             asked[s] = "ok" if "ok" in (o.outcome, asked.get(s)) else "info"
     emails: dict[str, list[str]] = {}
+    effects: dict[str, list[dict[str, Any]]] = {}  # email key -> its effects (for causes)
     for e in ledger["effects"]:
         if e["op"] == "email":
             emails.setdefault(e.get("key") or "", []).append(e.get("resource") or "")
+            effects.setdefault(e.get("key") or "", []).append(e)
+    faults = fault_starts(records)
     bad = []
     n = {"sync": 0, "email": 0, "both": 0, "lost": 0}
     for s in sorted(synced):
@@ -72,9 +76,15 @@ def check_one_path(
         n["both"] += bool(synced[s] and sent)
         n["lost"] += not synced[s] and not sent
         if problems:
+            cause = (
+                {"cause": duplicate_cause("email", effects[email_key(s)], faults)}
+                if len(sent) > 1
+                else {}
+            )
             bad.append(
                 {
                     "key": s,
+                    **cause,
                     "problem": "; ".join(problems),
                     "ops": ops[s][:20],
                     "sync_answers": synced[s],
@@ -83,7 +93,10 @@ def check_one_path(
             )
     stats = {"subjects": len(synced), **n, "violations": len(bad)}
     if bad:
-        return Verdict(name, False, f"{len(bad)} of {len(synced)} results misdelivered", stats, bad)
+        twice = {email_key(c["key"]): effects[email_key(c["key"])] for c in bad if "cause" in c}
+        cause = duplicates_cause("email", twice, records) if twice else ""
+        summary = f"{len(bad)} of {len(synced)} results misdelivered"
+        return Verdict(name, False, summary, stats, bad, cause=cause)
     return Verdict(
         name,
         True,

@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ def load_checks(spec: str, file: str | None = None) -> Any:
             loaded = importlib.util.spec_from_file_location(f"_chaos_checks_{module}", file)
             if loaded is not None and loaded.loader is not None:
                 mod = importlib.util.module_from_spec(loaded)
+                sys.modules[loaded.name] = mod  # its classes know their file (contracts)
                 loaded.loader.exec_module(mod)
                 return getattr(mod, name)
         raise HarnessError(f"cannot load the checks {spec!r} recorded in run.json: {e}") from e
