@@ -19,7 +19,17 @@ Effects = list[dict[str, Any]]
 
 
 def fault_starts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted((r for r in records if r.get("type") == "fault-start"), key=lambda r: r["wall"])
+    """The faults of a run, each a fault-start record with `until`: the wall time of its
+    end (a network fault is in force until then; none recorded: the run's end)."""
+    ends = {r.get("fault"): r.get("wall", 0.0) for r in records if r.get("type") == "fault-end"}
+    return sorted(
+        (
+            {**r, "until": ends.get(r.get("fault"), float("inf"))}
+            for r in records
+            if r.get("type") == "fault-start"
+        ),
+        key=lambda r: r.get("wall", 0.0),
+    )
 
 
 def _keys(op: str, effects: Effects) -> str:
@@ -31,12 +41,12 @@ def _keys(op: str, effects: Effects) -> str:
 
 
 def _befores(effects: Effects, faults: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-    """Per extra copy, the last fault that started since the copy before it (or None)."""
+    """Per extra copy, the last fault in force at some point since the copy before it (a
+    kill that began then, or a network fault still on), or None."""
     out = []
     for before, extra in pairwise(sorted(effects, key=lambda e: e.get("wall", 0.0))):
-        within = [
-            f for f in faults if before.get("wall", 0.0) <= f["wall"] <= extra.get("wall", 0.0)
-        ]
+        a, b = before.get("wall", 0.0), extra.get("wall", 0.0)
+        within = [f for f in faults if f.get("wall", 0.0) <= b and f["until"] >= a]
         out.append(within[-1] if within else None)
     return out
 

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import operations
 
@@ -77,14 +78,21 @@ def check_saga(
             if o.outcome == "ok" or (o.outcome == "fail" and sent):
                 answers[saga].add(o.outcome)
     bad = []
+    repeated: dict[str, list[dict[str, Any]]] = {}  # "<saga>:<step>" applied more than once
+    faults = fault_starts(records)
     failed = unplanned = unexplained = 0
     fault_times = sorted(r["t"] for r in records if r.get("type") == "fault-start")
     for saga, (steps, k) in sorted(plan.items()):
         problems = []
         applied = set(done[saga])
         twice = sorted({s for s in done[saga] if done[saga].count(s) > 1})
+        causes = []
         if twice:
             problems.append(f"applied more than once: {twice}")
+            for step in twice:
+                copies = [e for e in rows[saga] if e["key"] == f"{saga}:{step}" and e["op"] in UNDO]
+                repeated[f"{saga}:{step}"] = copies
+                causes.append(f"{step}: {duplicate_cause(copies[0]['op'], copies, faults)}")
         succeeded = applied == set(steps) and not undone[saga]
         if succeeded:
             if k is not None:
@@ -122,6 +130,7 @@ def check_saga(
             bad.append(
                 {
                     "key": saga,
+                    **({"cause": "; ".join(causes)} if causes else {}),
                     "problem": "; ".join(problems),
                     "planned_failure": None if k is None else steps[k],
                     "ops": op_ids[saga][:20],
@@ -138,9 +147,13 @@ def check_saga(
         "violations": len(bad),
     }
     if bad:
-        return Verdict(
-            NAME, False, f"{len(bad)} of {len(plan)} sagas broke the saga guarantee", stats, bad
+        ops = sorted({e["op"] for v in repeated.values() for e in v})
+        cause = "; ".join(
+            duplicates_cause(op, {k: v for k, v in repeated.items() if v[0]["op"] == op}, records)
+            for op in ops
         )
+        summary = f"{len(bad)} of {len(plan)} sagas broke the saga guarantee"
+        return Verdict(NAME, False, summary, stats, bad, cause=cause)
     return Verdict(
         NAME,
         True,
