@@ -275,10 +275,11 @@ def test_a_duplicated_effect_names_its_idempotency_keys_and_the_fault_before_eac
     (cx,) = v.counterexamples
     assert list(cx)[:2] == ["key", "cause"]
     assert cx["cause"].startswith("the email API was called without an idempotency key")
-    assert "each extra copy came after kill -9 of tickets (fault 3)" in cx["cause"]
+    assert "each extra copy came 0.5 s after kill -9 of tickets (fault 3)" in cx["cause"]
     assert v.cause == (
         "the email API was called without an idempotency key; 1 key(s) had 2 emails, "
-        "1 extra copies, each after a fault (kill -9 of tickets: 1)"
+        "1 extra copies, each after a fault (the last before it: kill -9 of tickets: 1, "
+        "0.5 s after it at the median)"
     )
     fresh = ledger(
         [at(effect("email", "p2", "u-1"), 1000.5), at(effect("email", "p2", "u-2"), 1002.0)]
@@ -286,7 +287,7 @@ def test_a_duplicated_effect_names_its_idempotency_keys_and_the_fault_before_eac
     v = check_exactly_once(h[2:], fresh, "email", "create", completed)  # no fault at all
     assert "each email call carried another idempotency key" in v.cause
     assert "(u-1, u-2)" in v.counterexamples[0]["cause"]
-    assert "with no fault between" in v.counterexamples[0]["cause"]
+    assert "with no fault before it" in v.counterexamples[0]["cause"]
 
 
 def test_exactly_once_unknown_outcome_allows_zero_or_one():
