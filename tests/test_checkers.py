@@ -1398,3 +1398,17 @@ def test_a_journal_mismatch_names_the_command_where_replay_left_the_journal():
         "the SDK: name: upload != quota)"
     )
     assert v.counterexamples[0]["cause"] == v.cause
+
+
+def test_exactly_once_without_a_single_world_call_is_unknown_not_violated():
+    """Issue 36: a user's service that keeps its effect in Restate state (no world call at
+    all) cannot be judged on the world's ledger: unknown, saying so. One call for some keys
+    and none for an acknowledged other is still violated."""
+    from harness.checkers.effects import check_exactly_once
+
+    h = history(create(1, "ok", "p1"), create(2, "ok", "p2"))
+    v = check_exactly_once(h, ledger([]), "charge", "create", completed)
+    assert v.valid == "unknown" and "no charge call reached the world" in v.summary
+    some = ledger([effect("charge", "p1", "k1")], [call("charge", "p1", idem="k1")])
+    v = check_exactly_once(h, some, "charge", "create", completed)
+    assert v.valid is False and v.counterexamples[0]["key"] == "p2"

@@ -100,6 +100,18 @@ def check_exactly_once(
         "deduplicated_calls": deduped,
         "violations": len(bad),
     }
+    acked = sum(v is True for v in expect.values())
+    if not calls and not effects and acked:  # not one call: it does not use the world
+        return Verdict(
+            name,
+            "unknown",
+            f"no {op} call reached the world in the whole run, though {acked} of "
+            f"{len(expect)} keys were acknowledged as applied: the service does not make its "
+            f"{op}s through the world (the contract asks it to), so the harness cannot see "
+            "them",
+            stats,
+            bad[:20],
+        )
     if bad:
         return Verdict(
             name,
