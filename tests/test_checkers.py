@@ -552,9 +552,11 @@ def test_timers_fire_once_not_early_not_late():
     twice = ledger([fired("a:r", 2.2), fired("a:r", 2.4)])
     v = check_timers(h, twice, "buy", timer_of, {})
     assert v.valid is False and "fired 2 times" in v.counterexamples[0]["problem"]
-    never = ledger([])
+    never = ledger([], [call("email", "x:other")])  # the world saw other calls
     v = check_timers(h, never, "buy", timer_of, {})
     assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
+    v = check_timers(h, ledger([]), "buy", timer_of, {})  # the service never calls the world
+    assert v.valid == "unknown" and "not one call reached the world" in v.summary
 
 
 def test_a_timer_due_after_the_run_is_not_judged_and_one_due_within_it_still_is():
@@ -570,11 +572,12 @@ def test_a_timer_due_after_the_run_is_not_judged_and_one_due_within_it_still_is(
     mixed = history(day[0], buy(3, "c", "ok", 2.0, 2.5))  # c due at 4.5 s
     v = check_timers(mixed, ledger([fired("c:r", 4.6)]), "buy", timer_of, until)
     assert v.valid is True and "1 of 2 timers are due after the run" in v.summary
-    v = check_timers(mixed, ledger([]), "buy", timer_of, until)  # c never fired
+    v = check_timers(mixed, ledger([], [call("email", "x")]), "buy", timer_of, until)  # c: never
     assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
     assert [c["key"] for c in v.counterexamples] == ["c:r"]
     # a run recorded before observed_until: as before
-    assert check_timers(history(*day), ledger([]), "buy", timer_of, {}).valid is False
+    other = ledger([], [call("email", "x")])
+    assert check_timers(history(*day), other, "buy", timer_of, {}).valid is False
 
 
 def test_lateness_is_bounded_by_what_the_run_measured_not_a_constant():
@@ -778,6 +781,14 @@ def test_schedule_full_run_and_stopped_by_success_pass():
     assert v.valid is True and v.stats["timers_fired"] == 3 and v.stats["escalations"] == 1
     v = check_sched([*full[:2], step("a", "paid", 1.9)])
     assert v.valid is True and v.stats["stopped_by_success"] == 1
+
+
+def test_a_schedule_with_no_world_call_at_all_is_unknown():
+    from harness.checkers.schedule import check_schedule
+
+    h = history(failure(1, "a", 0.0))
+    v = check_schedule(h, ledger([]), "onPaymentFailure", lambda o: o.key, 3, 1.0, {})
+    assert v.valid == "unknown" and "not one call reached the world" in v.summary
 
 
 def test_schedule_flags_after_success_early_late_twice_and_missing():

@@ -183,6 +183,13 @@ def check_schedule(
     if later and until is not None:
         first = min(later.values()) - until
         deferred = "; " + later_summary(len(later), len(started), first, "schedules' next steps")
+    if bad and not ledger["effects"] and not ledger.get("calls"):
+        msg = (
+            "not one call reached the world in the whole run: the service does not send "
+            "its reminders through the world (the contract asks it to), so the harness "
+            "cannot see the schedules"
+        )
+        return Verdict(name, "unknown", msg, stats, bad[:20], waits=waits)
     if bad:
         msg = f"{len(bad)} of {len(started)} schedules broken{deferred}"
         return Verdict(name, False, msg, stats, bad, waits=waits)

@@ -127,6 +127,17 @@ def check_timers(
     if later and until is not None:
         first = min(later.values()) - until
         deferred = "; " + later_summary(len(later), len(window), first, "timers")
+    if bad and not ledger["effects"] and not ledger.get("calls"):
+        return Verdict(
+            name,
+            "unknown",
+            f"not one call reached the world in the whole run, though {len(acked)} timers "
+            "were set by acknowledged requests: the service does not make the timers' "
+            "effects through the world (the contract asks it to), so the harness cannot "
+            "see them fire",
+            stats,
+            bad[:20],
+        )
     if bad:
         msg = f"{len(bad)} of {len(window)} timers misfired{deferred}"
         return Verdict(name, False, msg, stats, bad, waits=waits)
