@@ -693,6 +693,10 @@ def test_transitions_valid_sequential_path_passes_and_overlap_fails():
     serialized = ledger(calls=slow_one + run_of(3, "m", "a", 3.1, 3.2, "UP"))
     assert check_not_held_up(serialized, {"s"}).valid is False
     assert check_not_held_up(good, {"s"}).valid == "unknown"
+    # a service whose "slow" keys are no slower than the others (its own timing): unknown
+    even = ledger(calls=slow_one + run_of(3, "m", "a", 3.1, 4.5, "UP"))
+    v = check_not_held_up(even, {"s"})
+    assert v.valid == "unknown" and "took no longer than the others'" in v.summary
     # a share of the other keys' transitions must complete inside slow ones (default 40%)
     some = list(slow_one)
     for i, (b, e) in enumerate([(1.2, 1.4), (3.1, 3.2), (3.3, 3.4)]):
