@@ -580,11 +580,12 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
     # the contracts' assumptions given with --param (lower-case names, set on the contract)
+    declared = contract_assumptions(contracts)
     assumed = {
         short: v
         for n, v in given.items()
         for scope, _, short in [n.rpartition(".")]
-        if scope in ("", _scenario_name(node)) and short in contract_assumptions(contracts)
+        if scope in ("", _scenario_name(node)) and short in declared
     }
     applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in {*previous, *assumed}}
     duration = cfg.getoption("--chaos-duration")

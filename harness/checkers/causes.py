@@ -64,12 +64,11 @@ def duplicate_cause(op: str, effects: Effects, faults: list[dict[str, Any]]) -> 
     return f"{KEYS[kind].format(op=op)}{idems}; each extra copy came {'; '.join(after)}"
 
 
-def duplicates_cause(op: str, by_key: dict[str, Effects], records: list[dict[str, Any]]) -> str:
+def duplicates_cause(op: str, by_key: dict[str, Effects], faults: list[dict[str, Any]]) -> str:
     """The run's cause over every duplicated key (`by_key`: key -> its effects): "the
     email API was called without an idempotency key; 44 key(s) had 2-3 emails, 46 extra
     copies, each after a fault (the last before it: kill -9 of tickets: 30, kill -9 of
     server: 16, 0.4 s after it at the median)"."""
-    faults = fault_starts(records)
     kinds = Counter(_keys(op, v) for v in by_key.values())
     keys = "; ".join(
         KEYS[k].format(op=op) + (f" ({n} keys)" if len(kinds) > 1 else "")

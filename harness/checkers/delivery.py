@@ -94,7 +94,7 @@ def check_one_path(
     stats = {"subjects": len(synced), **n, "violations": len(bad)}
     if bad:
         twice = {email_key(c["key"]): effects[email_key(c["key"])] for c in bad if "cause" in c}
-        cause = duplicates_cause("email", twice, records) if twice else ""
+        cause = duplicates_cause("email", twice, faults) if twice else ""
         summary = f"{len(bad)} of {len(synced)} results misdelivered"
         return Verdict(name, False, summary, stats, bad, cause=cause)
     return Verdict(

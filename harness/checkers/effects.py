@@ -120,7 +120,7 @@ def check_exactly_once(
             f"{op} ({n_calls} {op} calls, {n_effects} effective)",
             stats,
             bad,
-            cause=duplicates_cause(op, duplicated, records) if duplicated else "",
+            cause=duplicates_cause(op, duplicated, faults) if duplicated else "",
         )
     return Verdict(
         name,

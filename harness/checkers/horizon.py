@@ -4,6 +4,7 @@ was not exercised: checkers count it as due after the run, never as missed or st
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -27,9 +28,15 @@ def due_in(seconds: float) -> str:
     return f"{s} s"
 
 
-def later_summary(count: int, total: int, soonest_in: float, what: str) -> str:
-    """ "3 of 150 timers are due after the run (the first in 23 h 59 min): not judged" """
+def later_summary(
+    count: int, total: int, dues: Iterable[float], until: float | None, what: str
+) -> str:
+    """ "; 3 of 150 timers are due after the run (the first in 23 h 59 min): not judged",
+    to end a verdict's summary with (empty when nothing is due after the run)."""
+    if not count or until is None:
+        return ""
+    first = min(dues, default=until) - until
     return (
-        f"{count} of {total} {what} are due after the run (the first in {due_in(soonest_in)}): "
+        f"; {count} of {total} {what} are due after the run (the first in {due_in(first)}): "
         "not judged"
     )

@@ -10,7 +10,7 @@ from typing import Any
 from harness.checkers.determinism import invocation_evidence
 from harness.checkers.horizon import after_run, later_summary
 from harness.checkers.verdict import Verdict, checker
-from harness.runtime.admin import journal_mismatch
+from harness.runtime.admin import failed_an_attempt, journal_mismatch
 from harness.workload.history import operations
 
 NAME = "every invocation completed, no key wedged"
@@ -38,12 +38,6 @@ def failed_reads(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def failed_an_attempt(row: dict[str, Any]) -> bool:
-    """Restate counts the attempt in progress in `retry_count` (1 while the first runs):
-    an attempt failed when a failure is recorded, or a second attempt was made."""
-    return bool(row.get("last_failure")) or (row.get("retry_count") or 0) > 1
-
-
 @checker
 def check_liveness(
     invocations: list[dict[str, Any]],
@@ -68,11 +62,7 @@ def check_liveness(
         )
     later: list[dict[str, Any]] = []  # due after the run, or queued behind one that is
     for name, group in list(groups.items()):
-        due = [
-            r["waiting_until"]
-            for r in group
-            if after_run(r.get("waiting_until", 0), observed_until)
-        ]
+        due = any(after_run(r.get("waiting_until", 0), observed_until) for r in group)
         if due and not any(failed_an_attempt(r) for r in group):
             later += group
             del groups[name]
@@ -119,10 +109,7 @@ def check_liveness(
         "failed_final_reads": len(reads),
     }
     waits = [r["waiting_until"] for r in later if "waiting_until" in r]
-    deferred = ""
-    if later and observed_until is not None:
-        first = min(waits, default=observed_until) - observed_until
-        deferred = "; " + later_summary(len(later), len(invocations), first, "invocations")
+    deferred = later_summary(len(later), len(invocations), waits, observed_until, "invocations")
     if stuck or reads:
         parts = []
         if stuck:

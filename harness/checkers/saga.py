@@ -149,7 +149,7 @@ def check_saga(
     if bad:
         ops = sorted({e["op"] for v in repeated.values() for e in v})
         cause = "; ".join(
-            duplicates_cause(op, {k: v for k, v in repeated.items() if v[0]["op"] == op}, records)
+            duplicates_cause(op, {k: v for k, v in repeated.items() if v[0]["op"] == op}, faults)
             for op in ops
         )
         summary = f"{len(bad)} of {len(plan)} sagas broke the saga guarantee"

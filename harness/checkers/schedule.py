@@ -179,10 +179,9 @@ def check_schedule(
         "due_after_run": len(later),
         "lateness_bound": bounds.summary(),
     }
-    deferred = ""
-    if later and until is not None:
-        first = min(later.values()) - until
-        deferred = "; " + later_summary(len(later), len(started), first, "schedules' next steps")
+    deferred = later_summary(
+        len(later), len(started), later.values(), until, "schedules' next steps"
+    )
     if bad and not ledger["effects"] and not ledger.get("calls"):
         msg = (
             "not one call reached the world in the whole run: the service does not send "

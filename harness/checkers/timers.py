@@ -123,10 +123,7 @@ def check_timers(
         "due_after_run": len(later),
         "lateness_bound": bounds.summary(),
     }
-    deferred = ""
-    if later and until is not None:
-        first = min(later.values()) - until
-        deferred = "; " + later_summary(len(later), len(window), first, "timers")
+    deferred = later_summary(len(later), len(window), later.values(), until, "timers")
     if bad and not ledger["effects"] and not ledger.get("calls"):
         return Verdict(
             name,

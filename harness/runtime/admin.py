@@ -24,9 +24,6 @@ QUIESCE_CAP = 10
 # an invocation that failed with a journal mismatch is retried for ever and never gets
 # past it (the replayed code takes another path): waiting longer shows nothing new
 WEDGED_FOR = 3.0
-# an invocation running its first attempt, nothing failed, is work under way for this long
-# (Restate's default inactivity timeout: an attempt idle longer is aborted and retried)
-FIRST_ATTEMPT_FOR = 60.0
 MISMATCH_CODES = ("RT0016", 570)
 
 
@@ -39,17 +36,16 @@ def wall(value: Any) -> float | None:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def in_first_attempt(row: dict[str, Any], within: float = FIRST_ATTEMPT_FOR) -> bool:
-    """Running its first attempt, begun less than `within` seconds ago, nothing failed:
-    work under way (Restate counts the attempt in progress in retry_count)."""
-    started = wall(row.get("last_start_at"))
-    return (
-        row.get("status") == "running"
-        and (row.get("retry_count") or 0) <= 1
-        and not row.get("last_failure")
-        and started is not None
-        and time.time() - started < within
-    )
+def failed_an_attempt(row: dict[str, Any]) -> bool:
+    """Restate counts the attempt in progress in `retry_count` (1 while the first runs):
+    an attempt failed when a failure is recorded, or a second attempt was made."""
+    return bool(row.get("last_failure")) or (row.get("retry_count") or 0) > 1
+
+
+def in_first_attempt(row: dict[str, Any]) -> bool:
+    """Running its first attempt, nothing failed: work under way, however long its step
+    takes (the quiesce's cap bounds the wait)."""
+    return row.get("status") == "running" and not failed_an_attempt(row)
 
 
 def journal_mismatch(row: dict[str, Any]) -> bool:
@@ -146,8 +142,8 @@ class AdminClient(HttpClient):
             "SELECT id, target, target_service_name, target_service_key, status, retry_count,"
             " last_failure, last_failure_error_code, idempotency_key, created_at, completed_at,"
             " journal_size, pinned_deployment_id, last_failure_related_command_index,"
-            " last_failure_related_command_name, last_failure_related_command_type,"
-            " last_start_at FROM sys_invocation"
+            " last_failure_related_command_name, last_failure_related_command_type"
+            " FROM sys_invocation"
             f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
         )
 
@@ -275,8 +271,7 @@ class AdminClient(HttpClient):
                 later = {i for i, t in due.items() if t > horizon}
                 if any(time.time() < t <= horizon for t in due.values()):
                     progressed = now  # a timer still to fire within the wait is progress
-                stuck = [r for r in await self.invocations(services, NOT_DONE)
-                         if r.get("id") not in later]  # fmt: skip
+                stuck = await self._pending(services, later)
                 if any(in_first_attempt(r) for r in stuck):
                     progressed = now  # a long step (a ctx.run of 25 s) journals nothing
                 if stuck and all(wedged(r, stuck) for r in stuck):
@@ -292,8 +287,7 @@ class AdminClient(HttpClient):
             if (now - t0 > timeout and stalled) or (
                 wedged_since and now - wedged_since >= WEDGED_FOR
             ):
-                stuck = [r for r in await self.invocations(services, NOT_DONE)
-                         if r.get("id") not in later]  # fmt: skip
+                stuck = await self._pending(services, later)
                 # the JSON rows leave out NULL columns: use .get
                 lines = "\n".join(
                     f"  {r.get('id')} {r.get('target')} {r.get('status')} "
@@ -309,6 +303,11 @@ class AdminClient(HttpClient):
                 )
                 raise NotQuiescent(f"{len(stuck)} invocation(s) of {services} {why}:\n{lines}")
             await asyncio.sleep(POLL)
+
+    async def _pending(self, services: list[str], later: set[str]) -> list[dict[str, Any]]:
+        """The not completed invocations of `services`, but those in `later` (due after
+        the quiesce's cap)."""
+        return [r for r in await self.invocations(services, NOT_DONE) if r.get("id") not in later]
 
     async def cancel(self, invocation_id: str) -> None:
         await self._request("PATCH", f"/invocations/{invocation_id}/cancel")
