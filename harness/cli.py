@@ -377,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         "--tries",
         type=int,
         metavar="K",
-        help="runs per candidate; it fails if one of them violates (default 3: see README)",
+        help="runs per candidate; it fails if one of them violates (default 3: see "
+        "docs/how-to/reproduce.md)",
     )
     shr.add_argument(
         "--confirm",

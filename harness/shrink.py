@@ -34,7 +34,7 @@ from harness.nemesis.faults import INSTANT, Fault, describe, fired, replay_plan
 from harness.workload.history import read, wall_at_start
 
 T = TypeVar("T")
-TRIES = 3  # runs per candidate (see README "Shrinking" for the rates behind it)
+TRIES = 3  # runs per candidate (docs/how-to/reproduce.md, "Shrinking", for the rates behind it)
 RELIABLE = 0.5  # a reproduction violates in at least this share of its confirming reruns ...
 STEPS_BACK = 4  # ... else the shrink takes a larger one, trying at most this many
 ANCHOR_S = 1.0  # a fault is moved onto a world event at most this long before it acted
