@@ -505,8 +505,8 @@ class Run:
         t0, quiet, left = time.monotonic(), None, None
         try:
             while bound is None or time.monotonic() - t0 < bound:
-                try:
-                    left = await self.server.admin.pinned(done["from"])
+                try:  # a server not serving every partition answers from some: no reading
+                    left = await self.server.admin.pinned(done["from"]) if self._serving() else None
                 except (HarnessError, aiohttp.ClientError, OSError):
                     left = None  # the server is down: no reading
                 if left != 0:
@@ -520,11 +520,18 @@ class Run:
             done.update(left_pinned=left, kept_to_end=True, drained_s=None)
             self._write_manifest()
             raise
-        await old.stop()
+        # recorded before the stop: a heal that cancels this task mid-stop loses nothing
         done.update(left_pinned=left, drained_s=round(time.monotonic() - t0, 3))
         if left:
             done["stopped_pinned"] = left  # drain_s ran out: reported, not hidden
         self._write_manifest()
+        await asyncio.shield(old.stop())
+
+    def _serving(self) -> bool:
+        """The server (every node of a cluster) serves every partition: up, not restarting."""
+        if isinstance(self.server, Cluster):
+            return all(n.ready for n in self.server.nodes)
+        return bool(getattr(self.server, "ready", True))
 
     @property
     def docker(self) -> Any:
@@ -939,7 +946,9 @@ class Run:
         t0 = time.monotonic()
         for drain in self._drains:  # a version still serving pinned invocations runs on
             drain.cancel()
-        await asyncio.gather(*self._drains, return_exceptions=True)
+        for outcome in await asyncio.gather(*self._drains, return_exceptions=True):
+            if isinstance(outcome, Exception):  # a drain that failed is no silent success
+                raise outcome
         for comp in self.components.values():
             if comp.proc is not None:
                 comp.resume()
