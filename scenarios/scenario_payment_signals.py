@@ -141,6 +141,7 @@ def checks(run: RunData) -> list[Verdict]:
         payment_of=lambda o: o.key or "",
         timeout=api.timeout_s,
         outcome=api.outcome,
+        manifest=run.manifest,
     ).resting_on(run.assumed("payments", "timeout_s"))
     # a webhook accepted before the timeout, lost by the server in a restart (the bundled
     # service keys the payment by its id and the webhook by "<id>:webhook:<n>")

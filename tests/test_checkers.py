@@ -754,6 +754,12 @@ def test_fanout_flags_a_missing_aggregate_and_one_recorded_before_its_subtasks()
     missing = ledger([ev("j:0", 2), ev("j:1", 3)])
     v = check_fanout(history(job(1, "j", 2, 5)), missing, "run")
     assert v.valid is False and "no aggregate in the ledger" in v.counterexamples[0]["problem"]
+    # a service that keeps its aggregate to itself (the contract's aggregate_recorded):
+    # its total is still checked against the subtasks
+    v = check_fanout(history(job(1, "j", 2, 5)), missing, "run", aggregate_recorded=False)
+    assert v.valid is True, v.counterexamples
+    v = check_fanout(history(job(1, "j", 2, 4)), missing, "run", aggregate_recorded=False)
+    assert v.valid is False and "subtasks sum to 5" in v.counterexamples[0]["problem"]
     early = ledger([ev("j:0", 2, 1.0), ev("j:aggregate", 5, 1.5), ev("j:1", 3, 2.0)])
     v = check_fanout(history(job(1, "j", 2, 5)), early, "run")
     assert v.valid is False and "before its last subtask" in v.counterexamples[0]["problem"]
@@ -1427,3 +1433,73 @@ def test_exactly_once_without_a_single_world_call_is_unknown_not_violated():
     some = ledger([effect("charge", "p1", "k1")], [call("charge", "p1", idem="k1")])
     v = check_exactly_once(h, some, "charge", "create", completed)
     assert v.valid is False and v.counterexamples[0]["key"] == "p2"
+
+
+def test_tokens_unknown_when_no_payment_reached_the_world_and_violated_when_one_is_missing():
+    """restatedev/examples' payment state machine keeps its accounts in a Restate object:
+    not one withdraw reaches the world, which is unknown, not "never charged"; a service
+    that charges some tokens through the world and not another is still violated."""
+    from harness.checkers.tokens import check_tokens
+
+    done = {"status": "COMPLETED"}
+    h = history(
+        op(1, "ok", "t1", handler="make", resp=done), op(2, "ok", "t2", handler="make", resp=done)
+    )
+    v = check_tokens(h, ledger([]), "make", "cancel")
+    assert v.valid == "unknown" and "does not move the money through the world" in v.summary
+    one = {"op": "withdraw", "key": "t1", "idem": "p1", "amount": 5}
+    v = check_tokens(h, ledger([one], [call("withdraw", "t1")]), "make", "cancel")
+    assert v.valid is False and v.counterexamples[0]["key"] == "t2"
+
+
+def test_signals_a_timeout_due_after_the_run_is_not_judged_one_within_it_still_is():
+    """restatedev/examples' payment waits for its webhook without a timeout (timeout_s
+    huge): a payment whose webhook never came is due after the run, not "never cancelled";
+    with a timeout due within the run it is still violated."""
+    from harness.checkers.signals import check_signals
+
+    h = history(pay(1, "a", "confirmed"), pay(2, "b", None))
+    effects = [at("charge", "a", 0.1), at("webhook", "a", 0.5), at("charge", "b", 0.1)]
+    until = {"observed_until": 1000 + 30}
+    day = check_signals(
+        h, ledger(effects), "process", lambda o: o.invoke["req"]["id"], 86_400.0, manifest=until
+    )
+    assert day.valid is True and day.stats["due_after_run"] == 1, day.counterexamples
+    assert "1 of 2 timeouts are due after the run (the first in 23 h 59 min)" in day.summary
+    short = check_signals(
+        h, ledger(effects), "process", lambda o: o.invoke["req"]["id"], 2.0, manifest=until
+    )
+    assert short.valid is False and "never cancelled" in short.counterexamples[0]["problem"]
+    only = check_signals(
+        history(pay(2, "b", None)),
+        ledger(effects[2:]),
+        "process",
+        lambda o: o.invoke["req"]["id"],
+        86_400.0,
+        manifest=until,
+    )
+    assert only.valid == "unknown" and "no payment ended within the run" in only.summary
+
+
+def test_signals_a_webhook_the_service_refuses_is_a_violation_with_its_cause():
+    """restatedev/examples' webhook handler declares no input, so Restate's ingress answers
+    every JSON delivery 400: the payment is violated with the answer, not left to wait;
+    deliveries refused during a kill and accepted on a retry are not."""
+    import json as _json
+
+    from harness.checkers.signals import check_signals
+
+    def hook(key, outcome, error=""):
+        req = {"key": key, "idem": f"{key}:webhook:1", "error": error}
+        return {"op": "webhook", "key": key, "outcome": outcome, "request": _json.dumps(req)}
+
+    h = history(pay(1, "a", None), pay(2, "b", "confirmed"))
+    effects = [at("charge", "a", 0.1), at("charge", "b", 0.1), at("webhook", "b", 0.9)]
+    calls = [hook("a", "failed", "HTTP 400: input validation error")] * 3
+    calls += [hook("b", "failed", "ClientConnectorError: refused"), hook("b", "applied")]
+    v = check_signals(
+        h, ledger(effects, calls), "process", lambda o: o.invoke["req"]["id"], 86_400.0
+    )
+    assert v.valid is False and [c["key"] for c in v.counterexamples] == ["a"]
+    assert "refused 3 times (HTTP 400: input validation error)" in v.counterexamples[0]["problem"]
+    assert v.cause.startswith("the service refused the provider's webhooks: 1 payments")

@@ -161,7 +161,8 @@ def test_two_jobs_without_a_seed_share_one_drawn_seed(tmp_path):
     they collect different tests (and the run could not be reproduced)."""
     import json
 
-    out = cli("run", "smoke", "--jobs", "2", "--sweep", "2", "--report-dir", str(tmp_path))
+    out = cli("run", "smoke", "--jobs", "2", "--sweep", "2", "--param", "OPS=100",
+              "--report-dir", str(tmp_path))  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("*/run.json"))
     assert len(seeds) == 2 and seeds[1] == seeds[0] + 1
@@ -223,10 +224,11 @@ def test_a_recorded_plan_runs_again_with_plan(tmp_path):
     plan digest), recorded and in the reproduce command; a bad plan is bad input."""
     import json
 
-    out = cli("run", "smoke", "--seed", "5", "--report-dir", str(tmp_path / "a"))
+    small = ("--param", "OPS=100")  # the plan is under test, not the workload
+    out = cli("run", "smoke", "--seed", "5", *small, "--report-dir", str(tmp_path / "a"))
     assert out.returncode == 0, out.stdout
     (first,) = (tmp_path / "a").glob("*-smoke-*")
-    out = cli("run", "smoke", "--seed", "6", "--plan", str(first / "run.json"),
+    out = cli("run", "smoke", "--seed", "6", *small, "--plan", str(first / "run.json"),
               "--report-dir", str(tmp_path / "b"))  # fmt: skip
     assert out.returncode == 0, out.stdout
     (second,) = (tmp_path / "b").glob("*-smoke-*")

@@ -360,8 +360,9 @@ def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
     deployment, never the harness's own code; a version the user names (--app NAME@2=)
     runs instead; a version the plan never reaches is bad input."""
     user = "payments=tests.data.user_payment_signals:app"
+    small = ("--param", "PAYMENTS=40")  # which code the upgrade runs is under test
     out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "a"),
-              "--app", user)  # fmt: skip
+              "--app", user, *small)  # fmt: skip
     (run,) = (tmp_path / "a").glob("*-payment_signals-*")
     (upgrade,) = json.loads((run / "run.json").read_text())["upgrades"]
     assert upgrade["app"] == "tests.data.user_payment_signals:app", upgrade
@@ -371,7 +372,7 @@ def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
     assert out.returncode in (0, 1), out.stdout  # 1: restate#4566 at times (a known bug)
     v2 = "payments@2=harness.bundled.services.payment_signals_v2:app"
     out = cli("run", "payment_signals", "--seed", "21", "--report-dir", str(tmp_path / "b"),
-              "--app", user, "--app", v2)  # fmt: skip
+              "--app", user, "--app", v2, *small)  # fmt: skip
     (run,) = (tmp_path / "b").glob("*-payment_signals-*")
     manifest = json.loads((run / "run.json").read_text())
     (upgrade,) = manifest["upgrades"]

@@ -148,12 +148,15 @@ class World:
                     url, json=payload, headers={"idempotency-key": call["idem"]}
                 ) as r:
                     accepted = 200 <= r.status < 300
-            except (TimeoutError, aiohttp.ClientError):
-                accepted = False
+                    # why it was refused, for the run's evidence (a service that rejects
+                    # the provider's webhook looks, from outside, like one never called)
+                    error = "" if accepted else f"HTTP {r.status}: {(await r.text())[:300]}"
+            except (TimeoutError, aiohttp.ClientError) as e:
+                accepted, error = False, f"{type(e).__name__}: {e}"
             if accepted:
                 self._apply("webhook", call)
             else:
-                self.ledger.record("webhook", call, "failed")
+                self.ledger.record("webhook", {**call, "error": error}, "failed")
             await self._notify()
             if accepted or time.monotonic() > deadline:
                 return
