@@ -75,6 +75,9 @@ def test_liveness():
     assert v.valid is False and [c["id"] for c in v.counterexamples] == ["inv_9"]
     assert v.stats["by_status"] == {"completed": 4, "backing-off": 1}
     assert v.id == "liveness"
+    waiting = {"id": "inv_8", "status": "suspended"}  # no failure: waits for a signal
+    v = check_liveness([*done, waiting])
+    assert v.valid is False and v.cause.startswith("1 invocation(s) never failed an attempt")
 
 
 def test_liveness_leaves_invocations_due_after_the_run_and_names_a_permanent_failure():
@@ -117,6 +120,14 @@ def test_vacuity_guard():
     assert check_vacuity(ok_ops + fault(0), min_ok=10, min_faults=1).valid == "unknown"
     assert check_vacuity(ok_ops + fault(3), min_ok=11, min_faults=1).valid == "unknown"
     assert check_vacuity(ok_ops, min_ok=1, min_faults=1).valid == "unknown"
+    # a service slower than the client waits (restatedev/examples' fan-out: subtasks of
+    # 0-10 s): unknown, and the verdict says the client's waits timed out
+    slow = [
+        [*o[:1], {**o[1], "error": "TimeoutError: "}]
+        for o in (op(i, "info") for i in range(10, 20))
+    ]
+    v = check_vacuity(ok_ops + history(*slow) + fault(3), min_ok=15, min_faults=1)
+    assert v.valid == "unknown" and "10 of 20 ended with the client's wait timing out" in v.summary
 
 
 def test_vacuity_minimums_follow_what_the_run_was_given():

@@ -129,6 +129,13 @@ def check_liveness(
                 "permanent failure the service answers as retryable (make it terminal, or "
                 f"bound its retries); the first: {first['error'][:200]}"
             )
+        quiet = sum(e["problem"].startswith("never completed") for e in examples)
+        if not cause and quiet:
+            cause = (
+                f"{quiet} invocation(s) never failed an attempt and never ended: they wait "
+                "for something that did not come (an awakeable or promise never resolved, a "
+                "call that never answered, a step that does not end)"
+            )
         return Verdict(NAME, False, summary, stats, (examples + reads)[:100], cause=cause)
     done = len(invocations) - len(later)
     if later and not done:
