@@ -120,9 +120,9 @@ def check_vacuity(
         why.append(f"only {ok} operations completed (need {min_ok})")
         if timed_out:  # the service's timing, not a fault: say so, not "broken"
             why.append(
-                f"{timed_out} of {total} ended with the client's wait timing out: the service "
-                "answers more slowly than this scenario's client waits (liveness tells "
-                "whether their invocations completed later)"
+                f"{timed_out} of {total} operations ended with the client's wait timing "
+                "out: the service answers more slowly than this scenario's client waits "
+                "(liveness tells whether their invocations completed later)"
             )
     if len(hits) < min_faults:
         why.append(
