@@ -134,7 +134,8 @@ def check_liveness(
             cause = (
                 f"{quiet} invocation(s) never failed an attempt and never ended: they wait "
                 "for something that did not come (an awakeable or promise never resolved, a "
-                "call that never answered, a step that does not end)"
+                "call that never answered, a step that does not end), or their deployment "
+                "never answers Restate at all (its log says why)"
             )
         return Verdict(NAME, False, summary, stats, (examples + reads)[:100], cause=cause)
     done = len(invocations) - len(later)

@@ -1,0 +1,151 @@
+"""Run the bundled scenarios against restatedev/examples' Python patterns, with adapters only.
+
+    python examples/restatedev-examples/run.py CHECKOUT [--seeds 9201 9202] [--only NAME ...]
+        [--out DIR]
+
+CHECKOUT is a clone of https://github.com/restatedev/examples (measured at 2d429daa). Each
+example's folder is copied to a scratch folder, this folder's stub wiring is laid over it
+(the examples' stand-ins for a provider, now calls to the harness's world; see README.md),
+and `restate-chaos run` aims the matching scenario at it with the adapter from
+chaos_adapters.py. Prints one line per run: the verdicts not held, with their causes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PATTERNS = "python/patterns-use-cases"
+
+# name: (the example's folders, scenario, service=module:app ..., adapters, extra options)
+EXAMPLES: dict[str, tuple[list[str], str, list[str], list[str], list[str]]] = {
+    "durablerpc": (["durablerpc"], "reservations", ["products=durablerpc.app:app"],
+                   ["products=ExampleProducts"], []),
+    "eventtransactions+eventenrichment": (
+        ["eventtransactions", "eventenrichment"], "event_processing",
+        ["feed=eventtransactions.app:app", "tracker=eventenrichment.app:app"],
+        ["feed=ExampleFeed", "tracker=ExamplePackages"],
+        # the feed's moderation polls every 5 s: fewer posts keep the run in minutes
+        ["--param", "USERS=8", "--param", "PACKAGES=10", "--param", "EVENTS=3"]),
+    "sagas": (["sagas"], "sagas", ["trips=sagas.app:app"], ["trips=ExampleTrips"],
+              ["--param", "LOST_ANSWER=0"]),
+    "statefulactors": (["statefulactors"], "machines", ["machines=statefulactors.app:app"],
+                       ["machines=ExampleMachines"], ["--param", "REQUESTS=80"]),
+    "queueing": (["queueing"], "task_queue", ["worker=queueing.app:app"],
+                 ["worker=ExampleTasks"], []),
+    "schedulingtasks": (["schedulingtasks"], "scheduling", ["tracker=schedulingtasks.app:app"],
+                        ["tracker=ExampleTracker"], []),
+    "syncasync": (["syncasync"], "sync_async", ["upload=syncasync.app:app"],
+                  ["upload=ExampleUpload"], []),
+    "signalspayments": (["signalspayments"], "payment_signals",
+                        ["payments=signalspayments.app:app"], ["payments=ExampleSignals"], []),
+    "statemachinepayments": (["statemachinepayments"], "payment_tokens",
+                             ["payments=statemachinepayments.app:app"],
+                             ["payments=ExampleTokens"], []),
+    "parallelizework": (["parallelizework"], "fanout", ["worker=parallelizework.app:app"],
+                        ["worker=ExampleFanOut"], []),
+}  # fmt: skip
+
+# TypeScript: the example's file, run by node with tsx, its fixed port 9080 moved to $PORT
+# (wiring-ts/port.cjs); name: (the example's file, scenario, service, adapter, options)
+TS = "typescript/patterns-use-cases"
+NODE = "cmd:{} --require ./port.cjs --import tsx src/{}"
+EXAMPLES_TS: dict[str, tuple[str, str, str, str, list[str]]] = {
+    "ts-durablerpc": ("durablerpc/product_service.ts", "reservations", "products",
+                      "ExampleProducts", []),
+    "ts-sagas": ("sagas/booking_workflow.ts", "sagas", "trips", "TsTrips",
+                 ["--param", "LOST_ANSWER=0"]),
+    "ts-statefulactors": ("statefulactors/machine_operator.ts", "machines", "machines",
+                          "TsMachines", ["--param", "REQUESTS=80"]),
+    "ts-statemachinepayments": ("statemachinepayments/payment_service.ts", "payment_tokens",
+                                "payments", "TsTokens", []),
+}  # fmt: skip
+
+
+def prepare_ts(checkout: Path, scratch: Path) -> None:
+    """The TypeScript examples' project with the wiring laid over src/, and its
+    dependencies installed (npm, once for all)."""
+    source = checkout / TS
+    if not source.is_dir():
+        sys.exit(f"error: {source} is missing: CHECKOUT must be a clone of restatedev/examples")
+    shutil.copytree(
+        source, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules")
+    )
+    shutil.copytree(HERE / "wiring-ts", scratch / "src", dirs_exist_ok=True)
+    shutil.move(scratch / "src" / "port.cjs", scratch / "port.cjs")
+    shutil.copy(HERE / "chaos_adapters.py", scratch)
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=scratch, check=True
+    )
+
+
+def prepare(checkout: Path, folders: list[str], scratch: Path) -> None:
+    for folder in folders:
+        source = checkout / PATTERNS / folder
+        if not source.is_dir():
+            sys.exit(f"error: {source} is missing: CHECKOUT must be a clone of restatedev/examples")
+        shutil.copytree(source, scratch / folder)
+        overlay = HERE / "wiring" / folder
+        if overlay.is_dir():
+            shutil.copytree(overlay, scratch / folder, dirs_exist_ok=True)
+    shutil.copy(HERE / "chaos_adapters.py", scratch)
+
+
+def summary(report_dir: Path) -> str:
+    lines = []
+    for results in sorted(report_dir.glob("*/results.json")):
+        r = json.loads(results.read_text())
+        lines.append(f"  {r['status']}")
+        for v in r["verdicts"]:
+            if v["valid"] is not True:
+                lines.append(f"    {v['id']}: {v['valid']} - {v['summary'][:300]}")
+                if v.get("cause"):
+                    lines.append(f"      likely cause: {v['cause'][:300]}")
+    return "\n".join(lines) or "  no run recorded"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkout", type=Path, help="a clone of restatedev/examples")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[9201, 9202])
+    names = sorted(EXAMPLES) + sorted(EXAMPLES_TS)
+    parser.add_argument("--only", nargs="+", choices=names, default=names)
+    parser.add_argument("--node", default="node", help="Node.js 22 or later (the SDK needs it)")
+    parser.add_argument("--out", type=Path, default=Path("reports/restatedev-examples"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ts-") as ts_tmp:
+        for name in args.only:
+            if name in EXAMPLES_TS:
+                file, scenario, service, adapter, extra = EXAMPLES_TS[name]
+                scratch = Path(ts_tmp)
+                if not (scratch / "node_modules").is_dir():
+                    prepare_ts(args.checkout, scratch)
+                options = ["--app", f"{service}={NODE.format(args.node, file)}",
+                           "--adapter", f"{service}=chaos_adapters:{adapter}", *extra]  # fmt: skip
+                run(name, scenario, options, scratch, args)
+                continue
+            folders, scenario, apps, adapters, extra = EXAMPLES[name]
+            with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+                prepare(args.checkout, folders, Path(tmp))
+                options = [x for a in apps for x in ("--app", a)]
+                options += [f"--adapter={a.replace('=', '=chaos_adapters:')}" for a in adapters]
+                run(name, scenario, options + extra, Path(tmp), args)
+
+
+def run(name: str, scenario: str, options: list[str], scratch: Path, args) -> None:
+    for seed in args.seeds:
+        out = args.out.resolve() / f"{name}-{seed}"
+        cmd = [sys.executable, "-m", "harness", "run", scenario, "--seed", str(seed),
+               "--no-html", "--report-dir", str(out), "--app-path", str(scratch)]  # fmt: skip
+        code = subprocess.run(cmd + options, capture_output=True, cwd=scratch).returncode
+        print(f"{name} seed {seed}: exit {code}\n{summary(out)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
