@@ -6,11 +6,13 @@ Each states what it maps and what the example does differently from the bundled 
 from harness.bundled.scenarios.scenario_event_processing import FeedContract, PackagesContract
 from harness.bundled.scenarios.scenario_fanout import FanOutContract
 from harness.bundled.scenarios.scenario_machines import MachinesContract
+from harness.bundled.scenarios.scenario_object_state import SubscriptionListContract
 from harness.bundled.scenarios.scenario_payment_signals import SignalsContract
 from harness.bundled.scenarios.scenario_payment_tokens import TokensContract
 from harness.bundled.scenarios.scenario_reservations import ProductsContract
 from harness.bundled.scenarios.scenario_sagas import TripsContract
 from harness.bundled.scenarios.scenario_scheduling import TrackerContract
+from harness.bundled.scenarios.scenario_subscription_retries import SubscriptionsContract
 from harness.bundled.scenarios.scenario_sync_async import UploadContract
 from harness.bundled.scenarios.scenario_task_queue import TasksContract
 
@@ -219,3 +221,34 @@ class TsTokens(ExampleTokens):
 
     def paid_status(self, answer):
         return "COMPLETED" if str(answer or "").endswith("successful: true") else None
+
+
+# Python tour (python/tutorials/tour-of-orchestration-python)
+
+
+class TourSubscriptions(SubscriptionsContract):
+    """getstarted: SubscriptionService.add({userId, creditCard, subscriptions}), a payment
+    then each subscription, no compensation (the tour adds it in the sagas chapter). The
+    user travels as the credit card, so the world can name the payment (wiring-tour)."""
+
+    service = "SubscriptionService"
+
+    def add(self, user, subscriptions, amount, idem):
+        body = {"userId": user, "creditCard": user, "subscriptions": subscriptions}
+        return Request(self.service, "add", body=body, idem=idem)
+
+
+class TourSaga(TourSubscriptions):
+    """sagas: SubscriptionSaga.add, the same request; compensates on a terminal error."""
+
+    service = "SubscriptionSaga"
+
+
+class TourList(SubscriptionListContract):
+    """objects: UserSubscriptions.add(subscription: a bare string), getSubscriptions()."""
+
+    def add(self, user, subscription, idem):
+        return Request("UserSubscriptions", "add", key=user, body=subscription, idem=idem)
+
+    def read(self, user):
+        return Request("UserSubscriptions", "getSubscriptions", key=user)

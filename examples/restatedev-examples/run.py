@@ -68,6 +68,26 @@ EXAMPLES_TS: dict[str, tuple[str, str, str, str, list[str]]] = {
 }  # fmt: skip
 
 
+# the Python tour (python/tutorials/tour-of-orchestration-python): one chapter served alone
+# (wiring-tour/tour_*.py); name: (entry module, scenario, service, adapter, options)
+TOUR = "python/tutorials/tour-of-orchestration-python"
+EXAMPLES_TOUR: dict[str, tuple[str, str, str, str, list[str]]] = {
+    "tour-getstarted": ("tour_getstarted", "subscription_retries", "subscriptions",
+                        "TourSubscriptions", []),
+    "tour-sagas": ("tour_sagas", "subscription_retries", "subscriptions", "TourSaga", []),
+    "tour-objects": ("tour_objects", "object_state", "subscriptions", "TourList", []),
+}  # fmt: skip
+
+
+def prepare_tour(checkout: Path, scratch: Path) -> None:
+    source = checkout / TOUR
+    if not source.is_dir():
+        sys.exit(f"error: {source} is missing: CHECKOUT must be a clone of restatedev/examples")
+    shutil.copytree(source, scratch, dirs_exist_ok=True)
+    shutil.copytree(HERE / "wiring-tour", scratch, dirs_exist_ok=True)
+    shutil.copy(HERE / "chaos_adapters.py", scratch)
+
+
 def prepare_ts(checkout: Path, scratch: Path) -> None:
     """The TypeScript examples' project with the wiring laid over src/, and its
     dependencies installed (npm, once for all)."""
@@ -114,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkout", type=Path, help="a clone of restatedev/examples")
     parser.add_argument("--seeds", type=int, nargs="+", default=[9201, 9202])
-    names = sorted(EXAMPLES) + sorted(EXAMPLES_TS)
+    names = sorted(EXAMPLES) + sorted(EXAMPLES_TOUR) + sorted(EXAMPLES_TS)
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--node", default="node", help="Node.js 22 or later (the SDK needs it)")
     parser.add_argument("--out", type=Path, default=Path("reports/restatedev-examples"))
@@ -126,9 +146,15 @@ def main() -> None:
                 scratch = Path(ts_tmp)
                 if not (scratch / "node_modules").is_dir():
                     prepare_ts(args.checkout, scratch)
-                options = ["--app", f"{service}={NODE.format(args.node, file)}",
-                           "--adapter", f"{service}=chaos_adapters:{adapter}", *extra]  # fmt: skip
+                options = aim(service, NODE.format(args.node, file), adapter) + extra
                 run(name, scenario, options, scratch, args)
+                continue
+            if name in EXAMPLES_TOUR:
+                module, scenario, service, adapter, extra = EXAMPLES_TOUR[name]
+                with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+                    prepare_tour(args.checkout, Path(tmp))
+                    options = aim(service, f"{module}:app", adapter) + extra
+                    run(name, scenario, options, Path(tmp), args)
                 continue
             folders, scenario, apps, adapters, extra = EXAMPLES[name]
             with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
@@ -136,6 +162,11 @@ def main() -> None:
                 options = [x for a in apps for x in ("--app", a)]
                 options += [f"--adapter={a.replace('=', '=chaos_adapters:')}" for a in adapters]
                 run(name, scenario, options + extra, Path(tmp), args)
+
+
+def aim(service: str, app: str, adapter: str) -> list[str]:
+    """The options that aim the scenario's `service` at the example, read by `adapter`."""
+    return ["--app", f"{service}={app}", "--adapter", f"{service}=chaos_adapters:{adapter}"]
 
 
 def run(name: str, scenario: str, options: list[str], scratch: Path, args) -> None:
