@@ -66,9 +66,14 @@ class RunData:
         200 with a failure status): such an answer counts as the failure the client saw."""
         return Actions(self.records, failed or {})
 
-    def answers(self, action: str) -> dict[str, Any]:
-        """The last acknowledged answer of `action` per subject (e.g. final reads)."""
-        return last_answers(self.actions(), lambda inv: inv.get("handler") == action)
+    def answers(self, action: str, final: bool = False) -> dict[str, Any]:
+        """The last acknowledged answer of `action` per subject. `final`: only the reads of
+        the check phase (after the heal), never an earlier read of the workload, so a
+        subject whose final read got no answer is missing rather than stale."""
+        return last_answers(
+            self.actions(),
+            lambda inv: inv.get("handler") == action and (not final or inv.get("check_read")),
+        )
 
     def contract(self, name: str, default: type[Any]) -> Any:
         """The contract the run used for service `name`: its adapter (run.json) or

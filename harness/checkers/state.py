@@ -26,7 +26,8 @@ def check_set_members(
     member: Callable[[Any], Any],
 ) -> Verdict:
     """Per key, the final list holds every acknowledged member once, and nothing that was
-    never sent (members whose outcome is unknown may or may not be there).
+    never sent (members whose outcome is unknown may or may not be there). A key without a
+    final read (its read got no answer: liveness says so) is not judged.
 
     complete: every acknowledged member is in the final list. correct: once, and nothing
     that was never sent."""
@@ -34,7 +35,8 @@ def check_set_members(
     bad = []
     adds = _by_key(records, handler)
     total = 0
-    for key in sorted(set(adds) | set(finals)):
+    unread = sorted(k for k in adds if k not in finals)
+    for key in sorted(finals):
         acked = {member(o.invoke["req"]) for o in adds.get(key, []) if o.outcome == "ok"}
         maybe = {member(o.invoke["req"]) for o in adds.get(key, []) if o.outcome == "info"}
         final = finals.get(key) or []
@@ -56,9 +58,23 @@ def check_set_members(
                 }
             )
     stats = {"keys": len(finals), "acknowledged": total, "violations": len(bad)}
+    stats["unread_keys"] = len(unread)
+    gap = (
+        f"; {len(unread)} key(s) not judged, their final read got no answer: {unread[:10]}"
+        if unread
+        else ""
+    )
     if bad:
         return Verdict(
-            name, False, f"{len(bad)} of {len(finals)} keys lost or invented updates", stats, bad
+            name,
+            False,
+            f"{len(bad)} of {len(finals)} keys lost or invented updates{gap}",
+            stats,
+            bad,
+        )
+    if unread:
+        return Verdict(
+            name, "unknown", f"{len(finals)} keys hold all {total} acknowledged updates{gap}", stats
         )
     return Verdict(
         name, True, f"{len(finals)} keys hold all {total} acknowledged updates, each once", stats
