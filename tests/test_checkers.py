@@ -427,6 +427,20 @@ def test_saga_flags_order_dangling_double_and_wrong_answers():
     assert "can never succeed" in problems["never"]
 
 
+def test_a_saga_never_compensated_names_why_from_what_the_client_saw():
+    """restatedev/examples' tour: a chapter without compensation (the client told of the
+    failure, nothing undone), and a saga retrying a permanent failure (never answered, so
+    its compensation never runs)."""
+    from harness.checkers.saga import check_saga
+
+    led = saga_ledger(("reserve", "told:flight"), ("reserve", "stuck:flight"))
+    plan = {"told": (STEPS, 1), "stuck": (STEPS, 1)}
+    v = check_saga(history(book(1, "told", "fail"), book(2, "stuck", None)), led, plan, "book")
+    assert v.valid is False
+    assert "1 saga(s) failed, the client was told so, and not one" in v.cause
+    assert "1 saga(s) never ended (no answer to the client)" in v.cause
+
+
 def test_saga_unplanned_clean_failure_is_allowed_when_a_fault_hit_it_and_counted():
     from harness.checkers.saga import check_saga
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
@@ -81,6 +81,7 @@ def check_saga(
     repeated: dict[str, list[dict[str, Any]]] = {}  # "<saga>:<step>" applied more than once
     faults = fault_starts(records)
     failed = unplanned = unexplained = 0
+    never_undone: Counter[str] = Counter()  # sagas left applied with no compensation at all
     fault_times = sorted(r["t"] for r in records if r.get("type") == "fault-start")
     for saga, (steps, k) in sorted(plan.items()):
         problems = []
@@ -114,6 +115,8 @@ def check_saga(
             dangling = applied - set(undone[saga])
             if dangling:
                 problems.append(f"left applied: {sorted(dangling)}")
+                if not undone[saga]:  # not one compensation: why, from what the client saw
+                    never_undone["fail" if "fail" in answers[saga] else "unanswered"] += 1
             again = sorted({s for s in undone[saga] if undone[saga].count(s) > 1})
             if again:
                 problems.append(f"compensated more than once: {again}")
@@ -148,10 +151,22 @@ def check_saga(
     }
     if bad:
         ops = sorted({e["op"] for v in repeated.values() for e in v})
-        cause = "; ".join(
+        causes = [
             duplicates_cause(op, {k: v for k, v in repeated.items() if v[0]["op"] == op}, faults)
             for op in ops
-        )
+        ]
+        if never_undone["fail"]:
+            causes.append(
+                f"{never_undone['fail']} saga(s) failed, the client was told so, and not one "
+                "of their steps was compensated: the service does not undo on that failure"
+            )
+        if never_undone["unanswered"]:
+            causes.append(
+                f"{never_undone['unanswered']} saga(s) never ended (no answer to the client) "
+                "and left their steps applied: a saga that does not end never compensates "
+                "(liveness says why it did not end)"
+            )
+        cause = "; ".join(causes)
         summary = f"{len(bad)} of {len(plan)} sagas broke the saga guarantee"
         return Verdict(NAME, False, summary, stats, bad, cause=cause)
     return Verdict(
