@@ -531,6 +531,10 @@ def test_shared_reads_overtake_and_see_acknowledged_state():
     v = check_shared_reads(queued, final, "add", "list", member, manifest=kinds)
     assert v.cause.startswith("the read handler Subs/list is registered as exclusive")
     assert v.counterexamples[0]["cause"] == v.cause
+    # a key without a final read (wedged): its reads are held to what was acknowledged only,
+    # never called "outside final" against an empty final state
+    wedged = history(write, read(2, "u", ["a"], t=1.5, done=1.6))
+    assert check_shared_reads(wedged, {}, "add", "list", member).valid is not False
 
 
 # -- timers ----------------------------------------------------------------------------

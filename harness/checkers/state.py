@@ -106,7 +106,8 @@ def check_shared_reads(
     bad = []
     for key, rs in reads.items():
         ws = [w for w in writes.get(key, []) if w.result is not None]
-        final = set(finals.get(key) or [])
+        # a key whose final read got no answer (wedged) has no final state to hold reads to
+        final = set(finals[key]) if key in finals else None
         for r in rs:
             if r.outcome != "ok" or r.result is None:
                 continue
@@ -119,14 +120,14 @@ def check_shared_reads(
             before = {
                 member(w.invoke["req"]) for w in ws if w.outcome == "ok" and w.result["t"] < t0
             }
-            if not seen <= final or not before <= seen:
+            if (final is not None and not seen <= final) or not before <= seen:
                 bad.append(
                     {
                         "key": key,
                         "problem": "read outside [acknowledged, final]",
                         "read": sorted(seen),
                         "missing": sorted(before - seen),
-                        "unknown": sorted(seen - final),
+                        "unknown": sorted(seen - (final if final is not None else seen)),
                         "ops": [r.op],
                     }
                 )
@@ -135,23 +136,25 @@ def check_shared_reads(
         "finished_before_that_write": overtook,
         "violations": len(bad),
     }
+    # shared reads overtake nearly always (>90%)
+    queued = contended > 0 and overtook < contended / 2 and must_overtake
+    waited = (
+        f"{contended - overtook} of {contended} reads sent during a write waited for it: "
+        "reads queue behind exclusive handlers"
+    )
+    cause = read_kind_cause(reads, manifest or {}) if queued else ""
     if bad:
+        summary = f"{len(bad)} reads saw state outside what was acknowledged and final"
         return Verdict(
-            name,
-            False,
-            f"{len(bad)} reads saw state outside what was acknowledged and final",
-            stats,
-            bad[:50],
+            name, False, summary + (f"; {waited}" if queued else ""), stats, bad[:50], cause=cause
         )
     if contended == 0:
         return Verdict(name, "unknown", "no read was sent while a write was in flight", stats)
-    if overtook < contended / 2 and must_overtake:  # shared reads overtake nearly always (>90%)
-        cause = read_kind_cause(reads, manifest or {})
+    if queued:
         return Verdict(
             name,
             False,
-            f"{contended - overtook} of {contended} reads sent during a write waited for "
-            "it: reads queue behind exclusive handlers",
+            waited,
             stats,
             [{"cause": cause, "problem": "reads never overtook a running write"}],
             cause=cause,
