@@ -252,3 +252,17 @@ class TourList(SubscriptionListContract):
 
     def read(self, user):
         return Request("UserSubscriptions", "getSubscriptions", key=user)
+
+
+class TourPayments(SignalsContract):
+    """timers: PaymentsWithTimeout.process({amount, currency, customerId, orderId}) waits 30 s
+    for the provider's confirmation (an awakeable), else cancels; answers {success, ...}."""
+
+    timeout_s = 30.0
+
+    def process(self, payment, amount, idem):
+        body = {"amount": amount, "currency": "EUR", "customerId": payment, "orderId": payment}
+        return Request("PaymentsWithTimeout", "process", body=body, idem=idem)
+
+    def outcome(self, answer):
+        return "confirmed" if answer["success"] else "cancelled"

@@ -76,6 +76,7 @@ EXAMPLES_TOUR: dict[str, tuple[str, str, str, str, list[str]]] = {
                         "TourSubscriptions", []),
     "tour-sagas": ("tour_sagas", "subscription_retries", "subscriptions", "TourSaga", []),
     "tour-objects": ("tour_objects", "object_state", "subscriptions", "TourList", []),
+    "tour-timers": ("tour_timers", "payment_signals", "payments", "TourPayments", []),
 }  # fmt: skip
 
 

@@ -30,14 +30,18 @@ def terminal_error_on_disney(subscription: str):
 def _world(op: str, key: str, idem=None) -> dict:
     """Wired to the harness's world (restate-chaos): the example's mocks now make their
     effect there; a 402 is a decline (terminal), any other failure is retried."""
-    body = json.dumps({"key": key, "idem": idem}).encode()
+    return _post(op, {"key": key, "idem": idem})
+
+
+def _post(op: str, fields: dict) -> dict:
+    body = json.dumps(fields).encode()
     req = urllib.request.Request(f"{os.environ['CHAOS_WORLD_URL']}/call/{op}", body,
                                  {"content-type": "application/json"})
     try:
         return json.loads(urllib.request.urlopen(req, timeout=30).read() or b"{}")
     except urllib.error.HTTPError as e:
         if e.code == 402:
-            raise TerminalError(f"{op} of {key} declined") from e
+            raise TerminalError(f"{op} of {fields.get('key')} declined") from e
         raise
 
 
@@ -113,20 +117,26 @@ def day_before(concert_date: str) -> timedelta:
 
 
 def init_payment(req: PaymentRequest, payment_id: str, confirmation_id: str) -> str:
-    """Mock function to initiate payment"""
+    """Mock function to initiate payment (wired: a world charge named by the order, the
+    example's payment id as its idempotency key, the provider's confirmation planned as a
+    webhook to PaymentsWithTimeout/confirm; the payment's reference is the provider's)"""
+    hook = {"path": "/PaymentsWithTimeout/confirm",
+            "body": {"id": confirmation_id, "result": {"success": True, "transactionId": payment_id}}}
+    body = {"key": req.order_id, "idem": payment_id, "amount": req.amount,
+            "resource": f"payRef-{uuid.uuid4()}", "webhook": hook}
+    answer = _post("charge", body)
     print(f">>> Initiating external payment {payment_id}")
-    print(f"  Confirm the payment via:")
-    print(
-        f'  - For Payments service: curl localhost:8080/Payments/confirm --json \'{{"id": "{confirmation_id}", "result": {{"success": true, "transactionId": "txn-123"}}}}\''
-    )
-    print(
-        f'  - For PaymentsWithTimeout service: curl localhost:8080/PaymentsWithTimeout/confirm --json \'{{"id": "{confirmation_id}", "result": {{"success": true, "transactionId": "txn-123"}}}}\''
-    )
-    return f"payRef-{uuid.uuid4()}"
+    return answer["resource"]
 
 
 def cancel_payment(pay_ref: str) -> None:
-    """Mock function to cancel payment"""
+    """Mock function to cancel payment (wired: the provider knows the payment by its
+    reference, and cancels it under the order's name)"""
+    url = f"{os.environ['CHAOS_WORLD_URL']}/ledger"
+    ledger = json.loads(urllib.request.urlopen(url, timeout=30).read())
+    keys = [e["key"] for e in ledger["effects"] if e["op"] == "charge" and e.get("resource") == pay_ref]
+    if keys:
+        _world("cancel", keys[0], idem=f"cancel-{pay_ref}")
     print(f">>> Canceling external payment with ref {pay_ref}")
 
 
