@@ -46,9 +46,12 @@ class TrackerContract(Contract):
     ASSUMPTIONS = {
         "reminders": "reminders the service sends before it escalates",
         "interval_s": "seconds between a reminder (or the failure) and the next step",
+        "each_failure_reminds": "every failure event the service accepts sends a reminder "
+        "at once (false: a failure while reminders are scheduled starts none)",
     }
     reminders = 3
     interval_s = 1.0
+    each_failure_reminds = False
 
     def failure(self, invoice: str, event: str, delay_ms: int | None = None) -> Request:
         """Deliver the payment-failure event `event` (its id is the idempotency key)."""
@@ -144,7 +147,8 @@ def checks(run: RunData) -> list[Verdict]:
             interval=api.interval_s,
             manifest=run.manifest,
             stop_handler="onPaymentSuccess",
-        ).resting_on(run.assumed("tracker", "reminders", "interval_s")),
+            each_start_reminds=api.each_failure_reminds,
+        ).resting_on(run.assumed("tracker", "reminders", "interval_s", "each_failure_reminds")),
         check_idempotent_response(records, "onPaymentFailure", project=lambda r: r["invocationId"]),
         check_vacuity(
             records,

@@ -852,6 +852,27 @@ def test_schedule_flags_after_success_early_late_twice_and_missing():
         assert problem in v.counterexamples[0]["problem"], v.counterexamples
 
 
+def test_a_service_that_reminds_per_failure_event_is_judged_by_the_contracts_assumption():
+    """restatedev/examples' tracker sends a reminder for every failure event: a second
+    failure 0.5 s in sends reminder 2 at once. Early under the bundled assumption (one
+    schedule per invoice), on time with each_failure_reminds; reminder 3 still keeps the
+    interval after reminder 2."""
+    from harness.checkers.schedule import check_schedule
+
+    h = history(failure(1, "a", 0.0), failure(2, "a", 0.5))
+    steps = [step("a", "reminder", t, str(n)) for n, t in ((1, 0.1), (2, 0.6), (3, 1.7))]
+    led = ledger([*steps, step("a", "escalation", 2.8)])
+    strict = check_schedule(h, led, "onPaymentFailure", lambda o: o.key, 3, 1.0, {})
+    assert strict.valid is False and "before it was due" in strict.counterexamples[0]["problem"]
+    v = check_schedule(h, led, "onPaymentFailure", lambda o: o.key, 3, 1.0, {},
+                       each_start_reminds=True)  # fmt: skip
+    assert v.valid is True, v.counterexamples
+    early = ledger([*steps[:2], step("a", "reminder", 1.2, "3"), step("a", "escalation", 2.3)])
+    v = check_schedule(h, early, "onPaymentFailure", lambda o: o.key, 3, 1.0, {},
+                       each_start_reminds=True)  # fmt: skip
+    assert v.valid is False and "before it was due" in v.counterexamples[0]["problem"]
+
+
 def test_a_schedule_whose_next_step_is_due_after_the_run_is_not_judged():
     from harness.checkers.schedule import check_schedule
 

@@ -103,6 +103,7 @@ class ExampleTracker(TrackerContract):
     """schedulingtasks: PaymentTracker fed Stripe events; a reminder a day."""
 
     interval_s = 86400.0  # send_delay=timedelta(days=1)
+    each_failure_reminds = True  # every onPaymentFailure sends a reminder at once
 
     def _event(self, handler, invoice, event, delay_ms):
         body = {"type": handler, "created": 0, "data": {"id": event, "customer": invoice}}

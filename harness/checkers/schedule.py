@@ -42,6 +42,7 @@ def check_schedule(
     manifest: dict[str, Any],
     name: str = "reminders on schedule, none after success, one escalation",
     stop_handler: str | None = None,
+    each_start_reminds: bool = False,
 ) -> Verdict:
     """World keys: "<subject>:reminder" (resource = the reminder's number),
     "<subject>:escalation", "<subject>:paid". `stop_handler`: the client's success event
@@ -53,10 +54,13 @@ def check_schedule(
     run measured for each step (harness/checkers/bounds.py: the unavailability in its
     wait, a retry per fault, the lateness of steps no fault touched; beyond it while the
     harness itself was stalled: unknown), and none came due after the success was accepted
-    and due (nor landed after the service recorded it)."""
+    and due (nor landed after the service recorded it). `each_start_reminds`: every start
+    event the service accepts sends the next reminder at once (a service that reminds per
+    failure event), so a step is also due when a later start event came due."""
     started: dict[str, float] = {}  # subject -> first send of the start event
     acked: set[str] = set()
     success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due
+    start_dues: dict[str, list[float]] = {}  # subject -> when each accepted start came due
     for o in operations(records):
         if stop_handler and o.invoke.get("handler") == stop_handler and o.outcome == "ok":
             due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
@@ -68,6 +72,8 @@ def check_schedule(
         started[s] = min(started.get(s, o.invoke["wall"]), o.invoke["wall"])
         if o.outcome == "ok":
             acked.add(s)
+            due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
+            start_dues.setdefault(s, []).append(due)
     landed: dict[str, dict[str, list[tuple[float, str]]]] = {}
     for e in ledger["effects"]:
         subject, _, kind = (e.get("key") or "").rpartition(":")
@@ -115,8 +121,16 @@ def check_schedule(
         steps = steps_of[s]
         totals["timers_fired"] += max(0, len(steps) - 1)
         prev, first = started[s], True
+        events = sorted(start_dues.get(s, [])) if each_start_reminds else []
+        due_at = []  # when each step came due: the start, an event, or the step before + interval
         for w in steps:
             low = prev if first else prev + interval
+            # a start event that came due since the step before sends a step at once
+            event = next((d for d in events if prev - CLOCK_SLACK <= d <= w + CLOCK_SLACK), None)
+            due_at.append(event if not first and event is not None else low)
+            if not first and event is not None:
+                prev = w  # a step of its own event: neither early nor late
+                continue
             if w < low - CLOCK_SLACK:
                 problems.append(f"fired {low - w:.3f}s before it was due")
             elif not first:
@@ -131,8 +145,6 @@ def check_schedule(
                     else:
                         unjudged.append({"key": s, "problem": said, "step_at": w})
             prev, first = w, False
-        # a step came due `interval` after the one before landed (the first: at once)
-        due_at = [started[s], *(w + interval for w in steps[:-1])][: len(steps)]
         success = success_due.get(s)
         if success is not None:
             late = [w for w, due in zip(steps, due_at, strict=True) if due > success + CLOCK_SLACK]
