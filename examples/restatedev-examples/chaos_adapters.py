@@ -267,3 +267,30 @@ class TourPayments(SignalsContract):
 
     def outcome(self, answer):
         return "confirmed" if answer["success"] else "cancelled"
+
+
+class TsFanOut(ExampleFanOut):
+    """parallelizework/fan_out_worker.ts: the service is named `worker`; each subtask is a
+    call to its runSubtask (a durable sleep of 0-4 s)."""
+
+    def run(self, job, subtasks, idem):
+        body = {"description": ",".join(f"{job}:{i}" for i in range(subtasks))}
+        return Request("worker", "run", body=body, idem=idem)
+
+
+class TsTasks(ExampleTasks):
+    """queue/async_task_worker.ts: asyncTaskWorker.runTask({id, task}) returns a string."""
+
+    def run(self, task, delay_ms, idem):
+        body = {"id": task, "task": task}
+        return Request(
+            "asyncTaskWorker", "runTask", body=body, idem=idem, send=True, delay_ms=delay_ms
+        )
+
+
+class TsSignals(ExampleSignals):
+    """signalspayments/payment_service.ts: the same API in camelCase."""
+
+    def process(self, payment, amount, idem):
+        body = {"amount": amount, "paymentMethodId": payment, "delayedStatus": True}
+        return Request("payments", "processPayment", body=body, idem=idem)

@@ -63,6 +63,11 @@ EXAMPLES_TS: dict[str, tuple[str, str, str, str, list[str]]] = {
                  ["--param", "LOST_ANSWER=0"]),
     "ts-statefulactors": ("statefulactors/machine_operator.ts", "machines", "machines",
                           "TsMachines", ["--param", "REQUESTS=80"]),
+    "ts-parallelizework": ("parallelizework/fan_out_worker.ts", "fanout", "worker",
+                           "TsFanOut", []),
+    "ts-queue": ("queue/async_task_worker.ts", "task_queue", "worker", "TsTasks", []),
+    "ts-signalspayments": ("signalspayments/payment_service.ts", "payment_signals",
+                           "payments", "TsSignals", []),
     "ts-statemachinepayments": ("statemachinepayments/payment_service.ts", "payment_tokens",
                                 "payments", "TsTokens", []),
 }  # fmt: skip

@@ -60,7 +60,7 @@ def check_schedule(
     started: dict[str, float] = {}  # subject -> first send of the start event
     acked: set[str] = set()
     success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due
-    start_dues: dict[str, list[float]] = {}  # subject -> when each accepted start came due
+    start_dues: dict[str, dict[str, float]] = {}  # subject -> start event -> when it came due
     for o in operations(records):
         if stop_handler and o.invoke.get("handler") == stop_handler and o.outcome == "ok":
             due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
@@ -72,8 +72,12 @@ def check_schedule(
         started[s] = min(started.get(s, o.invoke["wall"]), o.invoke["wall"])
         if o.outcome == "ok":
             acked.add(s)
-            due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
-            start_dues.setdefault(s, []).append(due)
+            # the earliest it could come due: Restate may have accepted it as it was sent;
+            # one per event (a redelivery has its idempotency key, and is the same event)
+            due = o.invoke["wall"] + o.invoke.get("delay_ms", 0) / 1000
+            dues = start_dues.setdefault(s, {})
+            event_id = o.invoke.get("idem") or str(o.op)
+            dues[event_id] = min(dues.get(event_id, due), due)
     landed: dict[str, dict[str, list[tuple[float, str]]]] = {}
     for e in ledger["effects"]:
         subject, _, kind = (e.get("key") or "").rpartition(":")
@@ -121,16 +125,19 @@ def check_schedule(
         steps = steps_of[s]
         totals["timers_fired"] += max(0, len(steps) - 1)
         prev, first = started[s], True
-        events = sorted(start_dues.get(s, [])) if each_start_reminds else []
+        # each start event sends one step at once (the first event: the first step); a step
+        # may land after a later one came due (the object's calls queue)
+        events = sorted(start_dues.get(s, {}).values())[1:] if each_start_reminds else []
         due_at = []  # when each step came due: the start, an event, or the step before + interval
         for w in steps:
             low = prev if first else prev + interval
-            # a start event that came due since the step before sends a step at once
-            event = next((d for d in events if prev - CLOCK_SLACK <= d <= w + CLOCK_SLACK), None)
-            due_at.append(event if not first and event is not None else low)
-            if not first and event is not None:
-                prev = w  # a step of its own event: neither early nor late
+            event = next((d for d in events if d <= w + CLOCK_SLACK), None)
+            if not first and event is not None and w < low - CLOCK_SLACK:
+                events.remove(event)  # the step of that event: neither early nor late
+                due_at.append(event)
+                prev = w
                 continue
+            due_at.append(low)
             if w < low - CLOCK_SLACK:
                 problems.append(f"fired {low - w:.3f}s before it was due")
             elif not first:
