@@ -830,6 +830,13 @@ def test_schedule_full_run_and_stopped_by_success_pass():
     assert v.valid is True and v.stats["stopped_by_success"] == 1
 
 
+def test_reminders_without_numbers_are_held_to_their_count_and_times():
+    unnumbered = [step("a", "reminder", t, None) for t in (0.1, 1.2, 2.3)]
+    assert check_sched([*unnumbered, step("a", "escalation", 3.4)]).valid is True
+    v = check_sched([*unnumbered, unnumbered[-1], step("a", "escalation", 3.4)])
+    assert v.valid is False and "4 reminders, at most 3" in v.counterexamples[0]["problem"]
+
+
 def test_a_schedule_with_no_world_call_at_all_is_unknown():
     from harness.checkers.schedule import check_schedule
 

@@ -66,6 +66,8 @@ EXAMPLES_TS: dict[str, tuple[str, str, str, str, list[str]]] = {
     "ts-parallelizework": ("parallelizework/fan_out_worker.ts", "fanout", "worker",
                            "TsFanOut", []),
     "ts-queue": ("queue/async_task_worker.ts", "task_queue", "worker", "TsTasks", []),
+    "ts-schedulingtasks": ("schedulingtasks/payment_reminders.ts", "scheduling", "tracker",
+                           "ExampleTracker", []),
     "ts-signalspayments": ("signalspayments/payment_service.ts", "payment_signals",
                            "payments", "TsSignals", []),
     "ts-statemachinepayments": ("statemachinepayments/payment_service.ts", "payment_tokens",
