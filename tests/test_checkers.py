@@ -923,6 +923,19 @@ def test_schedule_stops_by_the_clients_clock_not_the_services_paid_record():
     on_time = [r1, step("a", "paid", 0.72)]  # stopped when the success came due
     held = check_schedule(h, ledger(on_time), *args, manifest={}, stop_handler="onPaymentSuccess")
     assert held.valid is True and held.stats["stopped_by_success"] == 1
+    # restatedev/examples' tracker keeps "paid" to itself: no reminder at all is right when
+    # the success may have come due before the failure was accepted, wrong when it could not
+    early = {**success, "t": 0.0, "wall": 1000.0, "delay_ms": 0}
+    h_early = [
+        *history(failure(1, "a", 0.0)),
+        early,
+        {"type": "ok", "op": 2, "t": 0.3, "wall": 1000.3},
+    ]
+    v = check_schedule(h_early, ledger([]), *args, manifest={}, stop_handler="onPaymentSuccess")
+    assert v.valid is not False and v.stats["stopped_by_success"] == 1, v.counterexamples
+    v = check_schedule(h, ledger([step("a", "email", 0.0)]), *args, manifest={},
+                       stop_handler="onPaymentSuccess")  # fmt: skip
+    assert v.valid is False and "unpaid, but 0 of 3" in v.counterexamples[0]["problem"]
 
 
 # -- payment signals (webhook vs durable timeout) -----------------------------------------

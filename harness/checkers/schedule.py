@@ -18,6 +18,7 @@ wall clock on this one machine (the world's and the harness's), within CLOCK_SLA
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
@@ -62,17 +63,23 @@ def check_schedule(
     acked: set[str] = set()
     success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due
     start_dues: dict[str, dict[str, float]] = {}  # subject -> start event -> when it came due
+    success_earliest: dict[str, float] = {}  # subject -> the soonest the success could be due
+    start_latest: dict[str, float] = {}  # subject -> the latest its first start was accepted
     for o in operations(records):
         if stop_handler and o.invoke.get("handler") == stop_handler and o.outcome == "ok":
             due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
             s = subject_of(o)
             success_due[s] = min(success_due.get(s, due), due)
+            soonest = o.invoke["wall"] + o.invoke.get("delay_ms", 0) / 1000
+            success_earliest[s] = min(success_earliest.get(s, soonest), soonest)
         if o.invoke.get("handler") != start_handler:
             continue
         s = subject_of(o)
         started[s] = min(started.get(s, o.invoke["wall"]), o.invoke["wall"])
         if o.outcome == "ok":
             acked.add(s)
+            accepted = o.result["wall"]  # type: ignore[index]
+            start_latest[s] = min(start_latest.get(s, accepted), accepted)
             # the earliest it could come due: Restate may have accepted it as it was sent;
             # one per event (a redelivery has its idempotency key, and is the same event)
             due = o.invoke["wall"] + o.invoke.get("delay_ms", 0) / 1000
@@ -170,9 +177,12 @@ def check_schedule(
             elif len(steps) < reminders + 1:
                 totals["stopped_by_success"] += 1
         elif s in acked and (len(sent) != reminders or len(escalations) != 1):
-            next_due = steps[-1] + interval if steps else started[s]
+            next_due = steps[-1] + interval if steps else start_latest[s]
             if len(steps) < reminders + 1 and after_run(next_due, until):
                 later[s] = next_due  # its next step is due after the run: not judged
+            elif len(steps) < reminders + 1 and next_due >= success_earliest.get(s, math.inf):
+                # the success may have come first (a service that keeps "paid" to itself)
+                totals["stopped_by_success"] += 1
             else:
                 problems.append(
                     f"unpaid, but {len(sent)} of {reminders} reminders and "
