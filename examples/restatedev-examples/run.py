@@ -96,21 +96,36 @@ def prepare_tour(checkout: Path, scratch: Path) -> None:
     shutil.copy(HERE / "chaos_adapters.py", scratch)
 
 
-def prepare_ts(checkout: Path, scratch: Path) -> None:
-    """The TypeScript examples' project with the wiring laid over src/, and its
-    dependencies installed (npm, once for all)."""
-    source = checkout / TS
+# the TypeScript tour (typescript/tutorials/tour-of-orchestration-typescript): src/app.ts
+# serves every chapter; the adapters are the Python tour's (the same APIs)
+TS_TOUR = "typescript/tutorials/tour-of-orchestration-typescript"
+EXAMPLES_TS_TOUR: dict[str, tuple[str, str, str, list[str]]] = {
+    "ts-tour-getstarted": ("subscription_retries", "subscriptions", "TourSubscriptions", []),
+    "ts-tour-sagas": ("subscription_retries", "subscriptions", "TourSaga", []),
+    "ts-tour-objects": ("object_state", "subscriptions", "TourList", []),
+    "ts-tour-timers": ("payment_signals", "payments", "TourPayments", []),
+}
+
+
+def prepare_ts(checkout: Path, scratch: Path, project: str = TS, wiring: str = "wiring-ts") -> None:
+    """A TypeScript project of the examples with the wiring laid over it (src/ files, and
+    port.cjs), and its dependencies installed (npm, once for the project)."""
+    source = checkout / project
     if not source.is_dir():
         sys.exit(f"error: {source} is missing: CHECKOUT must be a clone of restatedev/examples")
     shutil.copytree(
         source, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules")
     )
-    shutil.copytree(HERE / "wiring-ts", scratch / "src", dirs_exist_ok=True)
+    if wiring == "wiring-ts":
+        shutil.copytree(HERE / "wiring-ts", scratch / "src", dirs_exist_ok=True)
+    else:  # the tour: its own src/ files, and the preload and world helper shared
+        shutil.copytree(HERE / wiring, scratch, dirs_exist_ok=True)
+        shutil.copy(HERE / "wiring-ts" / "port.cjs", scratch / "src" / "port.cjs")
     shutil.move(scratch / "src" / "port.cjs", scratch / "port.cjs")
     shutil.copy(HERE / "chaos_adapters.py", scratch)
-    subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=scratch, check=True
-    )
+    # its dependencies, and tsx to run the TypeScript as it is (the tour has no tsx of its own)
+    npm = ["npm", "install", "--no-audit", "--no-fund", "--silent", "tsx"]
+    subprocess.run(npm, cwd=scratch, check=True)
 
 
 def prepare(checkout: Path, folders: list[str], scratch: Path) -> None:
@@ -142,13 +157,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkout", type=Path, help="a clone of restatedev/examples")
     parser.add_argument("--seeds", type=int, nargs="+", default=[9201, 9202])
-    names = sorted(EXAMPLES) + sorted(EXAMPLES_TOUR) + sorted(EXAMPLES_TS)
+    names = (
+        sorted(EXAMPLES) + sorted(EXAMPLES_TOUR) + sorted(EXAMPLES_TS) + sorted(EXAMPLES_TS_TOUR)
+    )
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--node", default="node", help="Node.js 22 or later (the SDK needs it)")
     parser.add_argument("--out", type=Path, default=Path("reports/restatedev-examples"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ts-") as ts_tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ts-") as ts_tmp,
+        tempfile.TemporaryDirectory(prefix="ts-tour-") as tour_tmp,
+    ):
         for name in args.only:
+            if name in EXAMPLES_TS_TOUR:
+                scenario, service, adapter, extra = EXAMPLES_TS_TOUR[name]
+                scratch = Path(tour_tmp)
+                if not (scratch / "node_modules").is_dir():
+                    prepare_ts(args.checkout, scratch, TS_TOUR, "wiring-ts-tour")
+                options = aim(service, NODE.format(args.node, "app.ts"), adapter) + extra
+                run(name, scenario, options, scratch, args)
+                continue
             if name in EXAMPLES_TS:
                 file, scenario, service, adapter, extra = EXAMPLES_TS[name]
                 scratch = Path(ts_tmp)
