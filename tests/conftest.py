@@ -231,3 +231,28 @@ def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path],
             make(folder)
             (folder / ".made").touch()
     return folder
+
+
+@pytest.fixture
+async def world(tmp_path: Path):
+    """A real world process (the simulated outside world) and its client."""
+    from harness.runtime.ports import PortAllocator
+    from harness.runtime.processes import ProcessRegistry
+    from harness.runtime.service import ServiceProcess
+    from harness.world.client import WorldClient
+
+    reg, alloc = ProcessRegistry(), PortAllocator()
+    proc = ServiceProcess(
+        "harness.world.app:app",
+        alloc.allocate(),
+        tmp_path,
+        name="world",
+        registry=reg,
+        env={"CHAOS_WORLD_DB": str(tmp_path / "ledger.sqlite"), "CHAOS_WORLD_SEED": "1"},
+    )
+    await proc.start()
+    client = WorldClient(proc.uri)
+    yield client, proc
+    await client.close()
+    reg.kill_all()
+    alloc.release_all()

@@ -7,28 +7,7 @@ import time
 import pytest
 
 from harness.runtime.ports import PortAllocator
-from harness.runtime.processes import ProcessRegistry
-from harness.runtime.service import ServiceProcess
-from harness.world.client import Declined, WorldClient, WorldUnavailable
-
-
-@pytest.fixture
-async def world(tmp_path):
-    reg, alloc = ProcessRegistry(), PortAllocator()
-    proc = ServiceProcess(
-        "harness.world.app:app",
-        alloc.allocate(),
-        tmp_path,
-        name="world",
-        registry=reg,
-        env={"CHAOS_WORLD_DB": str(tmp_path / "ledger.sqlite"), "CHAOS_WORLD_SEED": "1"},
-    )
-    await proc.start()
-    client = WorldClient(proc.uri)
-    yield client, proc
-    await client.close()
-    reg.kill_all()
-    alloc.release_all()
+from harness.world.client import Declined, WorldUnavailable
 
 
 async def test_charge_is_deduplicated_by_idempotency_key(world):

@@ -17,15 +17,19 @@ HTTP API (what a user's own service implementation calls):
   GET  /events?after=SEQ&wait=SECONDS   calls after SEQ (long-poll)
   GET  /ledger      the whole ledger
   GET  /health      {ok, pending_deliveries}: webhook deliveries still to come
+  POST /routes      {routes: [...]}: map a provider's own HTTP API onto the operations
+                    (harness/world/routes.py); any other request is then routed by them
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from harness.http import HttpClient
+from harness.world import routes
 from harness.world.ledger import Ledger
 
 OPS = (
@@ -73,11 +78,54 @@ class World:
             return JSONResponse({"error": f"unknown operation {op!r}; one of {OPS}"}, 404)
         body: dict[str, Any] = await request.json()
         peer = request.client.port if request.client else None  # which process called
+        status, answer = await self._call(op, body, peer)
+        return JSONResponse(answer, status)
+
+    async def routed(self, request: Request) -> JSONResponse:
+        """Any other request: a service's own HTTP call to its provider, mapped to an
+        operation by the routes the scenario declared (harness/world/routes.py)."""
+        try:
+            route, params = routes.match(self._routes(), request.method, request.url.path)
+        except routes.RouteError as e:
+            return JSONResponse({"error": str(e)}, 404)
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/x-www-form"):
+            body: Any = dict(urllib.parse.parse_qsl(raw.decode()))
+        else:
+            body = json.loads(raw) if raw.strip() else {}
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        fields = routes.extract(route, params, headers, dict(request.query_params), body)
+        peer = request.client.port if request.client else None
+        status, answer = await self._call(route.op, fields, peer)
+        if status == 200:
+            return JSONResponse(routes.render(route.answer, answer))
+        if status == 402 and route.declined is not None:
+            return JSONResponse(routes.render(route.declined, answer), 402)
+        return JSONResponse(answer, status)
+
+    def _routes(self) -> list[routes.HttpRoute]:
+        return routes.parse(json.loads(self.ledger.setting("routes") or "[]"), OPS)
+
+    async def set_routes(self, request: Request) -> JSONResponse:
+        """POST /routes {"routes": [...]}: kept in the ledger, so a restarted world keeps
+        them; a route the world cannot use is refused (400) with what is wrong."""
+        declared = (await request.json()).get("routes", [])
+        try:
+            routes.parse(declared, OPS)
+        except routes.RouteError as e:
+            return JSONResponse({"error": str(e)}, 400)
+        self.ledger.set_setting("routes", json.dumps(declared))
+        return JSONResponse({"routes": len(declared)})
+
+    async def _call(
+        self, op: str, body: dict[str, Any], peer: int | None
+    ) -> tuple[int, dict[str, Any]]:
+        """One call of `op`: (HTTP status, answer)."""
         knob = self.ledger.knob(op, body.get("key"))
         if knob["decline"]:
             self.ledger.record(op, body, "declined", peer=peer)
             await self._notify()
-            return JSONResponse({"declined": True, "op": op, "key": body.get("key")}, 402)
+            return 402, {"declined": True, "op": op, "key": body.get("key")}
         flaky = knob["error_rate"] and self.rng.random() < knob["error_rate"]
         if (
             flaky
@@ -86,7 +134,7 @@ class World:
         ):
             self.ledger.record(op, body, "failed", peer=peer)
             await self._notify()
-            return JSONResponse({"error": "injected transient failure"}, 503)
+            return 503, {"error": "injected transient failure"}
         # the effect is applied; the answer is slow (or lost). A call may ask for its own
         # duration (an upload's ETA): the work is done once, at the first call's end, and
         # every repeat answers then (or at once after it), whatever duration it asks for,
@@ -107,7 +155,7 @@ class World:
         wait_s = max(knob["latency_ms"] / 1000, own_s)
         if wait_s:
             await asyncio.sleep(wait_s)
-        return JSONResponse(effect)
+        return 200, effect
 
     def _apply(
         self, op: str, body: dict[str, Any], duration_s: float = 0.0, peer: int | None = None
@@ -210,6 +258,9 @@ def make_app(db: Path, seed: int) -> Starlette:
             Route("/events", world.events),
             Route("/ledger", world.dump),
             Route("/health", world.health),
+            Route("/routes", world.set_routes, methods=["POST"]),
+            # last: a service's own HTTP calls, as its provider's API has them
+            Route("/{path:path}", world.routed, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
     )
 

@@ -88,6 +88,11 @@ class WorldClient(HttpClient):
             body["base_url"] = base_url
         await self._post("/webhooks", body)
 
+    async def routes(self, routes: list[dict[str, Any]]) -> None:
+        """Map a provider's own HTTP API onto the world's operations (harness/world/routes.py):
+        a service then calls the world as it calls its provider, base URL aside."""
+        await self._post("/routes", {"routes": routes})
+
     async def open_account(self, account: str, balance: int) -> None:
         await self._post("/accounts", {"account": account, "balance": balance})
 
