@@ -35,6 +35,13 @@ class Contract:
 
     ASSUMPTIONS: ClassVar[dict[str, str]] = {}
 
+    # A service that calls its provider's own HTTP API (not the world's /call/{op}): the
+    # routes that map that API onto the world's operations (harness/world/routes.py), and
+    # the environment variables that hold the provider's base URL in the service, which the
+    # harness points at the world. The service's code is unchanged.
+    ROUTES: ClassVar[list[dict[str, Any]]] = []
+    WORLD_URL_ENV: ClassVar[tuple[str, ...]] = ()
+
     def check_answer(self, action: str, answer: Any) -> None:
         """Read a probe's answer to `action` as the checks will (raise if it cannot be):
         the preflight calls it, so an answer of another shape stops the run before the

@@ -265,6 +265,10 @@ class Run:
         )
         self.timings["world_start"] = await self.world_process.start()
         self.world = WorldClient(self.world_process.uri)
+        routes = [r for name in self.options.contracts for r in self.contract(name).ROUTES]
+        if routes:  # services that call their provider's own API, routed by the world
+            await self.world.routes(routes)
+            self.manifest["world_routes"] = routes
         return self.world
 
     async def start_service(
@@ -289,7 +293,7 @@ class Run:
             svc = self.remote[name] = RemoteService(app, name)
             await svc.start()
         else:
-            env = self._service_env(kind)
+            env = self._service_env(kind, name)
             port = self.ports.allocate()
             if self.options.backend == "docker":
                 from harness.runtime.containers import ContainerService
@@ -348,10 +352,13 @@ class Run:
         url = urlparse(uri)
         return await self.proxy.add(name, self.ports.allocate(), url.port or 80, url.scheme)
 
-    def _service_env(self, kind: str) -> dict[str, str]:
-        """What a service process gets besides the harness's environment: the world's URL,
-        and the --app-path folders for a Python app."""
+    def _service_env(self, kind: str, name: str | None = None) -> dict[str, str]:
+        """What a service process gets besides the harness's environment: the world's URL
+        (also in the variables its contract names as its provider's base URL), and the
+        --app-path folders for a Python app."""
         env = {ENV_URL: self.world_process.uri} if self.world_process is not None else {}
+        if env and name in self.options.contracts:
+            env |= {var: env[ENV_URL] for var in self.contract(name).WORLD_URL_ENV}
         if self.options.app_paths and kind == "python":
             paths = [*map(str, self.options.app_paths), os.environ.get("PYTHONPATH", "")]
             env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -393,7 +400,11 @@ class Run:
             await old.kill()
         port = old.port if args["in_place"] else self.ports.allocate()
         new = ServiceProcess(
-            app, port, self.dir / "logs", name=f"{name}-v{version}", env=self._service_env(old.kind)
+            app,
+            port,
+            self.dir / "logs",
+            name=f"{name}-v{version}",
+            env=self._service_env(old.kind, name),
         )
         await new.start(timeout=start_cap())
         link = self.links[name]
@@ -443,7 +454,7 @@ class Run:
                 continue
             svc = ServiceProcess(
                 app, self.ports.allocate(), self.dir / "logs", name=f"{name}-v{version}-check",
-                env=self._service_env(check_spec(app)),
+                env=self._service_env(check_spec(app), name),
             )  # fmt: skip
             try:
                 await svc.start(timeout=start_cap())

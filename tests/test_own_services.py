@@ -429,3 +429,37 @@ def test_a_contracts_assumptions_come_from_the_adapter_or_param_and_are_named(tm
     assert bad.returncode == 2, bad.stdout
     assert "sagas's step_timeout_ms is a int (now 1500)" in bad.stdout + bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow  # three scenario runs: handed out early
+@pytest.mark.parametrize(
+    "app, code, cause",
+    [
+        ("app", 0, None),
+        ("app_without_key", 1, "the charge API was called without an idempotency key"),
+        ("app_random_key", 1, "each charge call carried another idempotency key"),
+    ],
+)
+def test_a_service_calling_its_providers_own_http_api_is_judged_unchanged(
+    tmp_path, app, code, cause
+):
+    """Issue 29: a service that calls a Stripe-like API with httpx and an Idempotency-Key
+    header, its base URL from its own configuration ($STRIPE_API_BASE), is tested by the
+    payments scenario as it is: its adapter routes the provider's API onto the world and
+    names the variable the harness points at the world. Without a key, or with a new key
+    per attempt, its double charges are flagged, with that cause."""
+    out = cli("run", "payments", "--seed", "5", "--no-html", "--report-dir", str(tmp_path),
+              "--app", f"payments=tests.data.payments_http:{app}",
+              "--adapter", "payments=tests.data.payments_http_adapter:HttpPayments",
+              "--param", "PAYMENTS=120")  # fmt: skip
+    assert out.returncode == code, out.stdout[-3000:]
+    (results,) = tmp_path.glob("*/results.json")
+    verdicts = {v["id"]: v for v in json.loads(results.read_text())["verdicts"]}
+    charge = verdicts["exactly_once:charge"]
+    assert charge["valid"] is (cause is None), charge["summary"]
+    if cause:
+        assert charge["cause"].startswith(cause), charge["cause"]
+    else:
+        assert charge["stats"]["effective_charges"] > 100  # every charge reached the world
+        run = json.loads(next(tmp_path.glob("*/run.json")).read_text())
+        assert [r["path"] for r in run["world_routes"]] == ["/v1/charges", "/v1/refunds"]
