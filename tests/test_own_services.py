@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import time
 import psutil
 import pytest
 
+from harness.runtime.node import provision_node_project
 from harness.runtime.ports import PortAllocator
 from harness.runtime.processes import ProcessRegistry
 from harness.runtime.service import ServiceProcess
@@ -431,25 +433,39 @@ def test_a_contracts_assumptions_come_from_the_adapter_or_param_and_are_named(tm
     assert not (tmp_path / "bad").exists()
 
 
-@pytest.mark.slow  # three scenario runs: handed out early
+NO_KEY = "the charge API was called without an idempotency key"
+KEY_PER_ATTEMPT = "each charge call carried another idempotency key"
+JS_HTTP = "cmd:node examples/payments-js/payments-http.mjs"
+
+
+@pytest.mark.slow  # a scenario run each: handed out early
 @pytest.mark.parametrize(
     "app, code, cause",
     [
-        ("app", 0, None),
-        ("app_without_key", 1, "the charge API was called without an idempotency key"),
-        ("app_random_key", 1, "each charge call carried another idempotency key"),
+        ("tests.data.payments_http:app", 0, None),
+        ("tests.data.payments_http:app_without_key", 1, NO_KEY),
+        ("tests.data.payments_http:app_random_key", 1, KEY_PER_ATTEMPT),
+        (f"{JS_HTTP} stable", 0, None),
+        (f"{JS_HTTP} none", 1, NO_KEY),
+        (f"{JS_HTTP} random", 1, KEY_PER_ATTEMPT),
     ],
+    ids=["py", "py-no-key", "py-random-key", "js", "js-no-key", "js-random-key"],
 )
 def test_a_service_calling_its_providers_own_http_api_is_judged_unchanged(
     tmp_path, app, code, cause
 ):
-    """Issue 29: a service that calls a Stripe-like API with httpx and an Idempotency-Key
-    header, its base URL from its own configuration ($STRIPE_API_BASE), is tested by the
-    payments scenario as it is: its adapter routes the provider's API onto the world and
-    names the variable the harness points at the world. Without a key, or with a new key
-    per attempt, its double charges are flagged, with that cause."""
+    """Issue 29: a service that calls a Stripe-like API (Python with httpx, JavaScript with
+    fetch) with an Idempotency-Key header, its base URL from its own configuration
+    ($STRIPE_API_BASE), is tested by the payments scenario as it is: its adapter routes the
+    provider's API onto the world and names the variable the harness points at the world.
+    Without a key, or with a new key per attempt, its double charges are flagged, with
+    that cause."""
+    if app.startswith("cmd:"):
+        if not (shutil.which("node") and shutil.which("npm")):
+            pytest.skip("JavaScript service skipped: node and npm not on PATH")
+        provision_node_project(REPO / "examples" / "payments-js")
     out = cli("run", "payments", "--seed", "5", "--no-html", "--report-dir", str(tmp_path),
-              "--app", f"payments=tests.data.payments_http:{app}",
+              "--app", f"payments={app}",
               "--adapter", "payments=tests.data.payments_http_adapter:HttpPayments",
               "--param", "PAYMENTS=120")  # fmt: skip
     assert out.returncode == code, out.stdout[-3000:]

@@ -17,7 +17,25 @@ async function world(op, body) {
   return answer;
 }
 
-export function paymentsObject(chargeKey) {
+// The same calls made as a team's service makes them: its provider's own HTTP API at the
+// base URL its configuration gives ($STRIPE_API_BASE), the idempotency key in the
+// Idempotency-Key header (none if `idem` is null). Under test that URL is the world's, which
+// routes the API onto its operations (the adapter's ROUTES).
+export async function stripe(op, { key, idem, amount, account }) {
+  const headers = { "content-type": "application/json" };
+  if (idem) headers["Idempotency-Key"] = idem;
+  const resp = await fetch(`${process.env.STRIPE_API_BASE}/v1/${op}s`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ amount, customer: account, metadata: { payment: key } }),
+  });
+  const answer = await resp.json();
+  if (resp.status === 402) return { declined: true };
+  if (resp.status !== 200) throw new Error(`${op}: HTTP ${resp.status}`); // retried
+  return answer;
+}
+
+export function paymentsObject(chargeKey, call = world) {
   return restate.object({
     name: "Payments",
     handlers: {
@@ -29,7 +47,7 @@ export function paymentsObject(chargeKey) {
         }
         const id = ctx.key;
         const charged = await ctx.run("charge", () =>
-          world("charge", { key: id, idem: chargeKey(id), amount: req.amount, account: req.account }),
+          call("charge", { key: id, idem: chargeKey(id), amount: req.amount, account: req.account }),
         );
         const payment = {
           id,
@@ -47,7 +65,7 @@ export function paymentsObject(chargeKey) {
         if (!payment) throw new restate.TerminalError("no such payment", { errorCode: 404 });
         if (payment.status !== "completed") return payment;
         await ctx.run("refund", () =>
-          world("refund", {
+          call("refund", {
             key: payment.id,
             idem: `refund-${payment.id}`,
             amount: payment.amount,
