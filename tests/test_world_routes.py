@@ -15,6 +15,7 @@ STRIPE = [
         "fields": {"key": "body.metadata.order_id", "amount": "body.amount"},
         "answer": {"id": "ch_{id}", "object": "charge", "status": "succeeded"},
         "declined": {"error": {"type": "card_error", "code": "card_declined"}},
+        "unavailable": {"error": {"type": "api_error"}},
     },
     {
         "method": "POST",
@@ -73,6 +74,9 @@ async def test_a_service_calls_the_world_as_its_provider(world):
         await w.set_knob("charge", key="o3", decline=True)
         status, answer = await charge("o3", "k3")
         assert status == 402 and answer == STRIPE[0]["declined"]  # the API's own decline
+        await w.set_knob("charge", key="o4", fail_attempts=1)
+        status, answer = await charge("o4", "k4")
+        assert status == 503 and answer == STRIPE[0]["unavailable"]  # and its own outage
         async with s.get(f"{url}/v1/charges") as r:
             assert r.status == 404 and "no route for GET /v1/charges" in (await r.json())["error"]
         async with s.post(f"{url}/routes", json={"routes": [{"path": "/x", "op": "pay"}]}) as r:
@@ -80,6 +84,7 @@ async def test_a_service_calls_the_world_as_its_provider(world):
     ledger = await w.ledger()
     effects = [(e["op"], e["key"]) for e in ledger["effects"]]
     assert effects == [("charge", "o1"), ("charge", "o2"), ("charge", "o2"), ("refund", "o1")]
+    assert [c["outcome"] for c in ledger["calls"] if c["key"] == "o4"] == ["failed"]
     assert [c["outcome"] for c in ledger["calls"] if c["key"] == "o1"] == [
         "applied", "duplicate", "applied",
     ]  # fmt: skip

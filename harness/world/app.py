@@ -99,8 +99,9 @@ class World:
         status, answer = await self._call(route.op, fields, peer)
         if status == 200:
             return JSONResponse(routes.render(route.answer, answer))
-        if status == 402 and route.declined is not None:
-            return JSONResponse(routes.render(route.declined, answer), 402)
+        shape = {402: route.declined, 503: route.unavailable}.get(status)
+        if shape is not None:
+            return JSONResponse(routes.render(shape, answer), status)
         return JSONResponse(answer, status)
 
     def _routes(self) -> list[routes.HttpRoute]:

@@ -8,12 +8,14 @@ operation's fields is in the request:
     {"method": "POST", "path": "/v1/charges", "op": "charge",
      "fields": {"key": "body.metadata.order_id", "amount": "body.amount"},
      "answer": {"id": "ch_{id}", "status": "succeeded"},
-     "declined": {"error": {"type": "card_error"}}}
+     "declined": {"error": {"type": "card_error"}},
+     "unavailable": {"error": {"type": "api_error"}}}
 
 A field's place is `body.a.b` (JSON or form body), `path.NAME` (a `{NAME}` segment of the
 template), `header.NAME`, `query.NAME`, or `=TEXT` (a constant). `idem` defaults to the
-`Idempotency-Key` header, the convention of payment and messaging APIs. `answer` (success)
-and `declined` (the 402) are the API's own shapes; a string in them may name the effect's
+`Idempotency-Key` header, the convention of payment and messaging APIs. `answer` (success),
+`declined` (the 402) and `unavailable` (the 503 of a transient failure) are the API's own
+shapes; a string in them may name the effect's
 fields in braces (`{id}`, `{key}`, `{amount}`). Pure: no I/O, unit-tested as such.
 """
 
@@ -38,6 +40,7 @@ class HttpRoute:
     fields: dict[str, str] = field(default_factory=dict)
     answer: Any = None
     declined: Any = None
+    unavailable: Any = None
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -53,7 +56,7 @@ def parse(routes: list[dict[str, Any]], ops: tuple[str, ...]) -> list[HttpRoute]
     thing wrong."""
     out = []
     for r in routes:
-        unknown = set(r) - {"method", "path", "op", "fields", "answer", "declined"}
+        unknown = set(r) - {"method", "path", "op", "fields", "answer", "declined", "unavailable"}
         if unknown:
             raise RouteError(f"route {r}: unknown entries {sorted(unknown)}")
         if r.get("op") not in ops:
@@ -74,6 +77,7 @@ def parse(routes: list[dict[str, Any]], ops: tuple[str, ...]) -> list[HttpRoute]
                 dict(r.get("fields") or {}),
                 r.get("answer"),
                 r.get("declined"),
+                r.get("unavailable"),
             )
         )
     return out
