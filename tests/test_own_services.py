@@ -452,14 +452,19 @@ JS_HTTP = "cmd:node examples/payments-js/payments-http.mjs"
     ids=["py", "py-no-key", "py-random-key", "js", "js-no-key", "js-random-key"],
 )
 def test_a_service_calling_its_providers_own_http_api_is_judged_unchanged(
-    tmp_path, app, code, cause
+    tmp_path, app, code, cause, depth
 ):
     """Issue 29: a service that calls a Stripe-like API (Python with httpx, JavaScript with
     fetch) with an Idempotency-Key header, its base URL from its own configuration
     ($STRIPE_API_BASE), is tested by the payments scenario as it is: its adapter routes the
     provider's API onto the world and names the variable the harness points at the world.
     Without a key, or with a new key per attempt, its double charges are flagged, with
-    that cause."""
+    that cause. By default one of each kind (a pass, no key, a key per attempt) across the two
+    languages; all six with --long."""
+    default = ("tests.data.payments_http:app", "tests.data.payments_http:app_without_key",
+               f"{JS_HTTP} random")  # fmt: skip
+    if app not in default and not depth["long"]:
+        pytest.skip("runs with --long (the nightly): the same kind runs in the other language")
     if app.startswith("cmd:"):
         if not (shutil.which("node") and shutil.which("npm")):
             pytest.skip("JavaScript service skipped: node and npm not on PATH")
