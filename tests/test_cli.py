@@ -257,7 +257,8 @@ def test_replay_reruns_a_violated_run_with_its_faults_where_they_fired(tmp_path)
     import json
 
     app = "payments=harness.bundled.services.broken.payments_random_key:app"
-    out = cli("run", "payments", "--seed", "200", "--app", app, "--report-dir", str(tmp_path / "a"))
+    out = cli("run", "payments", "--seed", "200", "--app", app, "--param", "PAYMENTS=120",
+              "--report-dir", str(tmp_path / "a"))  # fmt: skip
     assert out.returncode == 1, out.stdout
     (orig,) = (tmp_path / "a").glob("*-payments-*")
     out = cli("run", "--replay", str(orig), "--report-dir", str(tmp_path / "b"))
