@@ -639,24 +639,24 @@ def test_lateness_is_bounded_by_what_the_run_measured_not_a_constant():
     v = check_timers(within, ledger([free, fired("b:r", 18.0)]), "buy", timer_of, manifest)
     assert v.valid is False
     (cx,) = v.counterexamples
-    assert "fired 5.50s after it was due (bound 5.25s: 4.50s until the outages" in cx["problem"]
+    assert "fired 5.50s after it was due (bound 5.30s: 4.50s until the outages" in cx["problem"]
     assert "1 x 0.25s retry (kill -9 of server (fault 0))" in cx["problem"]
     # a starved machine (some task waiting for a CPU 70% of the time) drains slower
     starved = history(*buys, downtime(0, "server", 11.0, 14.0), lag(12.0, 0, cpu_wait=0.7))
     v = check_timers(starved, ledger([free, fired("b:r", 19.5)]), "buy", timer_of, manifest)
     assert v.valid is True and v.stats["lateness_bound"]["max_catch_up_s"] == 5.1, v.summary
-    # the harness's worst lag in the run is noise in the bound (0.5 s: 5.75 s); a timer
+    # the harness's worst lag in the run, and its 0.05 s tick, are noise in the bound; a timer
     # beyond that while the harness's own loop stalled there at least the excess: unknown
     stalled = history(*buys, downtime(0, "server", 11.0, 14.0), calm, lag(17.0, 500))
     v = check_timers(stalled, ledger([free, fired("b:r", 18.0)]), "buy", timer_of, manifest)
-    assert v.valid is True and "0.50s noise" in v.summary
+    assert v.valid is True and "0.55s noise" in v.summary
     v = check_timers(stalled, ledger([free, fired("b:r", 18.6)]), "buy", timer_of, manifest)
     assert v.valid == "unknown" and "the harness itself was stalled 0.50s" in v.summary
     # a constant bound (the old 5-20 s) passes a timer whose wait restarted at a kill long
     # before it was due; the measured one does not: that kill explains nothing of it
     restarted = history(*buys, downtime(0, "service", 11.0, 11.5), calm)
     v = check_timers(restarted, ledger([free, fired("b:r", 15.5)]), "buy", timer_of, manifest)
-    assert v.valid is False and "bound 0.50s" in v.counterexamples[0]["problem"]
+    assert v.valid is False and "bound 0.55s" in v.counterexamples[0]["problem"]
     # no timer or request free of faults: no baseline, so beyond the faults' share is
     # unknown (and without the machine's CPU wait, the catch-up is taken as twice the outage)
     alone = history(buys[1], downtime(0, "server", 10.2, 14.0))
