@@ -191,7 +191,8 @@ class Run:
         self.plan: list[Fault] = []
         self.timings: dict[str, float] = {}
         self.started_names: list[str] = []  # service names, in the order started
-        self.contracts: list[Any] = []  # contracts the scenario took (chaos.contract)
+        # service name -> its contract, made and recorded once (chaos.contract)
+        self.contracts: dict[str, Any] = {}
         self.stats: dict[str, Any] = {}
         self.started = time.time()
         self._finished = False
@@ -517,7 +518,9 @@ class Run:
         try:
             while bound is None or time.monotonic() - t0 < bound:
                 try:  # a server not serving every partition answers from some: no reading
-                    left = await self.server.admin.pinned(done["from"]) if self._serving() else None
+                    left = (
+                        await self.server.admin.pinned(done["from"]) if self.server.ready else None
+                    )
                 except (HarnessError, aiohttp.ClientError, OSError):
                     left = None  # the server is down: no reading
                 if left != 0:
@@ -537,12 +540,6 @@ class Run:
             done["stopped_pinned"] = left  # drain_s ran out: reported, not hidden
         self._write_manifest()
         await asyncio.shield(old.stop())
-
-    def _serving(self) -> bool:
-        """The server (every node of a cluster) serves every partition: up, not restarting."""
-        if isinstance(self.server, Cluster):
-            return all(n.ready for n in self.server.nodes)
-        return bool(getattr(self.server, "ready", True))
 
     @property
     def docker(self) -> Any:
@@ -567,6 +564,8 @@ class Run:
 
         if name not in self.options.contracts:
             raise HarnessError(f"the scenario declares no contract for {name!r} in CONTRACTS")
+        if name in self.contracts:
+            return self.contracts[name]
         spec = self.options.adapters.get(name)
         self.manifest.setdefault("adapters", {})
         if spec is not None:
@@ -578,7 +577,7 @@ class Run:
         if what:  # what the scenario assumed of this service, and where each value came from
             self.manifest.setdefault("assumptions", {})[name] = what
         self._write_manifest()
-        self.contracts.append(contract)
+        self.contracts[name] = contract
         return contract
 
     def check_overrides(self, faults: Sequence[Fault] = ()) -> None:
@@ -716,7 +715,7 @@ class Run:
                     self.server.admin,
                     list(requests),
                     self.manifest.get("services", {}),
-                    self.contracts,
+                    list(self.contracts.values()),
                 )
             self.timings["preflight"] = time.monotonic() - t0
         if self.options.plan_file is not None:  # the user's plan, as given (not scaled)

@@ -369,6 +369,7 @@ def test_an_upgrade_of_a_replaced_service_runs_the_users_code(tmp_path):
     (upgrade,) = json.loads((run / "run.json").read_text())["upgrades"]
     assert upgrade["app"] == "tests.data.user_payment_signals:app", upgrade
     assert upgrade["source"] == "the user's app again, as a new deployment"
+    assert "missed" not in upgrade and upgrade["pinned_at_switch"] >= 1, upgrade  # it switched
     started = (run / "logs" / "payments-v2.log").read_text().splitlines()[0]
     assert "tests.data.user_payment_signals:app" in started, started  # the process it ran
     assert out.returncode in (0, 1), out.stdout  # 1: restate#4566 at times (a known bug)

@@ -92,3 +92,21 @@ def duplicates_cause(op: str, by_key: dict[str, Effects], faults: list[dict[str,
     sizes = sorted(len(v) for v in by_key.values())
     many = f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}-{sizes[-1]}"
     return f"{keys}; {len(by_key)} key(s) had {many} {op}s, {len(befores)} extra copies, {after}"
+
+
+def world_unused(ledger: dict[str, list[dict[str, Any]]], ops: tuple[str, ...] = ()) -> bool:
+    """Not one call or effect of `ops` (of any operation when empty) reached the world:
+    the service does not make them through it, so its effects cannot be judged."""
+
+    def used(rows: list[dict[str, Any]]) -> bool:
+        return any(not ops or r.get("op") in ops for r in rows)
+
+    return not used(ledger["effects"]) and not used(ledger.get("calls", []))
+
+
+def not_through_world(what: str, see: str) -> str:
+    """ "the service does not <what> through the world (...), so the harness cannot <see>" """
+    return (
+        f"the service does not {what} through the world (the contract asks it to), so the "
+        f"harness cannot {see}"
+    )

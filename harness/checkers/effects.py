@@ -7,7 +7,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
+from harness.checkers.causes import (
+    duplicate_cause,
+    duplicates_cause,
+    fault_starts,
+    not_through_world,
+    world_unused,
+)
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -101,14 +107,13 @@ def check_exactly_once(
         "violations": len(bad),
     }
     acked = sum(v is True for v in expect.values())
-    if not calls and not effects and acked:  # not one call: it does not use the world
+    if world_unused(ledger, (op,)) and acked:
         return Verdict(
             name,
             "unknown",
             f"no {op} call reached the world in the whole run, though {acked} of "
-            f"{len(expect)} keys were acknowledged as applied: the service does not make its "
-            f"{op}s through the world (the contract asks it to), so the harness cannot see "
-            "them",
+            f"{len(expect)} keys were acknowledged as applied: "
+            + not_through_world(f"make its {op}s", "see them"),
             stats,
             bad[:20],
         )

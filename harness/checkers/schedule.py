@@ -24,6 +24,7 @@ from itertools import pairwise
 from typing import Any
 
 from harness.checkers.bounds import LatenessBounds
+from harness.checkers.causes import not_through_world, world_unused
 from harness.checkers.horizon import after_run, later_summary, observed_until
 from harness.checkers.timers import spanning_faults, waits_summary
 from harness.checkers.verdict import Verdict, checker
@@ -66,11 +67,12 @@ def check_schedule(
     success_earliest: dict[str, float] = {}  # subject -> the soonest the success could be due
     start_latest: dict[str, float] = {}  # subject -> the latest its first start was accepted
     for o in operations(records):
+        delay = (o.invoke.get("delay_ms") or 0) / 1000  # a delayed send comes due this late
         if stop_handler and o.invoke.get("handler") == stop_handler and o.outcome == "ok":
-            due = o.result["wall"] + o.invoke.get("delay_ms", 0) / 1000  # type: ignore[index]
+            due = o.result["wall"] + delay  # type: ignore[index]
             s = subject_of(o)
             success_due[s] = min(success_due.get(s, due), due)
-            soonest = o.invoke["wall"] + o.invoke.get("delay_ms", 0) / 1000
+            soonest = o.invoke["wall"] + delay
             success_earliest[s] = min(success_earliest.get(s, soonest), soonest)
         if o.invoke.get("handler") != start_handler:
             continue
@@ -82,7 +84,7 @@ def check_schedule(
             start_latest[s] = min(start_latest.get(s, accepted), accepted)
             # the earliest it could come due: Restate may have accepted it as it was sent;
             # one per event (a redelivery has its idempotency key, and is the same event)
-            due = o.invoke["wall"] + o.invoke.get("delay_ms", 0) / 1000
+            due = o.invoke["wall"] + delay
             dues = start_dues.setdefault(s, {})
             event_id = o.invoke.get("idem") or str(o.op)
             dues[event_id] = min(dues.get(event_id, due), due)
@@ -214,11 +216,9 @@ def check_schedule(
     deferred = later_summary(
         len(later), len(started), later.values(), until, "schedules' next steps"
     )
-    if bad and not ledger["effects"] and not ledger.get("calls"):
-        msg = (
-            "not one call reached the world in the whole run: the service does not send "
-            "its reminders through the world (the contract asks it to), so the harness "
-            "cannot see the schedules"
+    if bad and world_unused(ledger):
+        msg = "not one call reached the world in the whole run: " + not_through_world(
+            "send its reminders", "see the schedules"
         )
         return Verdict(name, "unknown", msg, stats, bad[:20], waits=waits)
     if bad:

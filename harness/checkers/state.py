@@ -127,7 +127,7 @@ def check_shared_reads(
                         "problem": "read outside [acknowledged, final]",
                         "read": sorted(seen),
                         "missing": sorted(before - seen),
-                        "unknown": sorted(seen - (final if final is not None else seen)),
+                        "unknown": sorted(seen - final) if final is not None else [],
                         "ops": [r.op],
                     }
                 )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.bounds import LatenessBounds
+from harness.checkers.causes import not_through_world, world_unused
 from harness.checkers.horizon import after_run, later_summary, observed_until
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
@@ -124,14 +125,13 @@ def check_timers(
         "lateness_bound": bounds.summary(),
     }
     deferred = later_summary(len(later), len(window), later.values(), until, "timers")
-    if bad and not ledger["effects"] and not ledger.get("calls"):
+    if bad and world_unused(ledger):
         return Verdict(
             name,
             "unknown",
             f"not one call reached the world in the whole run, though {len(acked)} timers "
-            "were set by acknowledged requests: the service does not make the timers' "
-            "effects through the world (the contract asks it to), so the harness cannot "
-            "see them fire",
+            "were set by acknowledged requests: "
+            + not_through_world("make the timers' effects", "see them fire"),
             stats,
             bad[:20],
         )

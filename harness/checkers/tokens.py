@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.causes import not_through_world, world_unused
 from harness.checkers.verdict import Verdict, checker
 from harness.workload.history import Completed, operations
 
@@ -87,15 +88,13 @@ def check_tokens(
             )
     stats = {"tokens": len(tokens), **counts, "violations": len(bad)}
     completed = sum("COMPLETED" in m for m in made.values())
-    world_calls = [c for c in ledger.get("calls", []) if c.get("op") in (pay_op, refund_op)]
-    moved = any(pays.values()) or any(refunds.values()) or world_calls
-    if bad and not moved and completed:
+    if bad and completed and world_unused(ledger, (pay_op, refund_op)):
         return Verdict(
             name,
             "unknown",
             f"no {pay_op} or {refund_op} call reached the world in the whole run, though "
-            f"{completed} tokens were answered as paid: the service does not move the money "
-            "through the world (the contract asks it to), so the harness cannot see it",
+            f"{completed} tokens were answered as paid: "
+            + not_through_world("move the money", "see it"),
             stats,
             bad[:20],
         )

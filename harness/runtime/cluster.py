@@ -119,6 +119,11 @@ class Cluster:
         others = [n for n in self.nodes if n.name != name and n.ready]
         return bool(others) and await others[0].serves_every_partition()
 
+    @property
+    def ready(self) -> bool:
+        """Every node up and serving (what RestateServer.ready says of one node)."""
+        return all(n.ready for n in self.nodes)
+
     def serving(self, i: int) -> bool:
         """Node i is up and ready: what a load balancer's health check would say."""
         return self.nodes[i].ready

@@ -67,6 +67,7 @@ class World:
         self.changed = asyncio.Condition()
         self.deliveries: set[asyncio.Task[None]] = set()
         self.http = HttpClient("")  # webhook deliveries: absolute URLs
+        self.route_table: list[routes.HttpRoute] | None = None  # POST /routes
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -105,14 +106,17 @@ class World:
         return JSONResponse(answer, status)
 
     def _routes(self) -> list[routes.HttpRoute]:
-        return routes.parse(json.loads(self.ledger.setting("routes") or "[]"), OPS)
+        """The declared routes, parsed once (from the ledger after a restart of the world)."""
+        if self.route_table is None:
+            self.route_table = routes.parse(json.loads(self.ledger.setting("routes") or "[]"), OPS)
+        return self.route_table
 
     async def set_routes(self, request: Request) -> JSONResponse:
         """POST /routes {"routes": [...]}: kept in the ledger, so a restarted world keeps
         them; a route the world cannot use is refused (400) with what is wrong."""
         declared = (await request.json()).get("routes", [])
         try:
-            routes.parse(declared, OPS)
+            self.route_table = routes.parse(declared, OPS)
         except routes.RouteError as e:
             return JSONResponse({"error": str(e)}, 400)
         self.ledger.set_setting("routes", json.dumps(declared))
