@@ -120,7 +120,8 @@ def prepare_ts(checkout: Path, scratch: Path, project: str = TS, wiring: str = "
         shutil.copytree(HERE / "wiring-ts", scratch / "src", dirs_exist_ok=True)
     else:  # the tour: its own src/ files, and the preload and world helper shared
         shutil.copytree(HERE / wiring, scratch, dirs_exist_ok=True)
-        shutil.copy(HERE / "wiring-ts" / "port.cjs", scratch / "src" / "port.cjs")
+        for shared in ("port.cjs", "world.ts"):
+            shutil.copy(HERE / "wiring-ts" / shared, scratch / "src" / shared)
     shutil.move(scratch / "src" / "port.cjs", scratch / "port.cjs")
     shutil.copy(HERE / "chaos_adapters.py", scratch)
     # its dependencies, and tsx to run the TypeScript as it is (the tour has no tsx of its own)
