@@ -4,7 +4,8 @@ reports the sum of their results, while the worker and the server are killed mid
 Services: FanOutWorker (services/fanout.py); the world records each subtask and aggregate.
 Workload: 60 tasks of 3-8 subtasks each, 16 at a time, the task id as idempotency key, a
           fifth sent twice.
-Faults:   kill -9 of the worker twice and of the server once, at seeded points.
+Faults:   kill -9 of the worker right after the world records two subtasks' work, and of
+          the worker twice and the server once at seeded points.
 Checks:   every subtask of an acknowledged task done exactly once, none twice; the aggregate
           recorded once, after its subtasks, and equal to the sum of its subtasks and to
           what the client was told (missing: a violation); one answer per task id; every
@@ -25,6 +26,7 @@ from harness import (
     check_idempotent_response,
     check_vacuity,
     seeded_kills,
+    spread_keys,
 )
 
 TASKS, DUPLICATE = 60, 0.2
@@ -99,7 +101,11 @@ async def test_fan_out_fan_in(chaos: Run) -> None:
     await chaos.start_service("worker")
 
     requests = workload(chaos.rng, api)
-    plan = seeded_kills(chaos.fault_rng, len(requests), ["worker", "server", "worker"])
+    # kill the worker right after the world records a subtask's work (its answer held back):
+    # the seeded kills below land wherever the fan-out is, often while no subtask is running
+    victims = [f"{job}:0" for job in spread_keys(requests, 2)]
+    plan = await chaos.effect_window("worker", "event", victims)
+    plan += seeded_kills(chaos.fault_rng, len(requests), ["worker", "server", "worker"])
     await chaos.drive(requests, plan, concurrency=16, retry_for=30)
 
     await chaos.verify(checks, timeout=30)
