@@ -9,13 +9,18 @@ operations completed", with the server's message buried in history.jsonl. Two ch
    client. An answer of any kind is fine (a terminal error is an answer); a probe that gets
    no answer while Restate shows its invocation failing attempt after attempt means the
    handler cannot take the request (a body it cannot read): that stops the run. So does an
-   answer the scenario's contract cannot read (`Contract.check_answer`).
+   answer the scenario's contract cannot read (`Contract.check_answer`). A probe still
+   unanswered is followed while its invocation runs or fails (a handler may take seconds
+   before each failure) until it completes, fails for the third time, or waits on something
+   durable; a slow handler is not evidence, and the chaos phase judges what is left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import time
 from typing import Any
 
 from harness.errors import BadInput
@@ -26,6 +31,10 @@ from harness.workload.client import IngressClient, Request
 # attempt Restate shows failing is evidence (a slow handler goes on into the chaos phase)
 PROBE_TIMEOUT = 5.0
 FAILED_ATTEMPTS = 3  # attempts Restate shows failing before a probe's request is called bad
+# how long an unanswered probe's invocation is followed while it shows no new attempt or
+# journal entry: not a verdict (one left is judged by the chaos phase), only when the
+# preflight stops waiting for evidence
+FOLLOW_QUIET = 30.0
 
 
 def targets(requests: list[Any]) -> dict[tuple[str, str], Request]:
@@ -76,23 +85,14 @@ async def probe(
             continue  # not safe to send twice, or a one-way send that answers at once
         probe_req = dataclasses.replace(req, meta={**req.meta, "preflight": True})
         out = await client.call(probe_req, timeout=PROBE_TIMEOUT)
+        if out.type == "info" and req.idem:  # no answer yet: follow its invocation
+            failing, completed = await follow(admin, service, req.idem)
+            if completed:  # the same key again: the answer it completed with
+                out = await client.call(probe_req, timeout=PROBE_TIMEOUT)
+        else:
+            failing = []  # an answer (or a refusal before sending: the chaos will say)
         if out.type == "ok" and "action" in req.meta:
             problems += unreadable(service, handler, req.meta["action"], out.value, contracts)
-        if out.type != "info" or not req.idem:
-            continue  # an answer (or a refusal before sending: the chaos will say)
-        rows = await admin.invocations(
-            [service], f"idempotency_key = '{req.idem.replace(chr(39), chr(39) * 2)}'"
-        )
-        # evidence of failing, not of being slow: attempt after attempt failed (retry_count
-        # is 1 while the first attempt still runs: a handler may take longer than the
-        # probe; one failure may be a transient one the next attempt gets past)
-        failing = [
-            r
-            for r in rows
-            if r.get("last_failure")
-            and (r.get("retry_count") or 0) >= FAILED_ATTEMPTS
-            and r.get("status") != "completed"
-        ]
         for r in failing:
             problems.append(
                 f"{service}/{handler} cannot take the scenario's request {req.body!r}: "
@@ -101,6 +101,35 @@ async def probe(
             )
             await admin.kill(r["id"])  # do not leave it retrying for ever
     return problems
+
+
+async def follow(admin: AdminClient, service: str, idem: str) -> tuple[list[dict[str, Any]], bool]:
+    """The probe's invocations that failed FAILED_ATTEMPTS attempts, and whether all
+    completed, following them while they run or fail; none failing when they completed,
+    wait on something durable (suspended), or showed no new attempt or journal entry for
+    FOLLOW_QUIET seconds (the chaos judges those: a slow handler is not evidence)."""
+    where = f"idempotency_key = '{idem.replace(chr(39), chr(39) * 2)}'"
+    seen, progressed = None, time.monotonic()
+    while True:
+        rows = [r for r in await admin.invocations([service], where) if r["status"] != "completed"]
+        # evidence of failing, not of being slow: attempt after attempt failed (retry_count
+        # is 1 while the first attempt still runs; one failure may be a transient one the
+        # next attempt gets past)
+        failing = [
+            r
+            for r in rows
+            if r.get("last_failure") and (r.get("retry_count") or 0) >= FAILED_ATTEMPTS
+        ]
+        if not rows:
+            return [], True
+        if failing or all(r["status"] == "suspended" for r in rows):
+            return failing, False
+        state = [(r.get("retry_count"), r.get("journal_size")) for r in rows]
+        if state != seen:
+            seen, progressed = state, time.monotonic()
+        elif time.monotonic() - progressed > FOLLOW_QUIET:
+            return [], False
+        await asyncio.sleep(0.25)
 
 
 def unreadable(

@@ -294,7 +294,8 @@ def test_service_and_world_processes_stay_lean():
 async def test_preflight_judges_a_failing_handler_not_a_slow_one(topo, tmp_path, monkeypatch):
     """The preflight's probe waits PROBE_TIMEOUT for an answer; a handler slower than that
     is no evidence (Restate shows its first attempt running, no failure), a handler whose
-    attempts fail is (bad input names the failure)."""
+    attempts fail is (bad input names the failure), also when each attempt takes longer
+    than the probe waits (it is followed while attempts come)."""
     from harness import preflight
 
     monkeypatch.setattr(preflight, "PROBE_TIMEOUT", 1.0)
@@ -306,10 +307,13 @@ async def test_preflight_judges_a_failing_handler_not_a_slow_one(topo, tmp_path,
         await svc.register(server.admin)
     slow = Request("Counter", "add", key="k", body=3.0, idem="slow-1")
     failing = Request("Stuck", "run", idem="stuck-1")
+    slow_failing = Request("Stuck", "slow_run", idem="stuck-2")
     history = History(tmp_path / "h.jsonl")
     async with IngressClient([server.ingress_url], history, timeout=10) as client:
         assert await preflight.probe(client, server.admin, [slow]) == []
         (problem,) = await preflight.probe(client, server.admin, [failing])
+        (slow_problem,) = await preflight.probe(client, server.admin, [slow_failing])
     history.close()
     assert "Stuck/run cannot take the scenario's request" in problem
     assert "transient failure that never heals" in problem
+    assert "Stuck/slow_run cannot take" in slow_problem and "slow failure" in slow_problem
