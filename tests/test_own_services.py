@@ -437,6 +437,7 @@ def test_a_contracts_assumptions_come_from_the_adapter_or_param_and_are_named(tm
 NO_KEY = "the charge API was called without an idempotency key"
 KEY_PER_ATTEMPT = "each charge call carried another idempotency key"
 JS_HTTP = "cmd:node examples/payments-js/payments-http.mjs"
+TS_HTTP = "cmd:examples/payments-ts/node_modules/.bin/tsx examples/payments-ts/payments.ts"
 
 
 @pytest.mark.slow  # a scenario run each: handed out early
@@ -449,27 +450,31 @@ JS_HTTP = "cmd:node examples/payments-js/payments-http.mjs"
         (f"{JS_HTTP} stable", 0, None),
         (f"{JS_HTTP} none", 1, NO_KEY),
         (f"{JS_HTTP} random", 1, KEY_PER_ATTEMPT),
+        (f"{TS_HTTP} stable", 0, None),
+        (f"{TS_HTTP} none", 1, NO_KEY),
+        (f"{TS_HTTP} random", 1, KEY_PER_ATTEMPT),
     ],
-    ids=["py", "py-no-key", "py-random-key", "js", "js-no-key", "js-random-key"],
+    ids=[f"{lang}{kind}" for lang in ("py", "js", "ts") for kind in ("", "-no-key", "-random-key")],
 )
 def test_a_service_calling_its_providers_own_http_api_is_judged_unchanged(
     tmp_path, app, code, cause, depth
 ):
-    """Issue 29: a service that calls a Stripe-like API (Python with httpx, JavaScript with
-    fetch) with an Idempotency-Key header, its base URL from its own configuration
+    """Issue 29: a service that calls a Stripe-like API (Python with httpx, JavaScript and
+    TypeScript with fetch) with an Idempotency-Key header, its base URL from its own configuration
     ($STRIPE_API_BASE), is tested by the payments scenario as it is: its adapter routes the
     provider's API onto the world and names the variable the harness points at the world.
     Without a key, or with a new key per attempt, its double charges are flagged, with
-    that cause. By default one of each kind (a pass, no key, a key per attempt) across the two
-    languages; all six with --long."""
-    default = ("tests.data.payments_http:app", "tests.data.payments_http:app_without_key",
-               f"{JS_HTTP} random")  # fmt: skip
+    that cause. By default a pass and a broken variant in Python and in TypeScript; all
+    nine with --long."""
+    default = ("tests.data.payments_http:app", "tests.data.payments_http:app_random_key",
+               f"{TS_HTTP} stable", f"{TS_HTTP} none")  # fmt: skip
     if app not in default and not depth["long"]:
         pytest.skip("runs with --long (the nightly): the same kind runs in the other language")
     if app.startswith("cmd:"):
         if not (shutil.which("node") and shutil.which("npm")):
             pytest.skip("JavaScript service skipped: node and npm not on PATH")
-        provision_node_project(REPO / "examples" / "payments-js")
+        project = "payments-ts" if app.startswith(TS_HTTP) else "payments-js"
+        provision_node_project(REPO / "examples" / project)
     out = cli("run", "payments", "--seed", "5", "--no-html", "--report-dir", str(tmp_path),
               "--app", f"payments={app}",
               "--adapter", "payments=tests.data.payments_http_adapter:HttpPayments",
