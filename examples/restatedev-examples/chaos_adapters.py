@@ -3,6 +3,9 @@
 Each states what it maps and what the example does differently from the bundled service
 (an assumption it overrides). See README.md."""
 
+import time
+from datetime import UTC, datetime, timedelta
+
 from harness.bundled.scenarios.scenario_event_processing import FeedContract, PackagesContract
 from harness.bundled.scenarios.scenario_fanout import FanOutContract
 from harness.bundled.scenarios.scenario_machines import MachinesContract
@@ -15,6 +18,7 @@ from harness.bundled.scenarios.scenario_scheduling import TrackerContract
 from harness.bundled.scenarios.scenario_subscription_retries import SubscriptionsContract
 from harness.bundled.scenarios.scenario_sync_async import UploadContract
 from harness.bundled.scenarios.scenario_task_queue import TasksContract
+from harness.bundled.scenarios.scenario_tickets import TicketsContract
 
 from harness import Request
 
@@ -267,6 +271,49 @@ class TourPayments(SignalsContract):
 
     def outcome(self, answer):
         return "confirmed" if answer["success"] else "cancelled"
+
+
+class TourParallel(TourSubscriptions):
+    """concurrenttasks: ParallelSubscriptionService.add, the same request; the payment, then
+    every subscription in parallel (ctx.run each), no compensation."""
+
+    service = "ParallelSubscriptionService"
+
+
+class TourEventPayments(TourPayments):
+    """events: Payments.process, the timers chapter's request and answer, but it waits for
+    the provider's confirmation (an awakeable) for ever: no timeout, no cancel."""
+
+    timeout_s = 86_400.0 * 365  # no timeout: a year stands for never
+
+    def process(self, payment, amount, idem):
+        request = super().process(payment, amount, idem)
+        return Request("Payments", "process", body=request.body, idem=idem)
+
+
+class TourTickets(TicketsContract):
+    """communication: ConcertTicketingService.buy({ticketId, concertDate, price,
+    customerEmail}) -> "Ticket purchased successfully ..."; the reminder goes out a day
+    before the concert date, an absolute time: the concert is set a day and `LEAD_S` +
+    remind_in_ms after the request is made, so the reminder is due then."""
+
+    LEAD_S = 10.0  # the workload is made before it is sent: keep most reminders ahead
+
+    def buy(self, ticket, amount, remind_in_ms, idem):
+        due = time.time() + self.LEAD_S + remind_in_ms / 1000
+        concert = datetime.fromtimestamp(due, UTC) + timedelta(days=1)
+        body = {"ticketId": ticket, "concertDate": concert.isoformat(), "price": amount,
+                "customerEmail": f"{ticket}@example.com"}  # fmt: skip
+        return Request("ConcertTicketingService", "buy", body=body, idem=idem)
+
+    def reminder_due_s(self, op):
+        # the service reminds a day before the concert, or at once when that is past
+        concert = datetime.fromisoformat(op.invoke["api_req"]["concertDate"])
+        due = (concert - timedelta(days=1)).timestamp()
+        return max(0.0, due - op.invoke["wall"])
+
+    def bought(self, answer):
+        return "successfully" in str(answer)
 
 
 class TsFanOut(ExampleFanOut):

@@ -84,6 +84,10 @@ EXAMPLES_TOUR: dict[str, tuple[str, str, str, str, list[str]]] = {
     "tour-sagas": ("tour_sagas", "subscription_retries", "subscriptions", "TourSaga", []),
     "tour-objects": ("tour_objects", "object_state", "subscriptions", "TourList", []),
     "tour-timers": ("tour_timers", "payment_signals", "payments", "TourPayments", []),
+    "tour-communication": ("tour_communication", "tickets", "tickets", "TourTickets", []),
+    "tour-concurrenttasks": ("tour_concurrenttasks", "subscription_retries", "subscriptions",
+                             "TourParallel", []),
+    "tour-events": ("tour_events", "payment_signals", "payments", "TourEventPayments", []),
 }  # fmt: skip
 
 

@@ -116,11 +116,14 @@ def day_before(concert_date: str) -> timedelta:
         return timedelta(0)
 
 
+CONFIRMED_BY = "PaymentsWithTimeout"  # the service whose confirm the webhook calls (wiring)
+
+
 def init_payment(req: PaymentRequest, payment_id: str, confirmation_id: str) -> str:
     """Mock function to initiate payment (wired: a world charge named by the order, the
     example's payment id as its idempotency key, the provider's confirmation planned as a
     webhook to PaymentsWithTimeout/confirm; the payment's reference is the provider's)"""
-    hook = {"path": "/PaymentsWithTimeout/confirm",
+    hook = {"path": f"/{CONFIRMED_BY}/confirm",
             "body": {"id": confirmation_id, "result": {"success": True, "transactionId": payment_id}}}
     body = {"key": req.order_id, "idem": payment_id, "amount": req.amount,
             "resource": f"payRef-{uuid.uuid4()}", "webhook": hook}
@@ -166,6 +169,7 @@ async def charge(ctx: restate.Context, req: PurchaseTicketRequest) -> str:
     # Simulate payment processing
     payment_id = str(ctx.uuid())
     print(f"Processing payment for ticket {req.ticket_id} with payment ID {payment_id}")
+    _post("charge", {"key": f"{req.ticket_id}:pay", "idem": payment_id, "amount": int(req.price)})  # wired: the print's charge
     return payment_id
 
 
@@ -176,8 +180,10 @@ email_service = restate.Service("EmailService")
 @email_service.handler()
 async def email_ticket(ctx: restate.Context, req: PurchaseTicketRequest) -> None:
     print(f"Sending ticket to {req.customer_email} for concert on {req.concert_date}")
+    _world("email", f"{req.ticket_id}:ticket", idem=f"ticket-{req.ticket_id}")  # wired: the print's email
 
 
 @email_service.handler()
 async def send_reminder_email(ctx: restate.Context, req: PurchaseTicketRequest) -> None:
     print(f"Sending reminder for concert on {req.concert_date} to {req.customer_email}")
+    _world("email", f"{req.ticket_id}:reminder", idem=f"reminder-{req.ticket_id}")  # wired: the print's email
