@@ -306,9 +306,14 @@ def test_exactly_once_unknown_outcome_allows_zero_or_one():
     from harness.checkers.effects import check_exactly_once
 
     h = history(create(1, "info", "p"))
-    assert check_exactly_once(h, ledger(), "charge", "create", completed).valid is True
     one = ledger([effect("charge", "p")])
     assert check_exactly_once(h, one, "charge", "create", completed).valid is True
+    # nothing acknowledged and no call at all (a route missing, a provider never reached):
+    # the guarantee was not exercised, which is unknown, not held
+    v = check_exactly_once(h, ledger(), "charge", "create", completed)
+    assert v.valid == "unknown" and v.summary.startswith("not exercised")
+    declined = ledger([], [call("charge", "p", outcome="declined")])
+    assert check_exactly_once(h, declined, "charge", "create", completed).valid is True
 
 
 def test_exactly_once_a_timeout_then_a_retrys_definite_answer_is_that_answer():

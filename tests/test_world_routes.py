@@ -4,6 +4,7 @@
 import aiohttp
 import pytest
 
+from harness.checkers.causes import unrouted, world_unused
 from harness.world.app import OPS
 from harness.world.routes import RouteError, extract, match, parse, render
 
@@ -88,3 +89,10 @@ async def test_a_service_calls_the_world_as_its_provider(world):
     assert [c["outcome"] for c in ledger["calls"] if c["key"] == "o1"] == [
         "applied", "duplicate", "applied",
     ]  # fmt: skip
+    # the request no route maps is kept, and named first in any verdict that did not hold;
+    # calls that reached no operation are not a use of the world
+    cause = unrouted(ledger)
+    assert cause.startswith("the world answered 404 to 1 request(s) that no declared route")
+    assert "(GET /v1/charges x1)" in cause
+    assert world_unused({"effects": [], "calls": [c for c in ledger["calls"]
+                                                      if c["op"] == "unrouted"]})  # fmt: skip

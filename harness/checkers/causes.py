@@ -9,10 +9,12 @@ verdict (`Verdict.cause`), which the report shows under the summary.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 from harness.nemesis.faults import describe
+from harness.world.routes import UNROUTED
 
 Effects = list[dict[str, Any]]
 
@@ -99,9 +101,27 @@ def world_unused(ledger: dict[str, list[dict[str, Any]]], ops: tuple[str, ...] =
     the service does not make them through it, so its effects cannot be judged."""
 
     def used(rows: list[dict[str, Any]]) -> bool:
-        return any(not ops or r.get("op") in ops for r in rows)
+        return any(r.get("op") != UNROUTED and (not ops or r.get("op") in ops) for r in rows)
 
     return not used(ledger["effects"]) and not used(ledger.get("calls", []))
+
+
+def unrouted(ledger: dict[str, list[dict[str, Any]]]) -> str:
+    """The requests to the world that no declared route mapped (answered 404), in words;
+    empty when there were none."""
+    seen: Counter[str] = Counter()
+    for c in ledger.get("calls", []):
+        if c.get("op") == UNROUTED:
+            call = json.loads(c["request"]) if isinstance(c.get("request"), str) else {}
+            seen[f"{call.get('method', '?')} {call.get('path', '?')}"] += 1
+    if not seen:
+        return ""
+    listed = ", ".join(f"{what} x{n}" for what, n in seen.most_common(5))
+    return (
+        f"the world answered 404 to {sum(seen.values())} request(s) that no declared route maps "
+        f"({listed}{', ...' if len(seen) > 5 else ''}): the service calls an API its adapter's "
+        "ROUTES do not map onto the world's operations"
+    )
 
 
 def not_through_world(what: str, see: str) -> str:

@@ -117,6 +117,14 @@ def check_exactly_once(
             stats,
             bad[:20],
         )
+    if not bad and expect and not (n_calls or n_effects or acked):
+        return Verdict(
+            name,
+            "unknown",
+            f"not exercised: none of the {len(expect)} keys' {op} requests was acknowledged "
+            f"as applied, and no {op} call reached the world",
+            stats,
+        )
     if bad:
         return Verdict(
             name,

@@ -105,6 +105,7 @@ def checker(fn: Callable[P, Verdict]) -> Callable[P, Verdict]:
 def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]:
     """A scenario's checks plus the findings every run gets (determinism, liveness), each
     crash-safe; ids made unique in order ("x", "x#2")."""
+    from harness.checkers.causes import unrouted
     from harness.checkers.determinism import check_determinism
     from harness.checkers.horizon import observed_until
     from harness.checkers.liveness import check_liveness
@@ -127,10 +128,13 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
 
         verdicts.append(check_upgrades(data.invocations, data.manifest["upgrades"]))
     failures = common_failures(data.records)
+    not_mapped = unrouted(data.ledger)
     seen: Counter[str] = Counter()
     for v in verdicts:
         if v.valid is not True and failures:  # the first thing a person wants to know
             v.stats["common_failures"] = failures
+        if v.valid is not True and not_mapped:  # a route missing is before any other cause
+            v.cause = f"{not_mapped}; {v.cause}" if v.cause else not_mapped
         v.id = v.id or v.name
         seen[v.id] += 1
         if seen[v.id] > 1:

@@ -87,7 +87,9 @@ class World:
         operation by the routes the scenario declared (harness/world/routes.py)."""
         try:
             route, params = routes.match(self._routes(), request.method, request.url.path)
-        except routes.RouteError as e:
+        except routes.RouteError as e:  # recorded: the run names what no route maps
+            call = {"method": request.method, "path": request.url.path}
+            self.ledger.record(routes.UNROUTED, call, "refused")
             return JSONResponse({"error": str(e)}, 404)
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("application/x-www-form"):

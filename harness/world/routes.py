@@ -16,7 +16,9 @@ template), `header.NAME`, `query.NAME`, or `=TEXT` (a constant). `idem` defaults
 `Idempotency-Key` header, the convention of payment and messaging APIs. `answer` (success),
 `declined` (the 402) and `unavailable` (the 503 of a transient failure) are the API's own
 shapes; a string in them may name the effect's
-fields in braces (`{id}`, `{key}`, `{amount}`). Pure: no I/O, unit-tested as such.
+fields in braces (`{id}`, `{key}`, `{amount}`). A request no route maps is answered 404
+and kept in the ledger's calls as op `unrouted` (`{"method", "path"}`), so the run names it.
+Pure: no I/O, unit-tested as such.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLACES = ("body", "path", "header", "query")
+UNROUTED = "unrouted"  # the ledger's op for a request no route maps
 
 
 class RouteError(ValueError):
