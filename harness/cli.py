@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.bundled import scenario_dir
 from harness.errors import HarnessError, StillRunning
+from harness.options import OPTIONS, add_cli_arguments, problems, to_pytest_args
 
 # exit codes of `run` and `report`: what went wrong, for CI
 EXIT_CODES = {
@@ -229,7 +230,8 @@ def fault_kinds(tree: Any) -> list[str]:
     return [k for k in KINDS if k in found]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of every subcommand (`run`'s options: harness/options.py)."""
     parser = argparse.ArgumentParser(
         prog="restate-chaos",
         description=DESCRIPTION,
@@ -241,131 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "scenario", nargs="*", help="a name from `list`, `all`, or a scenario file or folder"
     )
-    run.add_argument(
-        "--replay",
-        metavar="RUN_DIR",
-        type=Path,
-        help="rerun a stored run: its scenario, seed and options, each fault where it "
-        "actually fired (the world event, or the number of finished requests)",
-    )
-    run.add_argument("--seed", type=int, help="seed (default: random, printed and recorded)")
-    run.add_argument("--sweep", type=int, default=1, metavar="K", help="run with K seeds")
-    run.add_argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="run N scenarios at a time (pytest-xdist workers; default: 2 when there are "
-        "several runs and at least 2 cores, else 1; a run mostly waits, so 2 on 2 cores "
-        "halve the wall time, and each fault still records whether it landed)",
-    )
-    run.add_argument(
-        "--scale",
-        type=int,
-        default=1,
-        metavar="N",
-        help="multiply each scenario's workload and faults by N, keeping their proportions",
-    )
-    run.add_argument(
-        "--backend",
-        choices=("process", "docker"),
-        default="process",
-        help="run restate-server and the services as processes (default) or as containers "
-        "on a Docker engine ($DOCKER_HOST; images from .ci/docker-setup), faulted through "
-        "the Docker API",
-    )
-    run.add_argument(
-        "--load",
-        type=int,
-        default=0,
-        metavar="N",
-        help="keep N cores busy (plain busy loops) for the whole command, to reproduce a "
-        "slow or shared machine; recorded in run.json and the reproduce command",
-    )
-    run.add_argument(
-        "--topology",
-        choices=("single", "cluster3"),
-        default="single",
-        help="restate-server as one node (default) or a 3-node cluster of local processes: "
-        "node faults by name (n1..n3), the scenario's server faults on a node chosen by the "
-        "seed, the client failing over between the nodes' ingresses",
-    )
-    run.add_argument(
-        "--plan",
-        metavar="FILE",
-        help="run this fault plan instead of each scenario's seeded one: a JSON list of "
-        "faults, or a stored run's run.json (its recorded plan, as it was run)",
-    )
-    run.add_argument(
-        "--subset",
-        metavar="FILE",
-        help='run only part of the workload: a JSON {"keys": [...], "items": [...]} '
-        "(business keys, positions in the workload; a fault after N requests moves with "
-        "the cut), or a stored run's run.json (its subset)",
-    )
-    run.add_argument(
-        "--duration",
-        type=float,
-        metavar="SECONDS",
-        help="start no request after SECONDS of the chaos phase (a soak, with --scale)",
-    )
-    run.add_argument(
-        "--app",
-        action="append",
-        default=[],
-        metavar="NAME=SPEC",
-        help="run service NAME from your own implementation: module:app (Python), "
-        "cmd:COMMAND (any language, port in $PORT) or url:URL (repeatable); NAME@N=SPEC "
-        "names the version N an upgrade fault switches to (default: your app again)",
-    )
-    run.add_argument(
-        "--adapter",
-        action="append",
-        default=[],
-        metavar="NAME=MODULE:CLASS",
-        help="talk to service NAME through your adapter (a subclass of the scenario's "
-        "contract), for an API that differs from the bundled one (repeatable)",
-    )
-    run.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a scenario parameter (see `list`), e.g. BOOKINGS=60 or "
-        "sagas.LOST_ANSWER=0 (VALUE in JSON; repeatable)",
-    )
-    run.add_argument(
-        "--app-path",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="also import Python apps and adapters from DIR (repeatable)",
-    )
-    run.add_argument(
-        "--shrink",
-        action="store_true",
-        help="shrink every violated run to a minimal reproduction (see `shrink`)",
-    )
-    run.add_argument(
-        "--shrink-budget",
-        type=float,
-        default=900,
-        metavar="SECONDS",
-        help="with --shrink: the time all shrinks share (default 900)",
-    )
-    run.add_argument("--report-dir", default="reports", help="default: reports/")
-    run.add_argument("--restate-bin", help="restate-server binary (default: npm-installed)")
-    run.add_argument("--keep-data", action="store_true", help="keep restate data dirs")
-    run.add_argument(
-        "--drop-data",
-        action="store_true",
-        help="remove restate data dirs (about 200 MB a run) also of failing runs",
-    )
-    run.add_argument(
-        "--no-html",
-        action="store_true",
-        help="no HTML report, only the run's data and results.json (render it later with "
-        "`restate-chaos report RUN_DIR`)",
-    )
+    add_cli_arguments(run)  # harness/options.py: declared once for the CLI and the plugin
     rep = sub.add_parser("report", help="re-analyse stored runs")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     shr = sub.add_parser(
@@ -415,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also install the npm dependencies of the Node.js project DIR into the cache "
         "and link them as DIR/node_modules",
     )
-    args, extra = parser.parse_known_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # an unknown option is an error (2), not passed on
 
     if args.command == "list":
         for name, path in scenarios().items():
@@ -508,19 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         except HarnessError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        for bad, what in (
-            (args.sweep < 1, f"--sweep must be >= 1, got {args.sweep}"),
-            (args.scale < 1, f"--scale must be >= 1, got {args.scale}"),
-            (args.jobs is not None and args.jobs < 1, f"--jobs must be >= 1, got {args.jobs}"),
-            (args.shrink_budget <= 0, f"--shrink-budget must be > 0, got {args.shrink_budget}"),
-            (
-                args.duration is not None and not args.duration > 0,
-                f"--duration must be > 0 seconds, got {args.duration}",
-            ),
-        ):
-            if bad:
-                print(f"error: {what}", file=sys.stderr)
-                return 2
+        values = {o.name: getattr(args, o.dest) for o in OPTIONS}
+        for what in problems(values):
+            print(f"error: {what}", file=sys.stderr)
+            return 2
         import pytest
 
         pytest_args = [
@@ -531,48 +405,11 @@ def main(argv: list[str] | None = None) -> int:
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
             *_config_args(paths),
-            f"--chaos-report-dir={args.report_dir}",
-            f"--chaos-sweep={args.sweep}",
-            *extra,
         ]
-        if args.seed is not None:
-            pytest_args.append(f"--chaos-seed={args.seed}")
-        if args.scale != 1:
-            pytest_args.append(f"--chaos-scale={args.scale}")
+        pytest_args += to_pytest_args(args)
         jobs = args.jobs or default_jobs(paths, args.sweep)
         if jobs > 1:
             pytest_args += ["-n", str(jobs)]
-        if args.duration is not None:
-            pytest_args.append(f"--chaos-duration={args.duration}")
-        if args.backend != "process":
-            pytest_args.append(f"--chaos-backend={args.backend}")
-        if args.topology != "single":
-            pytest_args.append(f"--chaos-topology={args.topology}")
-        if args.load:  # checked by the plugin
-            pytest_args.append(f"--chaos-load={args.load}")
-        if args.plan is not None:  # checked by the plugin: a bad plan is a usage error (2)
-            pytest_args.append(f"--chaos-plan={args.plan}")
-        if args.subset is not None:  # checked by the plugin, as the plan
-            pytest_args.append(f"--chaos-subset={args.subset}")
-        if args.restate_bin:
-            pytest_args.append(f"--restate-bin={args.restate_bin}")
-        if args.keep_data:
-            pytest_args.append("--keep-data")
-        if args.drop_data:
-            pytest_args.append("--chaos-drop-data")
-        if args.no_html:
-            pytest_args.append("--chaos-no-html")
-        for app in args.app:
-            pytest_args.append(f"--chaos-app={app}")
-        for adapter in args.adapter:
-            pytest_args.append(f"--chaos-adapter={adapter}")
-        for param in args.param:
-            pytest_args.append(f"--chaos-param={param}")
-        for path in args.app_path:
-            if not Path(path).is_dir():
-                print(f"error: --app-path {path}: not a folder", file=sys.stderr)
-                return 2
-            pytest_args.append(f"--chaos-app-path={path}")
         report_dir = Path(args.report_dir)
         from harness.manifest import report_dir_problem
 

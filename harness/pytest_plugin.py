@@ -31,144 +31,16 @@ from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
 from harness.load import Load
 from harness.manifest import report_dir_problem, settle_dead_runs
+from harness.options import OPTIONS, add_pytest_options, problems, reproduce_args
 from harness.report.render import render
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
 from harness.runtime.processes import REGISTRY, install_signal_handlers, started
 from harness.runtime.reaper import sweep_leftovers
 
-REPORT_DIR_DEFAULT = "reports"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("restate-chaos")
-    g.addoption(
-        "--chaos-seed",
-        type=int,
-        default=None,
-        help="seed for workload and fault plan (default: random, printed and recorded)",
-    )
-    g.addoption(
-        "--chaos-sweep",
-        type=int,
-        default=1,
-        metavar="K",
-        help="run every scenario with K seeds: SEED, SEED+1, ... SEED+K-1",
-    )
-    g.addoption(
-        "--chaos-scale",
-        type=int,
-        default=1,
-        metavar="N",
-        help="multiply each scenario's workload and faults by N, keeping their proportions "
-        "(the parameters its module lists in SCALED, and one copy of its fault plan per "
-        "Nth of the workload)",
-    )
-    g.addoption(
-        "--chaos-backend",
-        choices=("process", "docker"),
-        default="process",
-        help="run restate-server and the services as processes (default) or as containers "
-        "on a Docker engine ($DOCKER_HOST), faulted through the Docker API",
-    )
-    g.addoption(
-        "--chaos-load",
-        type=int,
-        default=None,
-        metavar="N",
-        help="keep N cores busy (plain busy loops) for the whole session, to reproduce a "
-        "slow or shared machine; recorded in each run's run.json and reproduce command "
-        "(ini: chaos_load; default 0)",
-    )
-    parser.addini("chaos_load", "cores kept busy for the whole session (--chaos-load)", default="0")
-    g.addoption(
-        "--chaos-topology",
-        choices=("single", "cluster3"),
-        default="single",
-        help="restate-server as one node (default) or a 3-node cluster of local processes "
-        "(replicated metadata and log; node faults by name n1..n3, a plan's server faults "
-        "on a node chosen by the seed; the client fails over between the nodes' ingresses)",
-    )
-    g.addoption(
-        "--chaos-plan",
-        default=None,
-        metavar="FILE",
-        help="run this fault plan instead of the scenario's seeded one: a JSON list of faults, "
-        "or a run's run.json (its recorded plan)",
-    )
-    g.addoption(
-        "--chaos-subset",
-        default=None,
-        metavar="FILE",
-        help='run only part of the workload: a JSON {"keys": [...], "items": [...]} (business '
-        "keys, positions in the workload), or a run's run.json (its subset)",
-    )
-    g.addoption(
-        "--chaos-duration",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="start no request after SECONDS of the chaos phase (a soak: with --chaos-scale "
-        "large enough, the run drives for that long)",
-    )
-    g.addoption(
-        "--chaos-report-dir",
-        default=REPORT_DIR_DEFAULT,
-        help="where run directories are written (default: reports/)",
-    )
-    g.addoption(
-        "--restate-bin",
-        default=None,
-        help="restate-server binary (default: $RESTATE_SERVER_BIN, else npm install)",
-    )
-    g.addoption(
-        "--keep-data",
-        action="store_true",
-        help="keep restate-server data dirs also of passing runs",
-    )
-    g.addoption(
-        "--chaos-drop-data",
-        action="store_true",
-        help="remove restate-server data dirs (about 200 MB a run) also of failing runs: "
-        "what a shrink's many reruns do; history, ledger, Restate's rows and logs stay",
-    )
-    g.addoption(
-        "--chaos-no-html",
-        action="store_true",
-        help="write each run's data and results.json but no HTML report (render it later "
-        "with `restate-chaos report RUN_DIR`): what a shrink's many reruns do",
-    )
-    g.addoption(
-        "--chaos-app",
-        action="append",
-        default=[],
-        metavar="NAME=SPEC",
-        help="run scenario service NAME from your own app (repeatable)",
-    )
-    g.addoption(
-        "--chaos-app-path",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="also import Python apps and adapters from DIR (default: the working "
-        "directory only; repeatable)",
-    )
-    g.addoption(
-        "--chaos-param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a scenario parameter (an upper-case constant of its module, e.g. "
-        "BOOKINGS=60 or sagas.LOST_ANSWER=0; VALUE in JSON) for this run (repeatable)",
-    )
-    g.addoption(
-        "--chaos-adapter",
-        action="append",
-        default=[],
-        metavar="NAME=MODULE:CLASS",
-        help="talk to service NAME through your adapter: a subclass of the scenario's "
-        "contract for NAME, for an API that differs from the bundled one (repeatable)",
-    )
+    add_pytest_options(parser.getgroup("restate-chaos"), parser)  # harness/options.py
 
 
 def parse_pairs(option: str, values: list[str], versions: bool = False) -> dict[str, str]:
@@ -218,14 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "kafka: needs a Kafka broker (the `kafka` extra); skipped with the reason where none runs",
     )
-    if config.getoption("--chaos-sweep") < 1:
-        raise pytest.UsageError("--chaos-sweep must be >= 1")
-    if config.getoption("--chaos-scale") < 1:
-        raise pytest.UsageError("--chaos-scale must be >= 1")
+    given = {o.name: config.getoption(o.pytest_flag) for o in OPTIONS if o.pytest_flag}
+    wrong = problems(given, "pytest")
+    if wrong:
+        raise pytest.UsageError("; ".join(wrong))
     cores = load_of(config)
-    duration = config.getoption("--chaos-duration")
-    if duration is not None and not duration > 0:
-        raise pytest.UsageError("--chaos-duration must be > 0 seconds")
     plan = config.getoption("--chaos-plan")
     if plan is not None:
         from harness.nemesis.faults import load_plan
@@ -478,22 +347,10 @@ def _reproduce(
         test = node.nodeid.split("[")[0].split("::")[-1]
         cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
     prefix = "--" if bundled else "--chaos-"
-    as_json = {n: json.dumps(v) for n, v in params.items()}
-    for option, pairs in (("app", apps), ("adapter", adapters), ("param", as_json)):
-        cmd += "".join(f" {prefix}{option} {shlex.quote(f'{n}={v}')}" for n, v in pairs.items())
-    if scale != 1:
-        cmd += f" {prefix}scale {scale}"
-    if duration is not None:
-        cmd += f" {prefix}duration {duration:g}"
-    if backend != "process":
-        cmd += f" {prefix}backend {backend}"
-    if topology != "single":
-        cmd += f" {prefix}topology {topology}"
-    if load:
-        cmd += f" {prefix}load {load}"
-    for option, path in (("plan", plan), ("subset", subset)):
-        if path is not None:
-            cmd += f" {prefix}{option} {shlex.quote(str(Path(path).resolve()))}"
+    values = {"app": apps, "adapter": adapters, "scale": scale, "duration": duration,
+              "backend": backend, "topology": topology, "load": load, "plan": plan,
+              "subset": subset, "param": {n: json.dumps(v) for n, v in params.items()}}  # fmt: skip
+    cmd += reproduce_args(values, prefix)
     return cmd
 
 
