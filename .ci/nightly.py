@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness.manifest import rerun_command
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -40,8 +42,8 @@ def corpus_line(manifest: dict, results: dict) -> str:
     """The tests/corpus.txt line that replays this run: scenario, seed, overrides, and why."""
     failed = [v["id"] for v in results.get("verdicts", []) if v.get("valid") is not True]
     versions = manifest.get("versions", {})
-    tokens = shlex.split(manifest["reproduce"])  # restate-chaos run NAME --seed S [ARGS]
-    args = shlex.join(tokens[5:]) if tokens[:2] == ["restate-chaos", "run"] else ""
+    tokens, prefix = rerun_command(manifest)  # restate-chaos run NAME --seed S [ARGS]
+    args = shlex.join(tokens[5:]) if prefix == "--" else ""
     return (
         f"{manifest['scenario']} {manifest['seed']}{' ' + args if args else ''}  # "
         f"{results.get('status')} {time.strftime('%Y-%m-%d')}: {', '.join(failed) or '-'}; "

@@ -450,21 +450,21 @@ def replay_argv(run_dir: Path, argv: list[str]) -> list[str]:
     its reproduce command (scenario, seed, options) with --plan RUN_DIR/replay-plan.json,
     plus this command's own options (--report-dir, --backend, ...) except --replay."""
     from harness.errors import BadInput
-    from harness.manifest import reproduce_tokens, without_options, write_json
+    from harness.manifest import rerun_command, without_options, write_json
     from harness.nemesis.faults import replay_plan
 
     try:
         manifest = json.loads((run_dir / "run.json").read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise BadInput(f"--replay {run_dir}: not a run folder ({e})") from None
-    tokens, prefix = reproduce_tokens(manifest)
+    tokens, prefix = rerun_command(manifest, drop=("plan",))  # the replay's plan replaces it
     if prefix != "--":
         raise BadInput(
             f"--replay {run_dir}: only a bundled scenario's run replays this way; for your "
             f"own scenario run its reproduce command with --chaos-plan: "
             f"{manifest.get('reproduce')}"
         )
-    recorded = without_options(tokens[2:], ["--plan"])  # a replay's plan replaces the old
+    recorded = tokens[2:]
     plan = replay_plan(run_dir)
     plan_path = run_dir / "replay-plan.json"
     write_json(plan_path, {"replay_of": str(run_dir), "plan": [f.__dict__ for f in plan]})

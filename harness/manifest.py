@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.options import command
 from harness.versions import harness_version, sdk_version
 
 
@@ -32,13 +33,16 @@ def git_state(root: Path | None = None) -> dict[str, Any]:
     return {"sha": sha, "dirty": bool(status) if status is not None else None}
 
 
-def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
+def base_manifest(scenario: str, seed: int, rerun: dict[str, Any] | None) -> dict[str, Any]:
+    """`rerun`: how to run it again, as data (harness/options.py `rerun_config`), kept as
+    `config`; `reproduce` is its command line, for a person."""
     from harness.runtime.reaper import owner_mark
 
     return {
         "scenario": scenario,
         "seed": seed,
-        "reproduce": reproduce,
+        "reproduce": shlex.join(command(rerun)) if rerun else "",
+        "config": rerun,
         # who runs it: pid and start time, so a dead run is told from a live one
         "harness": {"pid": os.getpid(), "mark": owner_mark()},
         "versions": {
@@ -52,14 +56,21 @@ def base_manifest(scenario: str, seed: int, reproduce: str) -> dict[str, Any]:
     }
 
 
-def reproduce_tokens(manifest: dict[str, Any]) -> tuple[list[str], str | None]:
-    """A run's reproduce command as tokens, and the prefix of its options: "--" for
-    `restate-chaos run ...` (a bundled scenario), "--chaos-" for `pytest ...` (a project's
-    own), None when it records neither."""
+def rerun_command(
+    manifest: dict[str, Any], drop: tuple[str, ...] = ()
+) -> tuple[list[str], str | None]:
+    """The command that reruns a run, without the options `drop` ("plan", ...), and the
+    prefix of its options: "--" for `restate-chaos run ...` (a bundled scenario),
+    "--chaos-" for `pytest ...` (a project's own), None when it records neither. Made from
+    the run's `config`; a run recorded before there was one: from its reproduce string."""
+    config = manifest.get("config")
+    if config:
+        return command(config, drop), "--" if config["runner"] == "cli" else "--chaos-"
     tokens = shlex.split(manifest.get("reproduce", ""))
-    if tokens[:2] == ["restate-chaos", "run"]:
-        return tokens, "--"
-    return tokens, "--chaos-" if tokens[:1] == ["pytest"] else None
+    prefix = "--" if tokens[:2] == ["restate-chaos", "run"] else None
+    if prefix is None and tokens[:1] == ["pytest"]:
+        prefix = "--chaos-"
+    return without_options(tokens, [f"{prefix}{n}" for n in drop]), prefix
 
 
 def without_options(args: list[str], names: list[str]) -> list[str]:

@@ -11,7 +11,6 @@ Light on purpose: imported by the plugin at pytest's start and by the CLI.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,23 +360,38 @@ def to_pytest_args(args: Any) -> list[str]:
     return out
 
 
-def reproduce_args(values: dict[str, Any], prefix: str) -> str:
-    """The options of the command that reruns a run, from its values (option name ->
-    value: NAME=VALUE options as dicts, parameters JSON-encoded), in OPTIONS order, those
-    at their default left out; `prefix` is "--" (the CLI) or "--chaos-" (pytest)."""
-    out = ""
+def rerun_config(runner: str, target: str, seed: int, values: dict[str, Any]) -> dict[str, Any]:
+    """How to run a run again, as data (run.json's `config`): `runner` "cli" (`restate-chaos
+    run TARGET`, a bundled scenario) or "pytest" (`pytest TARGET`, a project's own), the
+    seed, and the options that reproduce it (option name -> value: NAME=VALUE options as
+    dicts, parameters JSON-encoded), those at their default left out."""
+    options: dict[str, Any] = {}
     for o in OPTIONS:
         value = values.get(o.name, o.default)
-        if not o.reproduce or value is None or value == o.default or value in ({}, []):
+        if not o.reproduce or value in (None, o.default, {}, []):
             continue
-        if o.repeat:
-            out += "".join(f" {prefix}{o.name} {shlex.quote(f'{n}={v}')}" for n, v in value.items())
-        elif o.name in ("plan", "subset"):  # a file: from any folder
-            out += f" {prefix}{o.name} {shlex.quote(str(Path(value).resolve()))}"
-        elif isinstance(value, float):
-            out += f" {prefix}{o.name} {value:g}"
+        if o.name in ("plan", "subset"):  # a file: from any folder
+            value = str(Path(value).resolve())
+        options[o.name] = value
+    return {"runner": runner, "target": target, "seed": seed, "options": options}
+
+
+def command(config: dict[str, Any], drop: tuple[str, ...] = ()) -> list[str]:
+    """The command line of a `rerun_config`, without the options `drop`."""
+    seed = str(config["seed"])
+    if config["runner"] == "cli":
+        prefix, head = "--", ["restate-chaos", "run", config["target"], "--seed", seed]
+    else:
+        prefix, head = "--chaos-", ["pytest", config["target"], "--chaos-seed", seed]
+    out = head
+    for name, value in config["options"].items():
+        if name in drop:
+            continue
+        flag = f"{prefix}{name}"
+        if isinstance(value, dict):
+            out += [x for n, v in value.items() for x in (flag, f"{n}={v}")]
         else:
-            out += f" {prefix}{o.name} {shlex.quote(str(value))}"
+            out += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     return out
 
 

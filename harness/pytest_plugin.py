@@ -15,7 +15,6 @@ import json
 import os
 import random
 import re
-import shlex
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
 from harness.load import Load
 from harness.manifest import report_dir_problem, settle_dead_runs
-from harness.options import OPTIONS, add_pytest_options, problems, reproduce_args
+from harness.options import OPTIONS, add_pytest_options, problems, rerun_config
 from harness.report.render import render
 from harness.run import Run, RunOptions
 from harness.runtime.ports import held_ports
@@ -321,7 +320,7 @@ def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
     return write
 
 
-def _reproduce(
+def _rerun(
     node: pytest.Item,
     seed: int,
     apps: dict[str, str],
@@ -334,24 +333,22 @@ def _reproduce(
     subset: str | None = None,
     topology: str = "single",
     load: int = 0,
-) -> str:
-    """The command that reruns this scenario with this seed: the CLI for a bundled scenario
-    (it works from any folder), pytest on the file for a project's own scenario."""
+) -> dict[str, Any]:
+    """How to rerun this scenario with this seed, as data (harness/options.py
+    `rerun_config`): the CLI for a bundled scenario (it works from any folder), pytest on
+    the file for a project's own scenario."""
     from harness.bundled import scenario_dir
 
     path = Path(str(node.fspath)).resolve()
-    bundled = path.parent == scenario_dir()
-    if bundled:
-        cmd = f"restate-chaos run {_scenario_name(node)} --seed {seed}"
+    if path.parent == scenario_dir():
+        runner, target = "cli", _scenario_name(node)
     else:
-        test = node.nodeid.split("[")[0].split("::")[-1]
-        cmd = f"pytest {shlex.quote(f'{_relative(path)}::{test}')} --chaos-seed {seed}"
-    prefix = "--" if bundled else "--chaos-"
+        runner, test = "pytest", node.nodeid.split("[")[0].split("::")[-1]
+        target = f"{_relative(path)}::{test}"
     values = {"app": apps, "adapter": adapters, "scale": scale, "duration": duration,
               "backend": backend, "topology": topology, "load": load, "plan": plan,
               "subset": subset, "param": {n: json.dumps(v) for n, v in params.items()}}  # fmt: skip
-    cmd += reproduce_args(values, prefix)
-    return cmd
+    return rerun_config(runner, target, seed, values)
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -449,7 +446,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
     subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
     load = load_of(cfg)
-    reproduce = _reproduce(
+    rerun = _rerun(
         node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset,
         topology, load,
     )  # fmt: skip
@@ -467,7 +464,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             contracts=contracts,
             adapters=adapters,
             app_paths=[Path(p).resolve() for p in cfg.getoption("--chaos-app-path")],
-            reproduce=reproduce,
+            rerun=rerun,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
             params=scenario_params(node.module),
             assumed=assumed,

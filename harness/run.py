@@ -105,7 +105,9 @@ class RunOptions:
     adapters: dict[str, str] = field(default_factory=dict)
     # folders where Python apps and adapters are imported from, besides the working directory
     app_paths: list[Path] = field(default_factory=list)
-    reproduce: str = ""
+    # how to run it again, as data (harness/options.py rerun_config); run.json's `config`,
+    # from which its `reproduce` command is made
+    rerun: dict[str, Any] | None = None
     description: str = ""  # the scenario's spec in words (its module docstring)
     params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
     # values --param gave the contracts' assumptions (harness/contracts.py)
@@ -197,7 +199,7 @@ class Run:
         self.started = time.time()
         self._finished = False
         self.asserted = False  # assert_held() ran: a failing test is a verdict, not a crash
-        self.manifest = manifest.base_manifest(scenario, self.seed, options.reproduce)
+        self.manifest = manifest.base_manifest(scenario, self.seed, options.rerun)
         self.manifest.update(
             run_id=self.id,
             status="running",
@@ -1080,7 +1082,7 @@ class Run:
         raise AssertionError(
             f"verdict {self.valid} for run {self.id} (seed {self.seed}):\n  "
             + "\n  ".join(lines)
-            + f"\nreport: {self.dir}\nreproduce: {self.options.reproduce}"
+            + f"\nreport: {self.dir}\nreproduce: {self.manifest['reproduce']}"
         )
 
     # -- teardown ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from harness.checkers.data import RunData
 from harness.errors import BadInput
-from harness.manifest import reproduce_tokens, without_options, write_json
+from harness.manifest import rerun_command, write_json
 from harness.nemesis.faults import INSTANT, Fault, describe, fired, replay_plan
 from harness.workload.history import read, wall_at_start
 
@@ -147,14 +147,14 @@ class Shrinker:
                 f"shrink {run_dir}: the run violated no guarantee (status "
                 f"{results.get('status')!r}); only a violated run has something to shrink"
             )
-        tokens, prefix = reproduce_tokens(self.manifest)
+        # the run's own command, without a plan or subset of its own
+        tokens, prefix = rerun_command(self.manifest, drop=("plan", "subset"))
         if prefix is None:
             raise BadInput(
                 "shrink: the run records no command to rerun it "
                 f"({self.manifest.get('reproduce')!r})"
             )
-        # the run's own command, without a plan or subset of its own
-        self.tokens = without_options(tokens, [f"{prefix}plan", f"{prefix}subset"])
+        self.tokens = tokens
         self.prefix = prefix
         self.counterexamples = [
             cx for v in results["verdicts"] if v["valid"] is False

@@ -5,13 +5,19 @@ option is an error naming it."""
 
 import argparse
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from harness.cli import build_parser
-from harness.options import OPTIONS, markdown_table, problems, reproduce_args, to_pytest_args
+from harness.options import (
+    OPTIONS,
+    command,
+    markdown_table,
+    problems,
+    rerun_config,
+    to_pytest_args,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,19 +65,29 @@ def test_every_value_the_cli_takes_is_passed_on_to_pytest():
     assert to_pytest_args(run_parser().parse_args([])) == []  # defaults are not passed on
 
 
-def test_a_reproduce_command_parses_back_to_the_same_values():
+def test_a_run_is_rerun_from_its_config_and_the_command_parses_back_to_it():
+    """run.json's `config` is the run's options as data; the command made from it (the
+    reproduce command, replay's, shrink's) gives the CLI the same values back."""
     values = {"app": {"payments": "cmd:node x.mjs --port 1"}, "adapter": {"p": "m:C"},
               "param": {"OPS": json.dumps(60)}, "scale": 2, "duration": 1.5,
               "backend": "docker", "topology": "cluster3", "load": 1,
               "plan": "/tmp/plan.json", "subset": "/tmp/subset.json"}  # fmt: skip
     assert {o.name for o in OPTIONS if o.reproduce} == set(values)
-    args = run_parser().parse_args(["smoke", *shlex.split(reproduce_args(values, "--"))])
+    config = rerun_config("cli", "smoke", 7, values)
+    assert json.loads(json.dumps(config)) == config  # plain data
+    tokens = command(config)
+    assert tokens[:5] == ["restate-chaos", "run", "smoke", "--seed", "7"]
+    args = run_parser().parse_args(tokens[2:])
     assert args.app == ["payments=cmd:node x.mjs --port 1"] and args.adapter == ["p=m:C"]
     assert args.param == ["OPS=60"] and (args.scale, args.duration) == (2, 1.5)
     assert (args.backend, args.topology, args.load) == ("docker", "cluster3", 1)
     assert (args.plan, args.subset) == ("/tmp/plan.json", "/tmp/subset.json")
+    assert "--plan" not in command(config, drop=("plan",))
     defaults = {"scale": 1, "backend": "process", "topology": "single", "load": 0}
-    assert reproduce_args(defaults, "--") == ""
+    assert rerun_config("pytest", "t.py::test", 1, defaults)["options"] == {}
+    assert command(rerun_config("pytest", "t.py::test", 1, {"scale": 3})) == [
+        "pytest", "t.py::test", "--chaos-seed", "1", "--chaos-scale", "3",
+    ]  # fmt: skip
 
 
 def test_a_wrong_value_names_the_option_on_either_surface():
