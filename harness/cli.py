@@ -299,150 +299,172 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # an unknown option is an error (2), not passed on
-
-    if args.command == "list":
-        for name, path in scenarios().items():
-            info = describe(path)
-            print(f"{name:24} {info['doc']}")
-            services = ", ".join(info["services"]) or "(not declared)"
-            print(f"{'':24}   services (--app NAME=...): {services}")
-            for service, contract in info.get("contracts", {}).items():
-                print(
-                    f"{'':24}   adapter (--adapter {service}=module:Class): a subclass "
-                    f"of harness.bundled.scenarios.{path.stem}.{contract}"
-                )
-                for n, (value, meaning) in info["assumptions"].get(contract, {}).items():
-                    print(
-                        f"{'':24}     assumes {n}={value!r} (an adapter attribute, or "
-                        f"--param {n}=...): {meaning}"
-                    )
-            params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
-            print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
-            print(f"{'':24}   fault kinds: {', '.join(info['faults']) or 'none named'}")
-            scaled = ", ".join(info.get("scaled", [])) or "none (its fault plan only)"
-            print(f"{'':24}   multiplied by --scale N: {scaled}")
-            for control in info["controls"]:
-                print(f"{'':24}   negative control: --app {control}")
-        return 0
-    if args.command == "report":
-        from harness.report.analyze import reanalyze
-        from harness.report.dashboard import render_dashboard
-
-        codes: list[int] = []
-        try:
-            for run_dir in args.run_dirs:
-                try:
-                    res = reanalyze(run_dir)
-                except StillRunning as e:
-                    print(f"error: {e}", file=sys.stderr)
-                    codes.append(3)
-                    continue
-                except HarnessError as e:
-                    print(f"error: {e}", file=sys.stderr)
-                    return 2
-                print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
-                codes.append(EXIT_CODES.get(res.get("status", "unknown"), 3))
-            for root in {d.resolve().parent for d in args.run_dirs}:
-                print(f"dashboard   {render_dashboard(root)}")
-        except OSError as e:
-            return could_not_write(e)
-        return worst(codes)
-    if args.command == "shrink":
-        return shrink_command(args)
-    if args.command == "dashboard":
-        from harness.report.dashboard import render_dashboard
-
-        if not args.report_dir.is_dir():
-            print(f"error: {args.report_dir} is not a folder", file=sys.stderr)
-            return 2
-        try:
-            print(render_dashboard(args.report_dir))
-        except OSError as e:
-            return could_not_write(e)
-        return 0
-    if args.command == "provision":
-        from harness.runtime import binary
-
-        try:
-            print(binary.resolve())
-            if args.node is not None:
-                from harness.runtime.node import provision_node_project
-
-                print(provision_node_project(args.node.resolve()))
-        except HarnessError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        return 0
     if args.command == "run" and args.replay is not None:
-        try:
-            replayed = replay_argv(args.replay, argv if argv is not None else sys.argv[1:])
-        except HarnessError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        print("replay: restate-chaos " + shlex.join(replayed), flush=True)
-        return main(replayed)
-    if args.command == "run":
-        if not args.scenario:
-            print("error: run needs a scenario (a name from `list`, `all`, a file or a "
-                  "folder) or --replay RUN_DIR", file=sys.stderr)  # fmt: skip
-            return 2
-        try:
-            paths = resolve_targets(args.scenario)
-        except HarnessError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        values = {o.name: getattr(args, o.dest) for o in OPTIONS}
-        for what in problems(values):
-            print(f"error: {what}", file=sys.stderr)
-            return 2
-        import pytest
+        return replay_command(args, argv if argv is not None else sys.argv[1:])
+    commands = {"list": list_command, "run": run_command, "report": report_command,
+                "shrink": shrink_command, "dashboard": dashboard_command,
+                "provision": provision_command}  # fmt: skip
+    if args.command not in commands:
+        parser.print_help()
+        return 2
+    return commands[args.command](args)
 
-        pytest_args = [
-            *map(str, paths),
-            "-p",
-            "no:cacheprovider",
-            # this process imported harness before pytest could rewrite it: fine
-            "-W",
-            "ignore::pytest.PytestAssertRewriteWarning",
-            *_config_args(paths),
-        ]
-        pytest_args += to_pytest_args(args)
-        jobs = args.jobs or default_jobs(paths, args.sweep)
-        if jobs > 1:
-            pytest_args += ["-n", str(jobs)]
-        report_dir = Path(args.report_dir)
-        from harness.manifest import report_dir_problem
 
-        problem = report_dir_problem(report_dir)
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
-        before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
-        collection = _Collection()
-        code = int(pytest.main(pytest_args, plugins=[collection]))
-        runs = new_runs(report_dir, before) if report_dir.is_dir() else []
-        statuses = [res["status"] for _, res in runs]
-        if code == pytest.ExitCode.USAGE_ERROR:
-            return 2
-        if collection.errors and not statuses:
+def list_command(args: argparse.Namespace) -> int:
+    """`list`: the bundled scenarios, each with what a user may set."""
+    for name, path in scenarios().items():
+        info = describe(path)
+        print(f"{name:24} {info['doc']}")
+        services = ", ".join(info["services"]) or "(not declared)"
+        print(f"{'':24}   services (--app NAME=...): {services}")
+        for service, contract in info.get("contracts", {}).items():
             print(
-                f"error: could not load {', '.join(collection.errors)} (the error is above)",
-                file=sys.stderr,
+                f"{'':24}   adapter (--adapter {service}=module:Class): a subclass "
+                f"of harness.bundled.scenarios.{path.stem}.{contract}"
             )
-            return 2
-        if not statuses:  # nothing ran: collection error, internal error, interrupt
-            return 0 if code == 0 else 3
-        dashboard = report_dir / "index.html"
+            for n, (value, meaning) in info["assumptions"].get(contract, {}).items():
+                print(
+                    f"{'':24}     assumes {n}={value!r} (an adapter attribute, or "
+                    f"--param {n}=...): {meaning}"
+                )
+        params = " ".join(f"{k}={v!r}" for k, v in info["params"].items())
+        print(f"{'':24}   parameters (--param NAME=VALUE): {params or 'none'}")
+        print(f"{'':24}   fault kinds: {', '.join(info['faults']) or 'none named'}")
+        scaled = ", ".join(info.get("scaled", [])) or "none (its fault plan only)"
+        print(f"{'':24}   multiplied by --scale N: {scaled}")
+        for control in info["controls"]:
+            print(f"{'':24}   negative control: --app {control}")
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`run`: the scenarios through pytest with the plugin; the worst run's exit code."""
+    if not args.scenario:
+        print("error: run needs a scenario (a name from `list`, `all`, a file or a "
+              "folder) or --replay RUN_DIR", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        paths = resolve_targets(args.scenario)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    values = {o.name: getattr(args, o.dest) for o in OPTIONS}
+    for what in problems(values):
+        print(f"error: {what}", file=sys.stderr)
+        return 2
+    import pytest
+
+    pytest_args = [
+        *map(str, paths),
+        "-p",
+        "no:cacheprovider",
+        # this process imported harness before pytest could rewrite it: fine
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *_config_args(paths),
+    ]
+    pytest_args += to_pytest_args(args)
+    jobs = args.jobs or default_jobs(paths, args.sweep)
+    if jobs > 1:
+        pytest_args += ["-n", str(jobs)]
+    report_dir = Path(args.report_dir)
+    from harness.manifest import report_dir_problem
+
+    problem = report_dir_problem(report_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    before = {p.name for p in report_dir.glob("*")} if report_dir.is_dir() else set()
+    collection = _Collection()
+    code = int(pytest.main(pytest_args, plugins=[collection]))
+    runs = new_runs(report_dir, before) if report_dir.is_dir() else []
+    statuses = [res["status"] for _, res in runs]
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return 2
+    if collection.errors and not statuses:
         print(
-            f"\n{len(statuses)} run(s): "
-            + ", ".join(f"{n} {s}" for s, n in sorted(Counter(statuses).items()))
-            + ("" if args.no_html else f"; dashboard: {dashboard}")
+            f"error: could not load {', '.join(collection.errors)} (the error is above)",
+            file=sys.stderr,
         )
-        if args.shrink:
-            shrink_failures(runs, args.shrink_budget)
-        return worst([EXIT_CODES.get(s, 3) for s in statuses])
-    parser.print_help()
-    return 2
+        return 2
+    if not statuses:  # nothing ran: collection error, internal error, interrupt
+        return 0 if code == 0 else 3
+    dashboard = report_dir / "index.html"
+    print(
+        f"\n{len(statuses)} run(s): "
+        + ", ".join(f"{n} {s}" for s, n in sorted(Counter(statuses).items()))
+        + ("" if args.no_html else f"; dashboard: {dashboard}")
+    )
+    if args.shrink:
+        shrink_failures(runs, args.shrink_budget)
+    return worst([EXIT_CODES.get(s, 3) for s in statuses])
+
+
+def replay_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """`run --replay RUN_DIR`: the stored run again, each fault where it fired."""
+    try:
+        replayed = replay_argv(args.replay, argv)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("replay: restate-chaos " + shlex.join(replayed), flush=True)
+    return main(replayed)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """`report`: re-analyse stored runs and render their reports and dashboard."""
+    from harness.report.analyze import reanalyze
+    from harness.report.dashboard import render_dashboard
+
+    codes: list[int] = []
+    try:
+        for run_dir in args.run_dirs:
+            try:
+                res = reanalyze(run_dir)
+            except StillRunning as e:
+                print(f"error: {e}", file=sys.stderr)
+                codes.append(3)
+                continue
+            except HarnessError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            print(f"{res.get('status', '?'):11} {run_dir / 'index.html'}")
+            codes.append(EXIT_CODES.get(res.get("status", "unknown"), 3))
+        for root in {d.resolve().parent for d in args.run_dirs}:
+            print(f"dashboard   {render_dashboard(root)}")
+    except OSError as e:
+        return could_not_write(e)
+    return worst(codes)
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    """`dashboard`: rebuild a report folder's dashboard."""
+    from harness.report.dashboard import render_dashboard
+
+    if not args.report_dir.is_dir():
+        print(f"error: {args.report_dir} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        print(render_dashboard(args.report_dir))
+    except OSError as e:
+        return could_not_write(e)
+    return 0
+
+
+def provision_command(args: argparse.Namespace) -> int:
+    """`provision`: install restate-server (and a Node.js project's dependencies) now."""
+    from harness.runtime import binary
+
+    try:
+        print(binary.resolve())
+        if args.node is not None:
+            from harness.runtime.node import provision_node_project
+
+            print(provision_node_project(args.node.resolve()))
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def replay_argv(run_dir: Path, argv: list[str]) -> list[str]:
