@@ -507,3 +507,26 @@ async def test_after_an_upgrade_faults_say_their_version_and_a_window_fault_stri
             c.popen.kill()
             c.popen.wait()
         listener.close()
+
+
+def test_fault_kinds_are_declared_once_and_every_view_follows():
+    """harness/nemesis/kinds.py is the one declaration: the plan's type, its checks, the
+    tables the nemesis and the charts read and the docs' table all come from it."""
+    import typing
+
+    from harness.nemesis import faults, kinds
+
+    names = [k.name for k in kinds.REGISTRY]
+    assert list(typing.get_args(faults.Kind)) == names
+    assert tuple(names) == faults.KINDS
+    assert set(faults.NETWORK_KINDS) | set(faults.PROCESS_KINDS) | {"upgrade"} == set(names)
+    assert set(faults.CUTS) >= set(faults.INSTANT)
+    table = kinds.markdown_table()
+    assert all(f"| `{n}` |" in table for n in names)
+    with pytest.raises(ValueError, match="unknown fault kind 'crash'; choose one of"):
+        faults.Fault("crash", "payments", after_ops=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="latency takes no argument nth"):
+        faults.Fault("latency", "payments", after_ops=1, args={"nth": 2})
+    with pytest.raises(ValueError, match="its target is a service name"):
+        faults.Fault("reset", "server", after_ops=1)
+    assert faults.describe("fail-nth", "tickets") == "reset of the Nth stream to tickets"

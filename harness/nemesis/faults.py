@@ -26,34 +26,21 @@ from typing import Any, Literal, Protocol
 
 import psutil
 
+from harness.nemesis.kinds import BY_NAME, REGISTRY, kind
 from harness.workload.history import History, encode_line
 
 Kind = Literal[
     "kill", "stop", "pause", "latency", "blackhole", "slow-close", "reset",
     "reset-connections", "fail-nth", "upgrade",
 ]  # fmt: skip
-PROCESS_KINDS: tuple[str, ...] = ("kill", "stop", "pause")
+# views of the declared kinds (harness/nemesis/kinds.py)
+KINDS: tuple[str, ...] = tuple(BY_NAME)
+PROCESS_KINDS: tuple[str, ...] = tuple(k.name for k in REGISTRY if k.acts_on == "process")
 # network kinds and the arguments each takes, with their defaults
-NETWORK_KINDS: dict[str, dict[str, float]] = {
-    "latency": {"latency_ms": 200.0, "jitter_ms": 0.0},  # every byte held this long
-    "blackhole": {},  # nothing passes (new connections wait) until undone
-    # the service's side of each connection is cut; the server learns of it this late (and
-    # of any other close while the fault is in force)
-    "slow-close": {"slow_close_ms": 1000.0},
-    "reset": {},  # the HTTP/2 streams (invocation attempts) in flight are reset
-    "reset-connections": {},  # the connections in flight are reset
-    "fail-nth": {"nth": 1},  # the stream of the Nth attempt from now is reset
-}
-# a new version of a service registered while the old one's invocations are in flight
-# (Run.upgrade): its app (default: the same), whether the old version is stopped only once
-# nothing is pinned to it (drain_s: at most this long; None: however long it takes, up to
-# the heal, after which it runs on to the end), or (in_place, the unsafe way) replaced on its
-# own endpoint at once and re-registered with force
-UPGRADE_ARGS: dict[str, Any] = {"app": None, "drain_s": None, "in_place": False}
-ARGS: dict[str, dict[str, Any]] = {**NETWORK_KINDS, "upgrade": UPGRADE_ARGS}
-KINDS: tuple[str, ...] = (*PROCESS_KINDS, *NETWORK_KINDS, "upgrade")
-INSTANT = ("reset", "reset-connections", "fail-nth")  # no downtime: nothing to undo
-CUTS = (*INSTANT, "slow-close")  # landed only if an invocation attempt was in flight
+NETWORK_KINDS: dict[str, dict[str, Any]] = {k.name: k.args for k in REGISTRY if k.acts_on == "link"}
+UPGRADE_ARGS: dict[str, Any] = BY_NAME["upgrade"].args
+INSTANT = tuple(k.name for k in REGISTRY if k.instant)  # no downtime: nothing to undo
+CUTS = tuple(k.name for k in REGISTRY if k.cut)  # landed only if an attempt was in flight
 
 
 @dataclass(frozen=True)
@@ -73,16 +60,15 @@ class Fault:
     args: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; choose one of {KINDS}")
-        allowed = ARGS.get(self.kind, {})
+        declared = kind(self.kind)  # a ValueError names the valid kinds
+        allowed = declared.args
         extra = sorted(set(self.args or {}) - set(allowed))
         if extra:
             raise ValueError(
                 f"{self.kind} takes no argument {', '.join(extra)}; "
                 f"its arguments: {', '.join(allowed) or 'none'}"
             )
-        if self.kind in ARGS and self.target == "server":  # network kinds and upgrade
+        if declared.acts_on != "process" and self.target == "server":
             raise ValueError(
                 f"{self.kind} acts on a service (the path from the server to it, or its "
                 "deployment): its target is a service name, not the server"
@@ -112,23 +98,10 @@ def pause(target: str, **trigger: Any) -> Fault:
     return Fault("pause", target, **trigger)
 
 
-WORDS = {
-    "kill": "kill -9 of {}",
-    "stop": "stop of {}",
-    "pause": "pause of {}",
-    "latency": "latency on the path to {}",
-    "blackhole": "blackhole of the path to {}",
-    "slow-close": "slow close on the path to {}",
-    "reset": "reset of the streams to {}",
-    "reset-connections": "reset of the connections to {}",
-    "fail-nth": "reset of the Nth stream to {}",
-    "upgrade": "upgrade of {} to a new version",
-}
-
-
 def describe(kind: str, target: str) -> str:
     """A fault in words: "kill -9 of payments", "reset of the streams to payments"."""
-    return WORDS.get(kind, kind + " of {}").format(target)
+    declared = BY_NAME.get(kind)
+    return (declared.words if declared else kind + " of {}").format(target)
 
 
 def conditions(fault: Fault) -> dict[str, Any]:

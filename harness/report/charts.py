@@ -10,7 +10,7 @@ import functools
 import io
 from typing import Any
 
-from harness.nemesis.faults import INSTANT, NETWORK_KINDS
+from harness.nemesis.kinds import BY_NAME
 from harness.workload.history import Completed
 
 COLORS = {"ok": "#1a7f37", "fail": "#c62828", "info": "#d68a00"}
@@ -32,16 +32,13 @@ def fault_bands(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     bands = []
 
     def band(s: dict[str, Any], end: float) -> dict[str, Any]:
+        declared = BY_NAME.get(s["kind"])
         return {
             "start": s["t"],
             "end": end,
             "label": f"{s['kind']} {s['target']}",
-            "hatch": "///"
-            if s["kind"] in NETWORK_KINDS
-            else "xx"
-            if s["kind"] == "upgrade"
-            else None,
-            "instant": s["kind"] in INSTANT,
+            "hatch": declared.hatch if declared else None,
+            "instant": bool(declared and declared.instant),
         }
 
     for r in records:

@@ -1,0 +1,129 @@
+"""The fault kinds, declared once: what each acts on, its arguments and their defaults,
+whether it is undone and when it counts as landed, its words and its chart style. The plan's
+checks, the nemesis, the report's charts, shrink and the docs' table (docs/hooks.py) read
+these; the nemesis injects each by what it acts on (signals for a process, the proxy for a
+link, Run.upgrade for a deployment). Pure data: imported by checkers and the report too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ActsOn = Literal["process", "link", "deployment"]
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    acts_on: ActsOn  # a process (the server or a service), the path to a service, a deployment
+    words: str  # the fault in words, "{}" the target: "kill -9 of {}"
+    summary: str  # what it does and what it probes, for the docs' table
+    args: dict[str, Any] = field(default_factory=dict)  # its arguments and their defaults
+    instant: bool = False  # nothing to undo: no downtime
+    cut: bool = False  # landed only if an invocation attempt was in flight on its link
+    hatch: str | None = None  # how the charts draw it (None: a plain band)
+
+
+REGISTRY: tuple[FaultKind, ...] = (
+    FaultKind(
+        "kill",
+        "process",
+        "kill -9 of {}",
+        "kill -9 of the process group, restarted on the same port and data after `downtime`",
+    ),
+    FaultKind(
+        "stop",
+        "process",
+        "stop of {}",
+        "SIGTERM, SIGKILL after a grace period, restarted: a graceful restart",
+    ),
+    FaultKind(
+        "pause",
+        "process",
+        "pause of {}",
+        "SIGSTOP, SIGCONT after `downtime`: a stalled process that keeps its connections",
+    ),
+    FaultKind(
+        "latency",
+        "link",
+        "latency on the path to {}",
+        "every chunk either way held `latency_ms` (+ up to `jitter_ms`), in order",
+        args={"latency_ms": 200.0, "jitter_ms": 0.0},
+        hatch="///",
+    ),
+    FaultKind(
+        "blackhole",
+        "link",
+        "blackhole of the path to {}",
+        "nothing passes either way, new connections wait; then the held bytes flow",
+        hatch="///",
+    ),
+    FaultKind(
+        "slow-close",
+        "link",
+        "slow close on the path to {}",
+        "the service's side of each connection cut; the server learns of it `slow_close_ms` late",
+        args={"slow_close_ms": 1000.0},
+        cut=True,
+        hatch="///",
+    ),
+    FaultKind(
+        "reset",
+        "link",
+        "reset of the streams to {}",
+        "the HTTP/2 streams (invocation attempts) in flight are reset",
+        instant=True,
+        cut=True,
+        hatch="///",
+    ),
+    FaultKind(
+        "reset-connections",
+        "link",
+        "reset of the connections to {}",
+        "the connections in flight are reset",
+        instant=True,
+        cut=True,
+        hatch="///",
+    ),
+    FaultKind(
+        "fail-nth",
+        "link",
+        "reset of the Nth stream to {}",
+        "the stream of the `nth` invocation attempt from now is reset",
+        args={"nth": 1},
+        instant=True,
+        cut=True,
+        hatch="///",
+    ),
+    FaultKind(
+        "upgrade",
+        "deployment",
+        "upgrade of {} to a new version",
+        "a new version registered while the old one's invocations are in flight: drained "
+        "(`drain_s`: at most this long; None: until nothing is pinned) or, `in_place`, "
+        "replaced on its own endpoint at once (`app`: the version, default the same)",
+        args={"app": None, "drain_s": None, "in_place": False},
+        hatch="xx",
+    ),
+)
+BY_NAME: dict[str, FaultKind] = {k.name: k for k in REGISTRY}
+
+
+def kind(name: str) -> FaultKind:
+    """The declared kind `name`; a ValueError names the valid ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown fault kind {name!r}; choose one of {tuple(BY_NAME)}") from None
+
+
+def markdown_table() -> str:
+    """The docs' table of fault kinds (docs/reference/faults.md, by docs/hooks.py)."""
+    rows = ["| kind | acts on | arguments (default) | what it does |", "| --- | --- | --- | --- |"]
+    for k in REGISTRY:
+        args = ", ".join(f"`{n}` ({v})" for n, v in k.args.items()) or "none"
+        on = {"process": "a process", "link": "the path to a service", "deployment": "a "
+              "service's deployment"}[k.acts_on]  # fmt: skip
+        rows.append(f"| `{k.name}` | {on} | {args} | {k.summary} |")
+    return "\n".join(rows)
