@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -28,14 +28,11 @@ import pytest_asyncio
 from harness.contracts import contract_assumptions, value_mismatch
 from harness.controls import DECLARATIONS
 from harness.errors import BadInput, HarnessError
-from harness.load import Load
 from harness.manifest import report_dir_problem, settle_dead_runs
 from harness.options import OPTIONS, add_pytest_options, problems, rerun_config
-from harness.report.render import render
-from harness.run import Run, RunOptions
-from harness.runtime.ports import held_ports
-from harness.runtime.processes import REGISTRY, install_signal_handlers, started
-from harness.runtime.reaper import sweep_leftovers
+
+if TYPE_CHECKING:  # the run machinery is imported where a session uses it, not by loading
+    from harness.run import Run  # the plugin: every pytest run where the wheel is installed
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,6 +118,9 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = getattr(config, "workerinput", {}).get("chaos_seed")
     config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
     config.stash[_RUNS] = []
+    from harness.runtime.processes import install_signal_handlers, started
+    from harness.runtime.reaper import sweep_leftovers
+
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
         started()
@@ -136,9 +136,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if report_dir.exists() and not report_dir.is_dir():
         raise pytest.UsageError(report_dir_problem(report_dir))
     if cores:
+        from harness.load import Load
+
         config.stash[_LOAD] = load = Load(cores)
         load.start()
     dead = settle_dead_runs(report_dir) if report_dir.is_dir() else []
+    if dead:
+        from harness.report.render import render
     for name in dead:
         with contextlib.suppress(Exception):  # render what was recorded, if it renders
             render(report_dir / name)
@@ -157,7 +161,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 _SEED = pytest.StashKey[int]()
-_LOAD = pytest.StashKey[Load]()
+_LOAD = pytest.StashKey[Any]()  # harness.load.Load
 
 
 def load_of(config: pytest.Config) -> int:
@@ -167,13 +171,16 @@ def load_of(config: pytest.Config) -> int:
     raw = given if given is not None else config.getini("chaos_load")
     try:
         cores = int(raw)
-        Load(cores)  # checks the range
+        if cores:
+            from harness.load import Load
+
+            Load(cores)  # checks the range
     except ValueError as e:
         raise pytest.UsageError(f"--chaos-load / chaos_load {raw!r}: {e}") from None
     return cores
 
 
-_RUNS = pytest.StashKey[list[Run]]()
+_RUNS = pytest.StashKey[list["Run"]]()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -419,6 +426,8 @@ def _relative(path: Path) -> str:
 @pytest_asyncio.fixture
 async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterator[Run]:
     """A scenario run: start a server and services, drive, check. See harness/run.py."""
+    from harness.run import Run, RunOptions
+
     cfg = request.config
     node = request.node
     services = dict(getattr(node.module, "SERVICES", {}))
@@ -529,6 +538,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load = session.config.stash.get(_LOAD, None)
     if load is not None:
         load.stop()
+    if "harness.runtime.processes" not in sys.modules:
+        return  # nothing in this session could start a process
+    from harness.runtime.ports import held_ports
+    from harness.runtime.processes import REGISTRY
+
     leaks = REGISTRY.leaks()
     ports = held_ports()
     REGISTRY.kill_all()  # clean up either way; the check above is what fails the session
