@@ -25,3 +25,17 @@ def test_relative_links_in_the_readme_and_docs_lead_to_files():
                 broken.append(f"{page.relative_to(REPO)}: {target}")
     assert not broken, broken
     assert len((REPO / "README.md").read_text().split()) < 1000  # a door, not the manual
+
+
+def test_the_scenario_reference_is_made_from_every_scenarios_declarations():
+    """docs/reference/scenarios.md is generated (docs/hooks.py): every bundled scenario and
+    every negative control it declares is in it, with the verdicts it must violate."""
+    from harness import catalogue
+
+    text = catalogue.markdown()
+    for name, module in catalogue.scenario_modules().items():
+        assert f"## `{name}`" in text
+        for control in getattr(module, "CONTROLS", []):
+            row = next(line for line in text.splitlines() if f"| `{control.name}` |" in line)
+            assert all(f"`{flag}`" in row for flag in control.flags), row
+    assert "<!-- scenarios -->" in (REPO / "docs/reference/scenarios.md").read_text()
