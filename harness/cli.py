@@ -17,22 +17,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness import exit_codes
 from harness.bundled import scenario_dir
 from harness.errors import HarnessError, StillRunning
+from harness.exit_codes import EXIT_CODES, PRIORITY
 from harness.options import OPTIONS, add_cli_arguments, problems, to_pytest_args
-
-# exit codes of `run` and `report`: what went wrong, for CI
-EXIT_CODES = {
-    "passed": 0,
-    "failed": 1,
-    "bad-input": 2,
-    "crashed": 3,
-    "interrupted": 3,
-    "unknown": 4,
-    "running": 3,
-}
-# a violation outranks bad input, which outranks a crash, which outranks an inconclusive run
-PRIORITY = [1, 2, 3, 4, 0]
 
 
 def worst(codes: list[int]) -> int:
@@ -51,7 +40,7 @@ def new_runs(report_dir: Path, before: set[str]) -> list[tuple[Path, dict[str, A
     return out
 
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Chaos and fault-injection harness for Restate applications.
 
 commands:
@@ -64,9 +53,7 @@ commands:
                           the npm dependencies of a Node.js service in DIR)
 
 exit codes (run, report):
-  0 every guarantee held     1 a guarantee was violated     2 bad input
-  3 the harness crashed, could not run (e.g. no binary) or was interrupted
-  4 inconclusive (unknown: the run exercised too little to decide)
+{exit_codes.help_text()}
 
 
 examples:

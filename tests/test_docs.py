@@ -39,3 +39,16 @@ def test_the_scenario_reference_is_made_from_every_scenarios_declarations():
             row = next(line for line in text.splitlines() if f"| `{control.name}` |" in line)
             assert all(f"`{flag}`" in row for flag in control.flags), row
     assert "<!-- scenarios -->" in (REPO / "docs/reference/scenarios.md").read_text()
+
+
+def test_exit_codes_are_declared_once():
+    """The CLI's help, the status -> code mapping and the docs' table come from EXITS."""
+    from harness.cli import DESCRIPTION
+    from harness.exit_codes import EXIT_CODES, EXITS, markdown_table
+
+    table = markdown_table()
+    for e in EXITS:
+        assert f"  {e.code} {e.meaning}" in DESCRIPTION
+        assert table.count(f"| {e.code} | {e.meaning}") == 1
+        assert all(EXIT_CODES[s] == e.code for s in e.statuses)
+    assert "<!-- exit-codes -->" in (REPO / "docs/how-to/reports-and-ci.md").read_text()
