@@ -70,7 +70,7 @@ def rerun_command(
     prefix = "--" if tokens[:2] == ["restate-chaos", "run"] else None
     if prefix is None and tokens[:1] == ["pytest"]:
         prefix = "--chaos-"
-    return without_options(tokens, [f"{prefix}{n}" for n in drop]), prefix
+    return without_options(tokens, [f"{prefix}{n}" for n in drop] if prefix else []), prefix
 
 
 def without_options(args: list[str], names: list[str]) -> list[str]:

@@ -51,8 +51,13 @@ class Option:
     pytest_note: str = ""  # under pytest, for a CLI-only option
     ini: bool = False  # also an ini setting (chaos_NAME) where the pytest flag is not given
     reproduce: bool = False  # part of the command that reruns a run
+    file: bool = False  # a path: the reproduce command names it absolutely (from any folder)
     check: Check | None = None
     doc: str = ""  # the docs' longer meaning (markdown); default: help
+
+    def at_default(self, value: Any) -> bool:
+        """Whether `value` is what not giving the option means."""
+        return not value if self.flag else value in (None, self.default, [], {})
 
     @property
     def cli_flag(self) -> str:
@@ -226,6 +231,7 @@ OPTIONS: tuple[Option, ...] = (
         type=str,
         metavar="FILE",
         reproduce=True,
+        file=True,
         doc="run this fault plan instead of the scenario's seeded one: a JSON list of "
         f"faults, or a stored run's run.json {SEE_REPRODUCE}",
     ),
@@ -236,6 +242,7 @@ OPTIONS: tuple[Option, ...] = (
         type=str,
         metavar="FILE",
         reproduce=True,
+        file=True,
         doc='run only part of the workload: `{"keys": [...], "items": [...]}` (business '
         "keys; positions in the generated workload), or a run's run.json; what `shrink` "
         f"cuts {SEE_REPRODUCE}",
@@ -324,8 +331,6 @@ def add_pytest_options(group: Any, parser: Any) -> None:
             kw["default"] = None
             kw["help"] += f" (ini: {o.ini_name}; default {o.default})"
             parser.addini(o.ini_name, o.help, default=str(o.default))
-        if o.type is Path:
-            kw["type"] = str
         group.addoption(flag, **kw)
 
 
@@ -348,8 +353,7 @@ def to_pytest_args(args: Any) -> list[str]:
     out = []
     for o in OPTIONS:
         flag, value = o.pytest_flag, getattr(args, o.dest)
-        at_default = not value if o.flag else value in (None, o.default, [])
-        if flag is None or at_default:
+        if flag is None or o.at_default(value):
             continue
         if o.flag:
             out.append(flag)
@@ -368,9 +372,9 @@ def rerun_config(runner: str, target: str, seed: int, values: dict[str, Any]) ->
     options: dict[str, Any] = {}
     for o in OPTIONS:
         value = values.get(o.name, o.default)
-        if not o.reproduce or value in (None, o.default, {}, []):
+        if not o.reproduce or o.at_default(value):
             continue
-        if o.name in ("plan", "subset"):  # a file: from any folder
+        if o.file:
             value = str(Path(value).resolve())
         options[o.name] = value
     return {"runner": runner, "target": target, "seed": seed, "options": options}

@@ -328,22 +328,13 @@ def _progress_writer(config: pytest.Config):  # type: ignore[no-untyped-def]
 
 
 def _rerun(
-    node: pytest.Item,
-    seed: int,
-    apps: dict[str, str],
-    adapters: dict[str, str],
-    params: dict[str, Any],
-    scale: int = 1,
-    duration: float | None = None,
-    backend: str = "process",
-    plan: str | None = None,
-    subset: str | None = None,
-    topology: str = "single",
-    load: int = 0,
+    config: pytest.Config, node: pytest.Item, seed: int, **scenario_values: Any
 ) -> dict[str, Any]:
     """How to rerun this scenario with this seed, as data (harness/options.py
     `rerun_config`): the CLI for a bundled scenario (it works from any folder), pytest on
-    the file for a project's own scenario."""
+    the file for a project's own scenario. Each reproducing option's value as given, but
+    where `scenario_values` has the one meant for this scenario (its apps, adapters,
+    parameters, the load with its ini)."""
     from harness.bundled import scenario_dir
 
     path = Path(str(node.fspath)).resolve()
@@ -352,10 +343,8 @@ def _rerun(
     else:
         runner, test = "pytest", node.nodeid.split("[")[0].split("::")[-1]
         target = f"{_relative(path)}::{test}"
-    values = {"app": apps, "adapter": adapters, "scale": scale, "duration": duration,
-              "backend": backend, "topology": topology, "load": load, "plan": plan,
-              "subset": subset, "param": {n: json.dumps(v) for n, v in params.items()}}  # fmt: skip
-    return rerun_config(runner, target, seed, values)
+    values = {o.name: config.getoption(o.pytest_flag) for o in OPTIONS if o.reproduce}
+    return rerun_config(runner, target, seed, {**values, **scenario_values})
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -456,8 +445,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
     load = load_of(cfg)
     rerun = _rerun(
-        node, chaos_seed, apps, adapters, applied, scale, duration, backend, plan, subset,
-        topology, load,
+        cfg, node, chaos_seed, app=apps, adapter=adapters, load=load,
+        param={n: json.dumps(v) for n, v in applied.items()},
     )  # fmt: skip
     run = Run(
         _scenario_name(node),
@@ -538,8 +527,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load = session.config.stash.get(_LOAD, None)
     if load is not None:
         load.stop()
-    if "harness.runtime.processes" not in sys.modules:
-        return  # nothing in this session could start a process
     from harness.runtime.ports import held_ports
     from harness.runtime.processes import REGISTRY
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 PLACES = ("body", "path", "header", "query")
@@ -45,7 +46,7 @@ class HttpRoute:
     declined: Any = None
     unavailable: Any = None
 
-    @property
+    @cached_property  # compiled at the first request it is matched against
     def pattern(self) -> re.Pattern[str]:
         parts = re.split(r"(\{\w+\})", self.path)
         regex = "".join(
