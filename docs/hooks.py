@@ -9,6 +9,7 @@ GENERATED = {
     "<!-- options -->": markdown_table,
     "<!-- fault-kinds -->": kinds.markdown_table,
     "<!-- scenarios -->": catalogue.markdown,
+    "<!-- checkers -->": catalogue.checkers_markdown,
     "<!-- exit-codes -->": exit_codes.markdown_table,
 }
 

@@ -1,12 +1,15 @@
-"""The bundled scenarios as a reference table, made from their declarations (each scenario
-module's docstring, SERVICES, CONTRACTS, parameters, SCALED and CONTROLS): the docs' page
-docs/reference/scenarios.md (by docs/hooks.py). Imports the scenario modules: for the docs
-build, not for a run."""
+"""The bundled scenarios and the public checkers as reference pages, made from their
+declarations: each scenario module's docstring, SERVICES, CONTRACTS, parameters, SCALED and
+CONTROLS (docs/reference/scenarios.md), and each checker's signature and docstring, whose
+"Failed answers:" and "Amounts:" paragraphs say what it compares for answers that are not
+successes and for amounts (docs/reference/checkers.md), both by docs/hooks.py. Imports the
+scenario modules: for the docs build, not for a run."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import re
 
 from harness.bundled import scenario_dir
 from harness.cli import describe
@@ -58,3 +61,45 @@ def markdown() -> str:
                 out.append(f"| `{c.name}` | {_cell(c.bug)} | {flags} |")
             out.append("")
     return "\n".join(out)
+
+
+CHECKER_LABELS = ("Failed answers:", "Amounts:")
+
+
+def checkers() -> dict[str, object]:
+    """The public checkers (`from harness import check_...`), by name."""
+    import harness
+
+    return {n: getattr(harness, n) for n in sorted(harness.__all__) if n.startswith("check_")}
+
+
+def labelled(doc: str, label: str) -> str:
+    """The paragraph of a checker's docstring that starts with `label`, on one line."""
+    others = "|".join(re.escape(x) for x in CHECKER_LABELS)
+    m = re.search(rf"^{re.escape(label)} (.*?)(?=^(?:{others})|\n\n|\Z)", doc, re.M | re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def checkers_markdown() -> str:
+    """A table of what each checker compares for failed answers and amounts, then one
+    section per checker: its module, signature and docstring."""
+    found = checkers()
+    rows = ["| checker | failed answers | amounts |", "| --- | --- | --- |"]
+    sections = []
+    for name, fn in found.items():
+        doc = inspect.getdoc(fn) or ""
+        failed, amounts = (_cell(labelled(doc, label)) for label in CHECKER_LABELS)
+        rows.append(f"| [`{name}`](#{name}) | {failed} | {amounts} |")
+        signature = re.sub(r"<function <lambda> at 0x[0-9a-f]+>", "...", str(inspect.signature(fn)))
+        signature = signature.replace("'", "")
+        sections += [
+            f"## `{name}`",
+            "",
+            f"`from harness import {name}` (defined in `{fn.__module__}`)",
+            "",
+            f"```python\n{name}{signature}\n```",
+            "",
+            doc,
+            "",
+        ]
+    return "\n".join([*rows, "", *sections])

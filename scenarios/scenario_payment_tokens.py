@@ -8,12 +8,14 @@ Workload: 150 tokens over 8 accounts, 32 requests at a time: every token gets a 
           also a cancel (before or after it, at random), a fifth of the requests sent twice,
           each with its own idempotency key. Tokens expire 12 s after their first transition;
           a client stops retrying a request within 11 s, so none arrives after its expiry.
+          The bank answers 6 tokens' withdraws 2 s late (slow, not refusing).
 Faults:   kill -9 of the service right after the world records a payment (x2), kill -9 of
           the server twice and of the service once at seeded points.
 Checks:   per token at most one payment and one refund, never a refund without a payment;
-          acknowledged cancels net to zero; acknowledged payments without a cancel were
-          charged once; every processed token expired once, not before it was due, and reads
-          empty afterwards; every invocation completed; faults landed in flight.
+          acknowledged cancels net to zero, and so do tokens whose every make was answered
+          as failed; acknowledged payments without a cancel were charged once; every
+          processed token expired once, not before it was due, and reads empty afterwards;
+          every invocation completed; faults landed in flight.
 """
 
 import random
@@ -34,6 +36,7 @@ from harness import (
 )
 
 TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
+SLOW_BANK, SLOW_BANK_MS = 6, 2000  # tokens (without a cancel) whose bank answers late
 SCALED = ("TOKENS", "ACCOUNTS")  # the workload sizes --scale N multiplies
 
 
@@ -93,6 +96,12 @@ CONTROLS = [
         ("tokens",),
         "token status in a module global",
     ),
+    Control(
+        "payments",
+        "harness.bundled.services.broken.payment_processor_timeout_declines:app",
+        ("tokens",),
+        "a slow bank answered as a failed payment, the withdraw kept",
+    ),
 ]
 
 
@@ -130,6 +139,10 @@ async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
         next(f"tok{j}" for j in range(i, TOKENS) if f"tok{j}" not in cancelled)
         for i in (TOKENS // 4, TOKENS * 3 // 5)
     ]
+    # a slow bank, not a refusing one: these tokens' withdraws are answered 2 s late
+    calm = [f"tok{i}" for i in range(TOKENS) if f"tok{i}" not in cancelled | set(victims)]
+    for token in chaos.rng.sample(calm, min(SLOW_BANK, len(calm))):
+        await world.set_knob("withdraw", token, latency_ms=SLOW_BANK_MS)
     faults = await chaos.effect_window(name, "withdraw", victims)
     faults += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "server", name], window=(0.3, 0.95)

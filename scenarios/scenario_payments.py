@@ -203,7 +203,13 @@ def checks(run: RunData) -> list[Verdict]:
     )
     return [
         check_exactly_once(
-            records, run.ledger, "charge", "create", name="no double charge", applied=api.charged
+            records,
+            run.ledger,
+            "charge",
+            "create",
+            name="no double charge",
+            applied=api.charged,
+            undo="refund",
         ),
         refund_verdict,
         check_idempotent_response(records, "create"),

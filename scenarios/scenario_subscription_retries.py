@@ -90,6 +90,12 @@ CONTROLS = [
         ("saga",),  # and vacuity when more than half the requests failed: most seeds
         "retry budget below the provider's transient failures: most requests fail",
     ),
+    Control(
+        "subscriptions",
+        "harness.bundled.services.broken.subscription_saga_partial_refund:app",
+        ("saga",),
+        "the refund leaves out the fee the charge took",
+    ),
 ]
 
 

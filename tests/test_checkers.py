@@ -302,6 +302,49 @@ def test_a_duplicated_effect_names_its_idempotency_keys_and_the_fault_before_eac
     assert "with no fault before it" in v.counterexamples[0]["cause"]
 
 
+def test_exactly_once_a_key_answered_only_with_failures_leaves_nothing_at_the_provider():
+    """Issue 30: the client told "failed" while the provider charged, and nothing undid it,
+    is a violation; charged and refunded is not; a failure beside an acknowledged success
+    says nothing (another request won the key); a connection the client never made is not
+    an answer."""
+    from harness.checkers.effects import check_exactly_once
+
+    def failed(i, key, error="HTTP 500: the bank did not answer"):
+        return [
+            *create(i, "fail", key)[:1],
+            {"type": "fail", "op": i, "t": i + 0.5, "error": error},
+        ]
+
+    h = history(
+        failed(1, "kept"),
+        failed(2, "undone"),
+        failed(3, "raced"),
+        create(4, "ok", "raced"),
+        failed(5, "unsent", "connect: refused"),
+        create(6, "info", "retried"),  # a timed-out attempt, then its retry's answer
+        failed(7, "retried"),
+    )
+    led = ledger(
+        [
+            effect("charge", "kept"),
+            effect("charge", "undone"),
+            effect("refund", "undone"),
+            effect("charge", "raced"),
+            effect("charge", "unsent"),
+            effect("charge", "retried"),
+        ]
+    )
+    v = check_exactly_once(h, led, "charge", "create", completed, undo="refund")
+    assert v.valid is False and [c["key"] for c in v.counterexamples] == ["kept", "retried"]
+    assert v.counterexamples[0]["problem"] == (
+        "answered as failed (HTTP 500: the bank did not answer) but the ledger has a charge, "
+        "never reversed by a refund"
+    )
+    assert v.stats["keys_answered_failed"] == 3  # kept, undone, retried
+    v = check_exactly_once(h, led, "charge", "create", completed)  # no undo: undone kept too
+    assert [c["key"] for c in v.counterexamples] == ["kept", "retried", "undone"]
+
+
 def test_exactly_once_unknown_outcome_allows_zero_or_one():
     from harness.checkers.effects import check_exactly_once
 
@@ -467,6 +510,38 @@ def test_saga_failure_that_neither_the_plan_nor_a_fault_explains_is_a_violation(
     assert "no step was planned to fail and no fault hit it" in v.counterexamples[0]["problem"]
 
 
+def test_saga_undo_must_give_back_what_its_step_took():
+    """Issue 30: a refund of part of a charge, or a cancel of another resource, is not an
+    undo of the step; a refund without an amount refunds all of it."""
+    from harness.checkers.saga import check_saga
+
+    def e(i, op, key, **fields):
+        return {"id": i, "op": op, "key": key, "amount": None, "resource": None, **fields}
+
+    steps = ["pay", "netflix"]
+    led = ledger(
+        [
+            e(1, "charge", "part:pay", amount=100),
+            e(2, "refund", "part:pay", amount=90),  # keeps 10
+            e(3, "reserve", "other:pay", resource="seat-1"),
+            e(4, "cancel", "other:pay", resource="seat-2"),  # releases another seat
+            e(5, "charge", "whole:pay", amount=100),
+            e(6, "refund", "whole:pay"),  # no amount: the whole charge
+            e(7, "charge", "exact:pay", amount=100),
+            e(8, "refund", "exact:pay", amount=100),
+        ]
+    )
+    plan = {s: (steps, 1) for s in ("part", "other", "whole", "exact")}
+    h = history(*(book(i, s, "fail") for i, s in enumerate(plan)))
+    v = check_saga(h, led, plan, handler="book")
+    problems = {c["key"]: c["problem"] for c in v.counterexamples}
+    assert v.valid is False and set(problems) == {"part", "other"}
+    assert "pay not given back as taken: refund of 90 for a charge of 100" in problems["part"]
+    assert "cancel of resource 'seat-2' for a reserve of 'seat-1'" in problems["other"]
+    assert v.stats["undos_compared"] == 4 and v.stats["undos_not_as_taken"] == 2
+    assert "gave back another amount, resource or account" in v.cause
+
+
 # -- object state ----------------------------------------------------------------------
 
 
@@ -599,6 +674,20 @@ def test_timers_fire_once_not_early_not_late():
     assert v.valid is False and v.counterexamples[0]["problem"] == "never fired"
     v = check_timers(h, ledger([]), "buy", timer_of, {})  # the service never calls the world
     assert v.valid == "unknown" and "not one call reached the world" in v.summary
+
+
+def test_a_timer_whose_every_request_was_answered_failed_must_not_fire():
+    """Issue 30: the client was told the request failed, so the timer it would set was not
+    set; a failure beside an unknown outcome says nothing."""
+    from harness.checkers.timers import check_timers
+
+    h = history(buy(1, "a", "fail", 0.0, 0.5), buy(2, "b", "fail", 1.0, 1.5))
+    h += history(buy(3, "b", "info", 1.0, 1.5))
+    v = check_timers(h, ledger([fired("a:r", 2.3), fired("b:r", 3.3)]), "buy", timer_of, {})
+    assert v.valid is False and [c["key"] for c in v.counterexamples] == ["a:r"]
+    assert v.counterexamples[0]["problem"] == (
+        "fired, but every request that set it was answered as failed"
+    )
 
 
 def test_a_timer_due_after_the_run_is_not_judged_and_one_due_within_it_still_is():
@@ -1533,6 +1622,26 @@ def test_tokens_unknown_when_no_payment_reached_the_world_and_violated_when_one_
     one = {"op": "withdraw", "key": "t1", "idem": "p1", "amount": 5}
     v = check_tokens(h, ledger([one], [call("withdraw", "t1")]), "make", "cancel")
     assert v.valid is False and v.counterexamples[0]["key"] == "t2"
+
+
+def test_tokens_a_make_answered_only_with_failures_must_net_to_zero():
+    """Issue 30: a payment answered as failed (a timeout taken for a decline) whose token
+    was charged and never refunded."""
+    from harness.checkers.tokens import check_tokens
+
+    fail = {"type": "fail", "op": 1, "t": 1.5, "error": "HTTP 500: payment failed"}
+    h = [op(1, "fail", "t1", handler="make")[0], fail]
+    h += op(2, "ok", "t2", handler="make", resp={"status": "COMPLETED"})
+    paid = [{"op": "withdraw", "key": t, "idem": f"p{t}", "amount": 5} for t in ("t1", "t2")]
+    v = check_tokens(h, ledger(paid, [call("withdraw", "t1")]), "make", "cancel")
+    assert v.valid is False and [c["key"] for c in v.counterexamples] == ["t1"]
+    assert (
+        "every make answered as failed (HTTP 500: payment failed) but the token nets -5"
+        in (v.counterexamples[0]["problem"])
+    )
+    refund = {"op": "deposit", "key": "t1", "idem": "r1", "amount": 5}
+    v = check_tokens(h, ledger([*paid, refund], [call("withdraw", "t1")]), "make", "cancel")
+    assert v.valid is True and v.stats["makes_answered_failed"] == 1
 
 
 def test_signals_a_timeout_due_after_the_run_is_not_judged_one_within_it_still_is():

@@ -1,6 +1,7 @@
 """The README is a door and docs/ the manual: every page is in the site's navigation, and
 every relative link in them leads to a file that exists."""
 
+import inspect
 import re
 
 from tests.conftest import REPO
@@ -39,6 +40,22 @@ def test_the_scenario_reference_is_made_from_every_scenarios_declarations():
             row = next(line for line in text.splitlines() if f"| `{control.name}` |" in line)
             assert all(f"`{flag}`" in row for flag in control.flags), row
     assert "<!-- scenarios -->" in (REPO / "docs/reference/scenarios.md").read_text()
+
+
+def test_every_checker_says_what_it_compares_for_failed_answers_and_amounts():
+    """docs/reference/checkers.md is generated: every public checker is in it, and each
+    docstring has its "Failed answers:" and "Amounts:" paragraphs, not empty (issue 30)."""
+    from harness import catalogue
+
+    text = catalogue.checkers_markdown()
+    found = catalogue.checkers()
+    assert len(found) >= 20
+    for name, fn in found.items():
+        doc = inspect.getdoc(fn) or ""
+        for label in catalogue.CHECKER_LABELS:
+            assert catalogue.labelled(doc, label), f"{name}: no {label!r} paragraph"
+        assert f"## `{name}`" in text and f"| [`{name}`](#{name}) |" in text
+    assert "<!-- checkers -->" in (REPO / "docs/reference/checkers.md").read_text()
 
 
 def test_exit_codes_are_declared_once():

@@ -50,6 +50,8 @@ NIGHTLY_ONLY = {
     "tickets_email_outside_journal",  # exactly_once: payments_random_key
     "task_queue_outside_run",  # exactly_once: payments_random_key
     "subscription_saga_no_undo",  # saga: trips_forward_compensation
+    "subscription_saga_partial_refund",  # saga: trips_forward_compensation; amounts: unit
+    "payment_processor_timeout_declines",  # tokens: payment_processor_in_memory; unit too
 }
 
 # (scenario, control): the controls each scenario declares next to itself

@@ -20,7 +20,11 @@ def check_counters(
     every attempt ended `info` (they may or may not have been applied).
 
     complete: every acknowledged increment is in its key's final value (lost: violated).
-    correct: nothing beyond the acknowledged and the unknown ones (doubled: violated)."""
+    correct: nothing beyond the acknowledged and the unknown ones (doubled: violated).
+
+    Failed answers: an increment answered with a failure counts as not applied: the
+    counter must not hold it (an unknown outcome may or may not be there).
+    Amounts: the counter's value against the acknowledged increments times `delta`."""
     acked: dict[str, set[str]] = defaultdict(set)
     maybe: dict[str, set[str]] = defaultdict(set)
     ops_by_idem: dict[str, list[int]] = defaultdict(list)

@@ -33,7 +33,11 @@ def check_one_path(
     result a synchronous answer carries.
 
     complete: every subject's result reached the user, by the answer or an email (lost:
-    violated). correct: by one path only, one email at most, with the expected result."""
+    violated). correct: by one path only, one email at most, with the expected result.
+
+    Failed answers: a synchronous answer that failed did not deliver the result, so the
+    email must (exactly one path).
+    Amounts: none: the result is compared whole."""
     synced: dict[str, list[Any]] = {}
     asked: dict[str, str] = {}  # subject -> best outcome of the email requests: ok > info
     ops: dict[str, list[int]] = {}

@@ -68,7 +68,10 @@ def check_determinism(
 ) -> Verdict:
     """`invocations`: sys_invocation rows after quiesce (a mismatched invocation never
     completes, so it is still there with its last failure). Unknown when no fault struck:
-    then nothing was replayed and a mismatch could not show."""
+    then nothing was replayed and a mismatch could not show.
+
+    Failed answers: not read: the verdict rests on Restate's invocations and journals.
+    Amounts: none."""
     bad = [r for r in invocations if journal_mismatch(r)]
     stats = {"invocations": len(invocations), "journal_mismatches": len(bad)}
     if bad:

@@ -15,7 +15,7 @@ from harness.checkers.causes import (
     world_unused,
 )
 from harness.checkers.verdict import Verdict, checker
-from harness.workload.history import Completed, operations
+from harness.workload.history import Completed, failed_subjects, operations
 
 Ledger = dict[str, list[dict[str, Any]]]
 
@@ -38,14 +38,23 @@ def check_exactly_once(
     name: str | None = None,
     key_of: Callable[[Completed], str | None] = lambda o: o.key,
     scope: Callable[[str], bool] = lambda key: True,
+    undo: str | None = None,
 ) -> Verdict:
     """Per business key, effective `op` effects: at most 1 always; exactly 1 when an `ok`
     response says it was applied (`applied(resp)`); 0 when every answer says it was not; at
     most 1 when some request's outcome stayed unknown (an attempt that timed out, then a
     retry with the same idempotency key that got a definite answer, has that answer).
-    Definite failures (`fail`) say nothing either way about other requests of the key.
+    A key whose every answer was a failure (a terminal error the service sent, no `ok`
+    and no unknown outcome) must leave nothing at the provider: no effective `op`, or
+    each one reversed by an `undo` effect (a charge refunded). A failure beside other
+    answers of the key says nothing about them (another request may have won the key).
     The business key of a request is its object key, or `key_of(op)`. Only world keys for
-    which `scope(key)` holds are checked."""
+    which `scope(key)` holds are checked.
+
+    Failed answers: a key whose every answer was a failure the service sent must leave
+    no effective `op` at the provider, or each reversed by an `undo` effect; a failure
+    beside other answers of the key says nothing about them.
+    Amounts: counted in effects, not summed (the balances and saga checks sum them)."""
     name = name or f"exactly-once {op}"
     effects = {k: v for k, v in _by_key(ledger["effects"], op).items() if scope(k)}
     calls = {k: v for k, v in _by_key(ledger["calls"], op).items() if scope(k)}
@@ -55,15 +64,18 @@ def check_exactly_once(
     # a timeout followed by a retry's definite answer is that answer, not unknown
     answers: dict[tuple[str, Any], list[bool | None]] = defaultdict(list)
     op_ids: dict[str, list[int]] = defaultdict(list)
+    answered: list[tuple[str, Completed]] = []
     for o in operations(records):
         key = key_of(o) if o.invoke.get("handler") == handler else None
         if key is None:
             continue
         op_ids[key].append(o.op)
+        answered.append((key, o))
         if o.outcome == "ok":
             answers[(key, o.idem or o.op)].append(bool(applied(o.result["resp"])))  # type: ignore[index]
         elif o.outcome == "info":
             answers[(key, o.idem or o.op)].append(None)
+    undone = {k: len(v) for k, v in _by_key(ledger["effects"], undo).items()} if undo else {}
     said: dict[str, list[bool | None]] = defaultdict(list)
     for (key, _), told in answers.items():
         definite = [x for x in told if x is not None]
@@ -74,7 +86,9 @@ def check_exactly_once(
     bad = []
     faults = fault_starts(records)
     duplicated = {k: v for k, v in effects.items() if len(v) > 1}
-    for key in sorted(set(expect) | set(effects)):
+    failures = failed_subjects(answered)  # every request of the key answered failed
+    told_failed = set(failures)
+    for key in sorted(set(expect) | set(effects) | told_failed):
         n, want = len(effects.get(key, [])), expect.get(key)
         cause = {}
         if n > 1:
@@ -84,6 +98,9 @@ def check_exactly_once(
             problem = f"acknowledged as applied but no {op} in the ledger"
         elif want is False and n == 1:
             problem = f"acknowledged as not applied but the ledger has a {op}"
+        elif key in told_failed and n > undone.get(key, 0):
+            kept = f"never reversed by a {undo}" if undo else "left in place"
+            problem = f"answered as failed ({failures[key]}) but the ledger has a {op}, {kept}"
         else:
             continue
         bad.append(
@@ -101,6 +118,7 @@ def check_exactly_once(
     deduped = sum(1 for v in calls.values() for c in v if c["outcome"] == "duplicate")
     stats = {
         "keys": len(expect),
+        "keys_answered_failed": len(told_failed),
         f"{op}_calls": n_calls,
         f"effective_{op}s": n_effects,
         "deduplicated_calls": deduped,
@@ -150,7 +168,11 @@ def check_idempotent_response(
     records: list[dict[str, Any]], handler: str, project: Callable[[Any], Any] = lambda r: r
 ) -> Verdict:
     """All `ok` responses for one idempotency key are equal (compared through `project`,
-    e.g. the invocation id of a one-way send: "Accepted" then "PreviouslyAccepted")."""
+    e.g. the invocation id of a one-way send: "Accepted" then "PreviouslyAccepted").
+
+    Failed answers: only `ok` answers are compared; a failure beside an `ok` of the same
+    key is not flagged here (exactly-once judges what the failure left).
+    Amounts: whole answers are compared, amounts included."""
     name = f"idempotent response ({handler})"
     seen: dict[str, list[tuple[int, Any]]] = defaultdict(list)
     for o in operations(records):
@@ -185,7 +207,11 @@ def check_idempotent_response(
 
 @checker
 def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
-    """Money conservation: every account's balance is what the model says."""
+    """Money conservation: every account's balance is what the model says.
+
+    Failed answers: not read here: the scenario's model gives the balances, and a
+    payment read (or answered) as failed must have left its account untouched.
+    Amounts: every account's balance against the model, to the unit."""
     name = "money conserved"
     actual = {r["account"]: r["balance"] for r in ledger["balances"]}
     bad = [
@@ -221,7 +247,10 @@ def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
 def check_single_winner(
     records: list[dict[str, Any]], handler: str, won: Callable[[Any], bool], name: str
 ) -> Verdict:
-    """Per object key, at most one idempotency key is acknowledged as the winner."""
+    """Per object key, at most one idempotency key is acknowledged as the winner.
+
+    Failed answers: only `ok` answers that say they won are counted; losers may fail.
+    Amounts: none."""
     winners: dict[str, dict[str, int]] = defaultdict(dict)
     for o in operations(records):
         ok = o.invoke.get("handler") == handler and o.outcome == "ok" and o.idem

@@ -28,7 +28,12 @@ def check_fanout(
     the `total` the client was told, and was recorded after its last subtask (the world's
     clock: an aggregate cannot report work not yet done). `aggregate_recorded` False: the
     service does not record its aggregate in the world, so only the client's total is
-    checked against the subtasks."""
+    checked against the subtasks.
+
+    Failed answers: a task answered with a failure is not required to be complete; its
+    subtasks are still held to at most once.
+    Amounts: the aggregate against the sum of its subtasks' amounts and the total the
+    client was told."""
     name = "every subtask once, the aggregate is their sum"
     subs: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     agg: dict[str, list[int]] = defaultdict(list)

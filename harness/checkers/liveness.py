@@ -51,7 +51,11 @@ def check_liveness(
     waiting for a time after `observed_until` (a sleep, a delayed call: its row's
     `waiting_until`) is due after the run, not stuck, and so is what queues behind it.
     A failure still retried after every fault healed is named for what it likely is: a
-    journal mismatch, or a permanent failure the service answers as retryable."""
+    journal mismatch, or a permanent failure the service answers as retryable.
+
+    Failed answers: not read: every invocation Restate holds must end, whatever the
+    client was told.
+    Amounts: none."""
     counts = dict(Counter(r.get("status", "?") for r in invocations))
     stuck = [r for r in invocations if r.get("status") != "completed"]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)

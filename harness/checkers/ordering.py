@@ -48,7 +48,11 @@ def check_key_order(
 
     complete: every accepted event was processed to its end. correct: nothing processed
     that was never sent, and an event sent after another was accepted began only after that
-    one finished (the world's clock for processing, the client's for sending)."""
+    one finished (the world's clock for processing, the client's for sending).
+
+    Failed answers: an event answered with a failure is not required to be processed;
+    one that was processed is judged for its order like the others.
+    Amounts: none."""
     sends = _sends(records, handler, event_of)
     processed = transitions(ledger)  # key -> [{invocation: event id, begin, end}] by begin
     bad = []
@@ -110,7 +114,12 @@ def check_enriched(
     there.
 
     complete: every accepted update and acknowledged registration is in the final state.
-    correct: once each, in the order sent, nothing that was not sent."""
+    correct: once each, in the order sent, nothing that was not sent.
+
+    Failed answers: an update answered with a failure is not required in the final
+    state; one there is not flagged (its sender may have retried it under another
+    request).
+    Amounts: none: updates are compared whole."""
     updates = _sends(records, update_handler, lambda o: repr(update_of(o)))
     registered = {
         k for k, evs in _sends(records, register_handler, lambda o: "").items() if evs[""]["acked"]

@@ -58,7 +58,10 @@ def check_preconditions(
     """Every `op` effect comes after the `needs` effect it depends on (on key
     `needs_key(key)`) was done. complete: every `op` effect's precondition is in the ledger.
     correct: the `op` effect was applied after its precondition was done (applied, plus its
-    own duration), by the world's clock, within `tolerance_s`."""
+    own duration), by the world's clock, within `tolerance_s`.
+
+    Failed answers: not read: judged from the ledger's order of effects.
+    Amounts: none."""
     name = name or f"{op} only after its {needs} was done"
     ready = done_at(ledger, needs)
     bad = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections import Counter, defaultdict
 from typing import Any
@@ -25,6 +26,40 @@ def hit(span: list[float] | None, fault_times: list[float]) -> bool:
 
 
 UNDO = {"reserve": "cancel", "charge": "refund"}  # forward operation -> its compensation
+# what an undo must give back as its step took it; an undo that leaves a field out undoes
+# all of it (a refund without an amount refunds the whole charge, as payment APIs do)
+REVERSED = ("amount", "resource", "account")
+
+
+def given(effect: dict[str, Any], field: str) -> Any:
+    """An effect's field as the ledger keeps it (a column, else the effect's answer)."""
+    value = effect.get(field)
+    if value is None and effect.get("response"):
+        value = json.loads(effect["response"]).get(field)
+    return value
+
+
+def unreversed(forward: dict[str, Any], undos: list[dict[str, Any]]) -> list[str]:
+    """How the undos of one step fail to give back exactly what it took: for the amount,
+    what they returned together against what the step took; for the resource and the
+    account, each undo whose own differs from the step's."""
+    out = []
+    for field in REVERSED:
+        took = given(forward, field)
+        if took is None or not undos:
+            continue
+        gave = [given(u, field) for u in undos]
+        gave = [took if g is None else g for g in gave]
+        op = undos[0]["op"]
+        if field == "amount" and sum(gave) != took:
+            out.append(f"{op} of {sum(gave)} for a {forward['op']} of {took}")
+        elif field != "amount":
+            out += [
+                f"{op} of {field} {g!r} for a {forward['op']} of {took!r}"
+                for g in gave
+                if g != took
+            ]
+    return out
 
 
 @checker
@@ -47,9 +82,22 @@ def check_saga(
     failed_unplanned); failing with no planned failure and no fault is a violation (a retry
     budget below the transient failures the scenario injects).
 
+    Each compensation gives back what its step took: the refunds of a charge return its
+    amount, together; a cancel names the resource and account its reservation did (an
+    undo that leaves a field out undoes all of it, as payment APIs read a refund without
+    an amount). So money and resources are conserved per saga.
+
     complete: every saga of the plan succeeded or failed as its plan and the faults explain,
     and each applied step of a failed one was compensated. correct: no step twice, steps
-    in order, compensations in reverse, once each, and the client saw what happened."""
+    in order, compensations in reverse, once each, each giving back what its step took,
+    and the client saw what happened.
+
+    Failed answers: a saga answered with a failure (a terminal error the service sent)
+    must have nothing left applied: every step that took effect compensated once, in
+    reverse; one answered with success must have every step and no compensation.
+    Amounts: each compensation gives back what its step took (refunds together return
+    the charge's amount; a cancel names its reservation's resource and account): money
+    and resources are conserved per saga."""
     done: dict[str, list[str]] = defaultdict(list)
     undone: dict[str, list[str]] = defaultdict(list)
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -74,13 +122,13 @@ def check_saga(
             end = o.result["t"] if o.result is not None else math.inf
             first, last = span.get(saga, [o.invoke["t"], end])
             span[saga] = [min(first, o.invoke["t"]), max(last, end)]
-            sent = o.result is not None and "connect" not in str(o.result.get("error"))
-            if o.outcome == "ok" or (o.outcome == "fail" and sent):
+            if o.outcome == "ok" or o.told_failed:
                 answers[saga].add(o.outcome)
     bad = []
     repeated: dict[str, list[dict[str, Any]]] = {}  # "<saga>:<step>" applied more than once
     faults = fault_starts(records)
     failed = unplanned = unexplained = 0
+    compared = mismatched = 0  # undone steps whose undo was held against the step's effect
     never_undone: Counter[str] = Counter()  # sagas left applied with no compensation at all
     fault_times = sorted(r["t"] for r in records if r.get("type") == "fault-start")
     for saga, (steps, k) in sorted(plan.items()):
@@ -120,6 +168,19 @@ def check_saga(
             again = sorted({s for s in undone[saga] if undone[saga].count(s) > 1})
             if again:
                 problems.append(f"compensated more than once: {again}")
+            for step in steps:  # each undo gives back what its step took, no more or less
+                forward = [
+                    e for e in rows[saga] if e["op"] in UNDO and e["key"] == f"{saga}:{step}"
+                ]
+                undos = [
+                    e for e in rows[saga] if e["op"] in undo_ops and e["key"] == f"{saga}:{step}"
+                ]
+                if forward and undos:
+                    compared += 1
+                    wrong = unreversed(forward[0], undos)
+                    if wrong:
+                        problems.append(f"{step} not given back as taken: {'; '.join(wrong)}")
+                        mismatched += 1
             order = [steps.index(s) for s in dict.fromkeys(undone[saga]) if s in steps]
             if order != sorted(order, reverse=True):
                 problems.append(
@@ -147,6 +208,8 @@ def check_saga(
         "failed_unplanned": unplanned,
         "failed_unexplained": unexplained,
         "compensations": n_undo,
+        "undos_compared": compared,
+        "undos_not_as_taken": mismatched,
         "violations": len(bad),
     }
     if bad:
@@ -166,6 +229,12 @@ def check_saga(
                 "and left their steps applied: a saga that does not end never compensates "
                 "(liveness says why it did not end)"
             )
+        if mismatched:
+            causes.append(
+                f"{mismatched} compensation(s) gave back another amount, resource or account "
+                "than their step took: the undo is built from other values than the step's "
+                "own effect"
+            )
         cause = "; ".join(causes)
         summary = f"{len(bad)} of {len(plan)} sagas broke the saga guarantee"
         return Verdict(NAME, False, summary, stats, bad, cause=cause)
@@ -175,6 +244,6 @@ def check_saga(
         f"{len(plan)} sagas: {len(plan) - failed} applied every step "
         f"once with no compensation; {failed} failed ({unplanned} without a planned "
         f"failure) and ran {n_undo} compensations, in reverse, once each, nothing left "
-        "half-done",
+        f"half-done; each of the {compared} undone steps given back as it was taken",
         stats,
     )

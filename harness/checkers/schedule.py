@@ -59,7 +59,11 @@ def check_schedule(
     harness itself was stalled: unknown), and none came due after the success was accepted
     and due (nor landed after the service recorded it). `each_start_reminds`: every start
     event the service accepts sends the next reminder at once (a service that reminds per
-    failure event), so a step is also due when a later start event came due."""
+    failure event), so a step is also due when a later start event came due.
+
+    Failed answers: a start answered with a failure is not required to remind; its
+    reminders, if any, are held to order, once each, and the bound.
+    Amounts: none."""
     started: dict[str, float] = {}  # subject -> first send of the start event
     acked: set[str] = set()
     success_due: dict[str, float] = {}  # subject -> when Restate had the success, and it was due

@@ -42,7 +42,11 @@ def check_signals(
     than the client's request, so "not before the timeout" is the stricter for it), the
     webhook and the cancel: wall clock on this one machine. A payment with neither webhook
     nor cancel whose timeout is due after the run's end (`manifest`'s observed_until) is
-    counted as due after the run, not judged."""
+    counted as due after the run, not judged.
+
+    Failed answers: only `ok` answers say how a payment ended (confirmed or cancelled);
+    every started payment must end one way at the provider whatever the client was told.
+    Amounts: none: one charge and at most one cancel per payment are counted."""
     until = observed_until(manifest or {})
     later: dict[str, float] = {}
     answers: dict[str, set[str]] = {}

@@ -30,7 +30,11 @@ def check_set_members(
     final read (its read got no answer: liveness says so) is not judged.
 
     complete: every acknowledged member is in the final list. correct: once, and nothing
-    that was never sent."""
+    that was never sent.
+
+    Failed answers: an add answered with a failure counts as not applied: its member
+    must not be in the final list.
+    Amounts: none: members are compared whole."""
     name = "no lost update"
     bad = []
     adds = _by_key(records, handler)
@@ -99,7 +103,10 @@ def check_shared_reads(
     that includes every update acknowledged before the read was sent. `members`: what a
     read's answer holds. `manifest` (run.json): the kind Restate discovered for the read's
     handler, named as the likely cause when reads queue. `must_overtake` False (the contract
-    says reads are exclusive by design): only that reads do not corrupt."""
+    says reads are exclusive by design): only that reads do not corrupt.
+
+    Failed answers: only `ok` reads and acknowledged writes are compared.
+    Amounts: none."""
     name = "shared reads neither block nor corrupt"
     writes, reads = _by_key(records, exclusive), _by_key(records, shared)
     contended = overtook = 0

@@ -9,7 +9,7 @@ from harness.checkers.bounds import LatenessBounds
 from harness.checkers.causes import not_through_world, world_unused
 from harness.checkers.horizon import after_run, later_summary, observed_until
 from harness.checkers.verdict import Verdict, checker
-from harness.workload.history import Completed, operations
+from harness.workload.history import Completed, failed_subjects, operations
 
 
 def spanning_faults(waits: list[list[float]], records: list[dict[str, Any]]) -> int:
@@ -42,19 +42,27 @@ def check_timers(
     catch-up after the longest outage, a retry per fault, the lateness of timers no fault
     touched), named in each counterexample.
 
+    A timer whose every request was answered with a failure (a terminal error the service
+    sent) must never fire: the client was told it was not set.
+
     A timer not fired and due after the run's end (run.json `observed_until`) is due
     after the run: counted and not judged; if no timer was due within the run, unknown.
 
     complete: every acknowledged request's timer fired (missing: violated). correct: once,
     not early, not later than its bound (beyond it while the harness itself was stalled:
     unknown). Clock: the client's, from the history (the request's send and answer times),
-    against the world's record of the effect, both wall clock on this one machine."""
+    against the world's record of the effect, both wall clock on this one machine.
+
+    Failed answers: a timer whose every request was answered with a failure (a terminal
+    error the service sent) must never fire.
+    Amounts: none."""
     fired: dict[str, list[float]] = {}
     for e in ledger["effects"]:
         fired.setdefault(e.get("key") or "", []).append(e["wall"])
     window: dict[str, list[float]] = {}  # key -> [earliest due, latest due]
     set_at: dict[str, float] = {}  # key -> first send of the request that set the timer
     acked: set[str] = set()
+    requests: list[tuple[str, Completed]] = []
     ops: dict[str, list[int]] = {}
     for o in operations(records):
         if o.invoke.get("handler") not in ((handler,) if isinstance(handler, str) else handler):
@@ -69,6 +77,8 @@ def check_timers(
         w[0], w[1] = min(w[0], sent), max(w[1], last)
         if o.outcome == "ok":
             acked.add(key)
+        requests.append((key, o))
+    refused = failed_subjects(requests)  # every request that would set it answered failed
     waits = [[set_at[k], min(fired[k])] for k in sorted(window) if fired.get(k)]
     late_of = {
         k: min(fired[k]) - window[k][1]
@@ -91,6 +101,8 @@ def check_timers(
             problems.append(f"fired {len(times)} times")
         if key in acked and not times:
             problems.append("never fired")
+        if key in refused and times:
+            problems.append("fired, but every request that set it was answered as failed")
         for t in times:
             margins.append(t - earliest)
             lateness.append(t - latest)

@@ -8,7 +8,7 @@ from typing import Any
 
 from harness.checkers.causes import not_through_world, world_unused
 from harness.checkers.verdict import Verdict, checker
-from harness.workload.history import Completed, operations
+from harness.workload.history import Completed, failed_subjects, operations
 
 
 @checker
@@ -25,12 +25,19 @@ def check_tokens(
     """Per token: at most one payment and one refund, never a refund without a payment;
     a token whose cancel was acknowledged nets to zero (never charged, or refunded once);
     a payment acknowledged as COMPLETED whose token saw no cancel request was charged once;
-    one acknowledged as CANCELLED was never left charged. `status(answer)`: what a make
+    one acknowledged as CANCELLED was never left charged, nor one whose every make was
+    answered with a failure (a terminal error the service sent). `status(answer)`: what a make
     answer says, "COMPLETED", "CANCELLED" or None.
 
     complete: a payment acknowledged as COMPLETED without a cancel has its charge, and an
     acknowledged cancel of a charged token its refund. correct: at most one payment and one
-    refund per token, never a refund without a payment."""
+    refund per token, never a refund without a payment.
+
+    Failed answers: a token whose every make was answered with a failure must net to
+    zero at the bank, as must one answered CANCELLED or whose cancel was acknowledged.
+    Amounts: per token, refunds minus payments must net to zero where the token was
+    cancelled, answered CANCELLED or answered failed; a payment's amount is not compared
+    with the one asked."""
     name = "each token paid once or cancelled to net zero"
     pays: dict[str, list[dict[str, Any]]] = defaultdict(list)
     refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -42,6 +49,7 @@ def check_tokens(
     cancel_sent: set[str] = set()
     cancel_acked: set[str] = set()
     made: dict[str, set[str]] = defaultdict(set)  # token -> statuses acknowledged by makes
+    makes: list[tuple[str, Completed]] = []
     op_ids: dict[str, list[int]] = defaultdict(list)
     for o in operations(records):
         handler = o.invoke.get("handler")
@@ -53,8 +61,11 @@ def check_tokens(
             cancel_sent.add(token)
             if o.outcome == "ok":
                 cancel_acked.add(token)
-        elif o.outcome == "ok":
-            made[token].add(status((o.result or {}).get("resp")))
+        else:
+            makes.append((token, o))
+            if o.outcome == "ok":
+                made[token].add(status((o.result or {}).get("resp")))
+    make_failed = failed_subjects(makes)  # every make of the token answered failed
     bad = []
     tokens = set(op_ids) | set(pays) | set(refunds)
     counts = {"charged": 0, "refunded": 0, "cancelled_before": 0}
@@ -72,6 +83,10 @@ def check_tokens(
             problems.append(f"cancel acknowledged but the token nets {net}")
         if "CANCELLED" in made[t] and net != 0:
             problems.append(f"answered CANCELLED but the token nets {net}")
+        if t in make_failed and net != 0:
+            problems.append(
+                f"every make answered as failed ({make_failed[t]}) but the token nets {net}"
+            )
         if "COMPLETED" in made[t] and t not in cancel_sent and (p, r) != (1, 0):
             problems.append(f"answered COMPLETED (no cancel sent) but {p} payments, {r} refunds")
         counts["charged"] += p and not r
@@ -86,7 +101,12 @@ def check_tokens(
                     "effects": (pays[t] + refunds[t])[:10],
                 }
             )
-    stats = {"tokens": len(tokens), **counts, "violations": len(bad)}
+    stats = {
+        "tokens": len(tokens),
+        **counts,
+        "makes_answered_failed": len(make_failed),
+        "violations": len(bad),
+    }
     completed = sum("COMPLETED" in m for m in made.values())
     if bad and completed and world_unused(ledger, (pay_op, refund_op)):
         return Verdict(

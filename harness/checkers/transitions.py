@@ -53,7 +53,11 @@ def check_transitions(
     transition's.
 
     complete: every acknowledged move is a transition in the ledger. correct: no overlap,
-    no move to the same state, and the final state is the last transition's."""
+    no move to the same state, and the final state is the last transition's.
+
+    Failed answers: a move answered with a failure counts as not applied: the
+    transitions must not exceed the acknowledged and unknown moves.
+    Amounts: none."""
     name = "one transition per key at a time, along valid paths, none lost"
     per_key = transitions(ledger)
     acked: dict[str, set[str]] = defaultdict(set)  # distinct idempotency keys
@@ -115,7 +119,10 @@ def check_not_held_up(
     """Transitions of other keys complete while a slow key's transition is in progress: at
     least `min_share` of the other keys' transitions begin and end inside a slow one. Not
     all: some come before or after the slow ones, and a kill leaves every key waiting for
-    the restart at once. Keys serialised behind the slow ones score near 0."""
+    the restart at once. Keys serialised behind the slow ones score near 0.
+
+    Failed answers: not read: judged from the world's transitions.
+    Amounts: none."""
     name = "a slow key does not hold up the others"
     per_key = transitions(ledger)
     spans = [(t["begin"], t["end"]) for k in slow for t in per_key.get(k, []) if t["end"]]

@@ -59,7 +59,11 @@ def check_vacuity(
     more than `max_failed` of the operations ended failed (the service answered an error),
     the verdict is violated: requests that should have succeeded failed. Both minimums go
     by what the run was given: `min_ok` shrinks with the share of the workload a subset kept
-    (`--subset`), `min_faults` to the size of an explicit plan (`--plan`)."""
+    (`--subset`), `min_faults` to the size of an explicit plan (`--plan`).
+
+    Failed answers: counted: more than `max_failed` of the operations answered with a
+    failure is a violation.
+    Amounts: none."""
     workloads = [r for r in records if r.get("type") == "workload"]
     min_ok = math.ceil(min_ok * kept_fraction(workloads))
     for w in workloads:

@@ -16,8 +16,8 @@ import json
 import math
 import re
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -172,6 +172,13 @@ class Completed:
         return self.invoke.get("key")
 
     @property
+    def told_failed(self) -> bool:
+        """The service answered a failure (a terminal error through Restate), not the
+        client's own (a refused connection: nothing was sent)."""
+        error = str((self.result or {}).get("error", ""))
+        return self.outcome == "fail" and not error.startswith("connect:")
+
+    @property
     def latency(self) -> float | None:
         return None if self.result is None else self.result["t"] - self.invoke["t"]
 
@@ -319,3 +326,24 @@ def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile of a non-empty list."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def failed_subjects(ops: Iterable[tuple[str, Completed]]) -> dict[str, str]:
+    """Subjects (a business key, a token) every request of which was answered with a
+    failure the service sent, each with its first such error. A request is its idempotency
+    key, whose retries are one invocation: its answer is its definite one (a failure after
+    a timed-out attempt is a failure; `ok` beside a failure is `ok`), unknown without one.
+    A request the client never sent (its connections refused) does not count."""
+    answers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    errors: dict[str, str] = {}
+    for subject, o in ops:
+        if o.outcome == "fail" and not o.told_failed:
+            continue
+        answers[(subject, o.idem or str(o.op))].add(o.outcome)
+        if o.told_failed:
+            errors.setdefault(subject, str((o.result or {}).get("error"))[:120])
+    failed = {s for s, _ in answers if s in errors}
+    for (subject, _), got in answers.items():
+        if "ok" in got or "fail" not in got:
+            failed.discard(subject)
+    return {s: errors[s] for s in sorted(failed)}
