@@ -12,7 +12,7 @@ Faults:   kill -9 of the server twice, of the feed and of the tracker once, and 
           streams to the feed, and a slow close of its connections, right after the world
           records the start of a post (of u10, of u20); while events queue behind slow ones.
 Checks:   per user, posts processed in the order sent, one at a time, once each; other
-          users' posts complete while slow ones wait; each package holds its registration
+          users' posts run beside slow ones that wait; each package holds its registration
           and every accepted update once, in order; every invocation completed; faults in
           flight.
 """
@@ -205,7 +205,8 @@ def checks(run: RunData) -> list[Verdict]:
     finals = {p: packages.locations(a) for p, a in run.answers("getPackageInfo").items()}
     return [
         check_key_order(records, run.ledger, "processPost", lambda o: o.invoke["req"]["id"]),
-        check_not_held_up(run.ledger, slow=SLOW),
+        # a post's work is its moderation polls (0-5): durations do not compare across posts
+        check_not_held_up(run.ledger, slow=SLOW, records=run.records, equal_work=False),
         check_enriched(
             records,
             finals,

@@ -11,6 +11,7 @@ World: each effective transition calls begin, then end, with key = machine id an
 """
 
 import random
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import restate
@@ -25,7 +26,16 @@ def world_call(op: str, m: str, invocation: str, to: str):
     return world_action(op, key=m, idem=f"{op}-{invocation}", to=to)
 
 
-async def transition(ctx: restate.ObjectContext, to: str) -> str:
+async def work(ctx: restate.ObjectContext, m: str) -> None:
+    """The transition's work: a durable sleep, longer for a slow machine."""
+    await ctx.sleep(timedelta(seconds=0.5 if m.startswith("slow") else 0.05))
+
+
+async def transition(
+    ctx: restate.ObjectContext,
+    to: str,
+    do: Callable[[restate.ObjectContext, str], Awaitable[None]] = work,
+) -> str:
     m = ctx.key()
     if (await ctx.get("state", type_hint=str) or "DOWN") == to:
         return f"{m} is already {to.lower()}"
@@ -33,7 +43,7 @@ async def transition(ctx: restate.ObjectContext, to: str) -> str:
     await ctx.run_typed("begin", world_call("begin", m, invocation, to))
     if random.random() < FAILURE_RATE:  # a simulated crash
         raise RuntimeError("a failure happened!")
-    await ctx.sleep(timedelta(seconds=0.5 if m.startswith("slow") else 0.05))
+    await do(ctx, m)
     await ctx.run_typed("end", world_call("end", m, invocation, to))
     ctx.set("state", to)
     return f"{m} is now {to.lower()}"

@@ -28,6 +28,8 @@ def test_same_seed_same_plan_and_digest():
         ({"kind": "kill", "target": "x"}, "exactly one trigger"),
         ({"kind": "kill", "target": "x", "after_ops": 1, "at": 1.0}, "exactly one trigger"),
         ({"kind": "kill", "target": "x", "after_ops": 1, "downtime": -1}, "downtime"),
+        ({"kind": "late-delivery", "target": "x", "after_ops": 1}, "its target is 'world'"),
+        ({"kind": "kill", "target": "world", "after_ops": 1}, "does not act on the world"),
     ],
 )
 def test_invalid_faults_rejected(kw, msg):
@@ -128,6 +130,42 @@ async def test_event_trigger_fires_on_the_first_matching_event(tmp_path):
     start = read(tmp_path / "f.jsonl")[0]
     assert start["type"] == "fault-start" and start["world_seq"] == 3
     assert target.calls == ["kill", "start"]
+
+
+class FakeWorld(FakeEvents):
+    """Applies the delivery faults it is told to (all but those of kind late-delivery)."""
+
+    def __init__(self):
+        super().__init__([])
+        self.armed: dict[int, str] = {}
+
+    async def arm_delivery(self, fault, kind, args):
+        self.armed[fault] = kind
+
+    async def delivery_fault(self, fault, disarm=False):
+        fits = self.armed.get(fault) != "late-delivery"
+        return {"key": "p1", "wall": 1.0} if fits else None
+
+
+async def test_a_delivery_fault_lands_when_the_world_applied_it_else_it_is_missed(tmp_path):
+    h = History(tmp_path / "h.jsonl")
+    world = FakeWorld()
+    plan = [
+        Fault("duplicate-delivery", "world", after_ops=0),
+        Fault("late-delivery", "world", after_ops=0, args={"within_s": 0.2}),
+    ]
+    nem = Nemesis(plan, {}, h, tmp_path / "f.jsonl", events=world)
+    await asyncio.wait_for(nem.run(Progress()), 5)
+    h.close()
+    starts = {r["kind"]: r for r in read(tmp_path / "f.jsonl") if r["type"] == "fault-start"}
+    assert starts["duplicate-delivery"]["landed"] is True
+    assert starts["duplicate-delivery"]["world_key"] == "p1"
+    assert starts["duplicate-delivery"]["args"] == {"delay_s": 0.5, "within_s": 5.0, "key": None}
+    late = starts["late-delivery"]
+    assert late["landed"] is False
+    assert late["missed"] == "no planned webhook delivery came within 0.2 s"
+    with pytest.raises(ValueError, match="delivery faults need the world"):
+        Nemesis(plan, {}, h, tmp_path / "g.jsonl")
 
 
 def test_event_faults_need_the_world(tmp_path):
@@ -519,8 +557,9 @@ def test_fault_kinds_are_declared_once_and_every_view_follows():
     names = [k.name for k in kinds.REGISTRY]
     assert list(typing.get_args(faults.Kind)) == names
     assert tuple(names) == faults.KINDS
-    assert set(faults.NETWORK_KINDS) | set(faults.PROCESS_KINDS) | {"upgrade"} == set(names)
-    assert set(faults.CUTS) >= set(faults.INSTANT)
+    views = set(faults.NETWORK_KINDS) | set(faults.PROCESS_KINDS) | set(faults.DELIVERY_KINDS)
+    assert views | {"upgrade"} == set(names)
+    assert set(faults.CUTS) >= set(faults.INSTANT) - set(faults.DELIVERY_KINDS)
     table = kinds.markdown_table()
     assert all(f"| `{n}` |" in table for n in names)
     with pytest.raises(ValueError, match="unknown fault kind 'crash'; choose one of"):

@@ -1,6 +1,7 @@
 """The world process: ledger semantics, knobs, events, durability across a kill."""
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -8,6 +9,26 @@ import pytest
 
 from harness.runtime.ports import PortAllocator
 from harness.world.client import Declined, WorldUnavailable
+
+
+@contextlib.asynccontextmanager
+async def hook_server(path, hook):
+    """An HTTP server on an allocated 127.0.0.1 port answering POST `path` with `hook`:
+    where the world delivers webhooks. Yields its base URL."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_post(path, hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    alloc = PortAllocator()
+    port = alloc.allocate()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+        alloc.release_all()
 
 
 async def test_charge_is_deduplicated_by_idempotency_key(world):
@@ -126,17 +147,9 @@ async def test_webhooks_are_delivered_as_planned_and_redelivered_until_accepted(
         got.append((idem, await request.json()))
         return web.json_response({})
 
-    app = web.Application()
-    app.router.add_post("/hooks/confirm", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    alloc = PortAllocator()
-    port = alloc.allocate()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
+    async with hook_server("/hooks/confirm", hook) as url:
         await w.call("charge", key="p0", idem="c0", webhook={"path": "/hooks/confirm", "body": {}})
-        await w.webhooks(f"http://127.0.0.1:{port}", {"p1": [0.1, 0.3], "p2": []})
+        await w.webhooks(url, {"p1": [0.1, 0.3], "p2": []})
         for p in ("p1", "p2"):
             hook_spec = {"path": "/hooks/confirm", "body": {"payment": p}}
             await w.call("charge", key=p, idem=f"c-{p}", webhook=hook_spec)
@@ -146,9 +159,6 @@ async def test_webhooks_are_delivered_as_planned_and_redelivered_until_accepted(
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.3)
-    finally:
-        await runner.cleanup()
-        alloc.release_all()
     assert [(i, b["payment"], b["delivery"]) for i, b in got] == [
         ("p1:webhook:1", "p1", 1),
         ("p1:webhook:2", "p1", 2),
@@ -162,6 +172,49 @@ async def test_webhooks_are_delivered_as_planned_and_redelivered_until_accepted(
         "p1:webhook:1": ["failed", "applied"],
         "p1:webhook:2": ["failed", "applied"],
     }
+
+
+async def test_delivery_faults_duplicate_reorder_and_delay_planned_deliveries(world):
+    """Issue 30: armed delivery faults change the next planned deliveries they fit: a copy
+    as a request of its own, the second of two deliveries first, one made late (aimed at
+    its key, passing others by); a fault no delivery fits stays armed until disarmed."""
+    from aiohttp import web
+
+    w, _ = world
+    got: list[tuple[float, str, int]] = []
+
+    async def hook(request):
+        body = await request.json()
+        got.append((time.monotonic(), request.headers["idempotency-key"], body["delivery"]))
+        return web.json_response({})
+
+    async with hook_server("/hook", hook) as url:
+        plans = {"dup": [0.0], "two": [0.0, 0.2], "late": [0.0]}
+        await w.webhooks(url, plans)
+        await w.arm_delivery(3, "late-delivery", {"delay_s": 0.8, "key": "late"})  # aimed
+        await w.arm_delivery(1, "reorder-delivery", {"delay_s": 0.6, "within_s": 5})
+        await w.arm_delivery(2, "duplicate-delivery", {"delay_s": 0.1, "within_s": 5})
+        await w.call("charge", key="dup", idem="c-dup", webhook={"path": "/hook"})  # 2 fits
+        t0 = time.monotonic()
+        await w.call("charge", key="two", idem="c-two", webhook={"path": "/hook"})  # 1 fits
+        await w.call("charge", key="late", idem="c-late", webhook={"path": "/hook"})  # 3
+        await w.arm_delivery(4, "reorder-delivery", {"delay_s": 0.1, "within_s": 5})
+        for _ in range(40):
+            if len(got) >= 5:
+                break
+            await asyncio.sleep(0.1)
+        assert await w.delivery_fault(4) is None  # nothing fitted: still waiting
+        assert await w.delivery_fault(4, disarm=True) is None
+        applied = {n: await w.delivery_fault(n) for n in (1, 2, 3)}
+    assert {n: a["key"] for n, a in applied.items()} == {1: "two", 2: "dup", 3: "late"}
+    order = [(idem, n) for _, idem, n in sorted(got)]
+    assert ("dup:webhook:1", 1) in order and ("dup:webhook:1:copy", 1) in order
+    two = [x for x in order if x[0].startswith("two:")]
+    assert two == [("two:webhook:2", 2), ("two:webhook:1", 1)]  # the second one first
+    at = {idem: t - t0 for t, idem, _ in got}
+    assert at["two:webhook:1"] >= 0.6 and at["late:webhook:1"] >= 0.8
+    faults = [c for c in (await w.ledger())["calls"] if c["op"] == "webhook-fault"]
+    assert sorted(json.loads(c["request"])["fault"] for c in faults) == [1, 2, 3]
 
 
 async def test_the_checker_sees_an_upload_done_when_the_world_told_the_service(world):

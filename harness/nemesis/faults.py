@@ -31,7 +31,8 @@ from harness.workload.history import History, encode_line
 
 Kind = Literal[
     "kill", "stop", "pause", "latency", "blackhole", "slow-close", "reset",
-    "reset-connections", "fail-nth", "upgrade",
+    "reset-connections", "fail-nth", "upgrade", "duplicate-delivery", "reorder-delivery",
+    "late-delivery",
 ]  # fmt: skip
 # views of the declared kinds (harness/nemesis/kinds.py)
 KINDS: tuple[str, ...] = tuple(BY_NAME)
@@ -39,6 +40,8 @@ PROCESS_KINDS: tuple[str, ...] = tuple(k.name for k in REGISTRY if k.acts_on == 
 # network kinds and the arguments each takes, with their defaults
 NETWORK_KINDS: dict[str, dict[str, Any]] = {k.name: k.args for k in REGISTRY if k.acts_on == "link"}
 UPGRADE_ARGS: dict[str, Any] = BY_NAME["upgrade"].args
+DELIVERY_KINDS = tuple(k.name for k in REGISTRY if k.acts_on == "delivery")
+WORLD = "world"  # the target of a delivery fault
 INSTANT = tuple(k.name for k in REGISTRY if k.instant)  # no downtime: nothing to undo
 CUTS = tuple(k.name for k in REGISTRY if k.cut)  # landed only if an attempt was in flight
 
@@ -67,6 +70,13 @@ class Fault:
             raise ValueError(
                 f"{self.kind} takes no argument {', '.join(extra)}; "
                 f"its arguments: {', '.join(allowed) or 'none'}"
+            )
+        if (declared.acts_on == "delivery") != (self.target == WORLD):
+            raise ValueError(
+                f"{self.kind} acts on the world's webhook deliveries: its target is {WORLD!r}"
+                if declared.acts_on == "delivery"
+                else f"{self.kind} does not act on the world: only "
+                f"{', '.join(DELIVERY_KINDS)} take the target {WORLD!r}"
             )
         if declared.acts_on != "process" and self.target == "server":
             raise ValueError(
@@ -384,7 +394,11 @@ class Progress(Protocol):
 
 
 class Events(Protocol):
+    """The world, as the nemesis uses it: its events, and its webhook deliveries."""
+
     async def events(self, after: int, wait: float = ...) -> list[dict[str, Any]]: ...
+    async def arm_delivery(self, fault: int, kind: str, args: dict[str, Any]) -> None: ...
+    async def delivery_fault(self, fault: int, disarm: bool = ...) -> dict[str, Any] | None: ...
 
 
 # Restate invocation states that are work under way: everything but paused (retries
@@ -431,15 +445,19 @@ class Nemesis:
         # world events up to this sequence number came before the chaos phase (the
         # preflight's probes): no fault fires on them
         self.events_after = 0
-        unknown = {f.target for f in plan if f.kind not in NETWORK_KINDS} - set(targets)
+        unknown = {
+            f.target for f in plan if f.kind not in NETWORK_KINDS and f.kind not in DELIVERY_KINDS
+        } - set(targets)
         unknown |= {f.target for f in plan if f.kind in NETWORK_KINDS} - set(self.links)
         if unknown:
             raise ValueError(
                 f"fault plan names unknown target(s) {sorted(unknown)}; known: "
                 f"{sorted(targets)} (processes), {sorted(self.links)} (network paths)"
             )
-        if events is None and any(f.on_event for f in plan):
-            raise ValueError("event-triggered faults need the world: start_world() first")
+        if events is None and any(f.on_event or f.kind in DELIVERY_KINDS for f in plan):
+            raise ValueError(
+                "event-triggered and delivery faults need the world: start_world() first"
+            )
         self.plan = plan
         self.targets = targets
         self.history = history
@@ -507,6 +525,9 @@ class Nemesis:
         event = trigger.result()
         # a process and its network path are different targets: their faults may overlap
         layer = "net:" if fault.kind in NETWORK_KINDS else ""
+        if fault.kind in DELIVERY_KINDS:  # one at a time on the world
+            await self._delivery(i, fault, progress, event)
+            return
         target = self.roles.get(fault.target, fault.target)
         fired, lock = time.monotonic(), self._per_target[layer + target]
         behind = lock.locked()  # another fault on the same target is in force
@@ -714,6 +735,49 @@ class Nemesis:
             healed = await link.set()
         attempts = healed["before"]["attempts"] - answer["before"]["attempts"]
         self.record("fault-end", **what, ready_after=0.0, attempts_during=attempts)
+
+    async def _delivery(
+        self, i: int, fault: Fault, progress: Progress, event: dict[str, Any] | None
+    ) -> None:
+        """A delivery fault, armed at the world for the next planned webhook delivery it
+        fits: landed when the world applied it within `within_s`, else disarmed and
+        recorded as missed. Nothing to undo: the world carries out the changed deliveries."""
+        assert self.events is not None
+        args = {**kind(fault.kind).args, **(fault.args or {})}
+        what = {"fault": i, "kind": fault.kind, "target": fault.target, "args": args}
+        self.injected += 1
+        t0 = time.monotonic()
+        await self.events.arm_delivery(i, fault.kind, args)
+        applied = None
+        while (
+            applied is None
+            and time.monotonic() - t0 < args["within_s"]
+            and not self.workload_done.is_set()
+        ):
+            await asyncio.sleep(0.05)
+            applied = await self.events.delivery_fault(i)
+        if applied is None:
+            applied = await self.events.delivery_fault(i, disarm=True)
+        aim = self._aim(fault, progress, event, 0.0)
+        aim["armed_ms"] = round((time.monotonic() - t0) * 1000, 1)
+        if applied is not None:
+            aim.update(landed=True, world_key=applied["key"])
+            aim.pop("missed", None)
+        else:
+            fits = "key with two or more planned" if fault.kind == "reorder-delivery" else ""
+            of = f" of {args['key']}" if args.get("key") else ""
+            until = (
+                "before the workload ended"
+                if self.workload_done.is_set()
+                else f"within {args['within_s']:g} s"
+            )
+            aim.update(
+                landed=False,
+                missed=f"no {fits or 'planned'} webhook deliver{'ies' if fits else 'y'}{of} "
+                f"came {until}",
+            )
+        self.record("fault-start", **what, **aim)
+        self.record("fault-end", **what, ready_after=0.0)
 
     async def _upgrade(
         self,

@@ -2,7 +2,8 @@
 whether it is undone and when it counts as landed, its words and its chart style. The plan's
 checks, the nemesis, the report's charts, shrink and the docs' table (docs/hooks.py) read
 these; the nemesis injects each by what it acts on (signals for a process, the proxy for a
-link, Run.upgrade for a deployment). Pure data: imported by checkers and the report too.
+link, Run.upgrade for a deployment, the world for its webhook deliveries). Pure data:
+imported by checkers and the report too.
 """
 
 from __future__ import annotations
@@ -10,19 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ActsOn = Literal["process", "link", "deployment"]
+ActsOn = Literal["process", "link", "deployment", "delivery"]
 
 
 @dataclass(frozen=True)
 class FaultKind:
     name: str
-    acts_on: ActsOn  # a process (the server or a service), the path to a service, a deployment
+    # a process (the server or a service), the path to a service, a deployment, or the
+    # world's webhook deliveries (target "world")
+    acts_on: ActsOn
     words: str  # the fault in words, "{}" the target: "kill -9 of {}"
     summary: str  # what it does and what it probes, for the docs' table
     args: dict[str, Any] = field(default_factory=dict)  # its arguments and their defaults
     instant: bool = False  # nothing to undo: no downtime
     cut: bool = False  # landed only if an invocation attempt was in flight on its link
     hatch: str | None = None  # how the charts draw it (None: a plain band)
+
+
+# a delivery fault's arguments: how late; how long it waits for a delivery to act on; and
+# the business key whose deliveries it waits for (None: the next that fits)
+DELIVERY_ARGS = {"delay_s": 3.0, "within_s": 5.0, "key": None}
 
 
 REGISTRY: tuple[FaultKind, ...] = (
@@ -106,6 +114,39 @@ REGISTRY: tuple[FaultKind, ...] = (
         args={"app": None, "drain_s": None, "in_place": False},
         hatch="xx",
     ),
+    FaultKind(
+        "duplicate-delivery",
+        "delivery",
+        "a webhook delivered twice by the {}",
+        "the next webhook delivery the world plans is made twice: the copy, `delay_s` later, a "
+        "request of its own (its own idempotency key: Restate does not merge them), as a "
+        "provider resends an event; missed if no delivery was planned within `within_s` "
+        "(of `key`, if given)",
+        args={**DELIVERY_ARGS, "delay_s": 0.5},
+        instant=True,
+        hatch="..",
+    ),
+    FaultKind(
+        "reorder-delivery",
+        "delivery",
+        "webhooks delivered out of order by the {}",
+        "the next key with two or more planned deliveries gets its second one first, at the "
+        "first one's time, and its first one `delay_s` after that (`key`: that key's); "
+        "missed if none came within `within_s`",
+        args=dict(DELIVERY_ARGS),
+        instant=True,
+        hatch="..",
+    ),
+    FaultKind(
+        "late-delivery",
+        "delivery",
+        "a webhook delivered late by the {}",
+        "the next webhook delivery the world plans (of `key`, if given) is made `delay_s` "
+        "late; missed if none was planned within `within_s`",
+        args=dict(DELIVERY_ARGS),
+        instant=True,
+        hatch="..",
+    ),
 )
 BY_NAME: dict[str, FaultKind] = {k.name: k for k in REGISTRY}
 
@@ -124,6 +165,7 @@ def markdown_table() -> str:
     for k in REGISTRY:
         args = ", ".join(f"`{n}` ({v})" for n, v in k.args.items()) or "none"
         on = {"process": "a process", "link": "the path to a service", "deployment": "a "
-              "service's deployment"}[k.acts_on]  # fmt: skip
+              "service's deployment", "delivery": "the world's webhook deliveries "
+              "(target `world`)"}[k.acts_on]  # fmt: skip
         rows.append(f"| `{k.name}` | {on} | {args} | {k.summary} |")
     return "\n".join(rows)

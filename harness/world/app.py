@@ -19,6 +19,9 @@ HTTP API (what a user's own service implementation calls):
   GET  /health      {ok, pending_deliveries}: webhook deliveries still to come
   POST /routes      {routes: [...]}: map a provider's own HTTP API onto the operations
                     (harness/world/routes.py); any other request is then routed by them
+  POST /faults      {fault, kind, args}: a delivery fault (harness/nemesis/kinds.py) for the
+                    next planned webhook delivery it fits: duplicate, reorder or late
+  GET  /faults/{n}  {applied: {key, wall} | null, armed}; DELETE: disarm, same answer
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ class World:
         self.deliveries: set[asyncio.Task[None]] = set()
         self.http = HttpClient("")  # webhook deliveries: absolute URLs
         self.route_table: list[routes.HttpRoute] | None = None  # POST /routes
+        # delivery faults (POST /faults) waiting for a planned delivery they fit, in order,
+        # and those applied: fault number -> {key, wall}
+        self.armed: list[dict[str, Any]] = []
+        self.applied: dict[int, dict[str, Any]] = {}
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -182,8 +189,10 @@ class World:
         scenarios never kill the world)."""
         hook, key = body["webhook"], body.get("key")
         base = self.ledger.setting("webhook_base_url")
-        for n, delay in enumerate(self.ledger.webhook_delays(key), 1):
-            call = {"key": key, "idem": f"{key}:webhook:{n}", "resource": hook["path"]}
+        planned = [(n, delay, f"{key}:webhook:{n}") for n, delay in
+                   enumerate(self.ledger.webhook_delays(key), 1)]  # fmt: skip
+        for n, delay, idem in self._fault_deliveries(key, planned):
+            call = {"key": key, "idem": idem, "resource": hook["path"]}
             if base is None:  # nobody told the world where to call back
                 self.ledger.record("webhook", {**call, "error": "no base_url"}, "failed")
                 continue
@@ -191,6 +200,36 @@ class World:
             task = asyncio.create_task(self._deliver(url, payload, call, delay))
             self.deliveries.add(task)
             task.add_done_callback(self.deliveries.discard)
+
+    def _fault_deliveries(
+        self, key: str | None, planned: list[tuple[int, float, str]]
+    ) -> list[tuple[int, float, str]]:
+        """The planned deliveries (number, delay, idempotency key) as the first armed
+        delivery fault that fits them changes them; recorded in the ledger (op
+        "webhook-fault") and answered by GET /faults/{n}."""
+        for armed in self.armed:
+            kind, args = armed["kind"], armed["args"]
+            if not planned or (kind == "reorder-delivery" and len(planned) < 2):
+                continue
+            if args.get("key") not in (None, key):  # aimed at another key's deliveries
+                continue
+            (n1, d1, idem1), rest = planned[0], planned[1:]
+            if kind == "duplicate-delivery":  # a request of its own: Restate does not merge it
+                planned = [*planned, (n1, d1 + args["delay_s"], f"{idem1}:copy")]
+            elif kind == "reorder-delivery":
+                (n2, _, idem2), later = rest[0], rest[1:]
+                planned = [(n2, d1, idem2), (n1, d1 + args["delay_s"], idem1), *later]
+            else:  # late-delivery
+                planned = [(n1, d1 + args["delay_s"], idem1), *rest]
+            self.armed.remove(armed)
+            self.applied[armed["fault"]] = {"key": key, "wall": time.time()}
+            plan = [[n, round(d, 3)] for n, d, _ in planned]
+            self.ledger.record(
+                "webhook-fault", {"key": key, "fault": armed["fault"], "kind": kind,
+                                  "deliveries": plan}, "applied",
+            )  # fmt: skip
+            break
+        return planned
 
     async def _deliver(self, url: str, payload: Any, call: dict[str, Any], delay: float) -> None:
         """POST until accepted (2xx), as a provider redelivers; each delivery has its own
@@ -223,6 +262,20 @@ class World:
             self.ledger.set_setting("webhook_base_url", body["base_url"])
         self.ledger.plan_webhooks(body.get("plans", {}))
         return JSONResponse({"ok": True})
+
+    async def arm_fault(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.armed.append({"fault": int(body["fault"]), "kind": body["kind"], "args": body["args"]})
+        return JSONResponse({"armed": True})
+
+    async def fault_state(self, request: Request) -> JSONResponse:
+        """A delivery fault's state; DELETE also disarms it (if not applied yet)."""
+        n = int(request.path_params["n"])
+        waiting = [a for a in self.armed if a["fault"] == n]
+        if request.method == "DELETE":
+            self.armed = [a for a in self.armed if a["fault"] != n]
+        armed = bool(waiting) and request.method != "DELETE"
+        return JSONResponse({"applied": self.applied.get(n), "armed": armed})
 
     async def knobs(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -266,6 +319,8 @@ def make_app(db: Path, seed: int) -> Starlette:
             Route("/ledger", world.dump),
             Route("/health", world.health),
             Route("/routes", world.set_routes, methods=["POST"]),
+            Route("/faults", world.arm_fault, methods=["POST"]),
+            Route("/faults/{n:int}", world.fault_state, methods=["GET", "DELETE"]),
             # last: a service's own HTTP calls, as its provider's API has them
             Route("/{path:path}", world.routed, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]

@@ -93,6 +93,19 @@ class WorldClient(HttpClient):
         a service then calls the world as it calls its provider, base URL aside."""
         await self._post("/routes", {"routes": routes})
 
+    async def arm_delivery(self, fault: int, kind: str, args: dict[str, Any]) -> None:
+        """Arm delivery fault number `fault` (a kind acting on deliveries, with its
+        arguments) for the next planned webhook delivery it fits."""
+        await self._post("/faults", {"fault": fault, "kind": kind, "args": args})
+
+    async def delivery_fault(self, fault: int, disarm: bool = False) -> dict[str, Any] | None:
+        """Where delivery fault `fault` was applied ({key, wall}), None while it waits;
+        `disarm`: stop it waiting (the answer says whether it was applied first)."""
+        url = f"{self.base_url}/faults/{fault}"
+        async with self.session.request("DELETE" if disarm else "GET", url) as r:
+            r.raise_for_status()
+            return (await r.json())["applied"]
+
     async def open_account(self, account: str, balance: int) -> None:
         await self._post("/accounts", {"account": account, "balance": balance})
 
