@@ -18,6 +18,7 @@ import re
 import sys
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,8 @@ def service_of(name: str) -> str:
 def parse_apps(values: list[str]) -> dict[str, str]:
     """NAME=SPEC pairs; SPEC is module:app, cmd:COMMAND or url:URL (harness.runtime.service).
     NAME may be scoped to one scenario, SCENARIO.NAME, where several have a service NAME."""
+    if not values:
+        return {}
     from harness.runtime.service import check_spec
 
     example = (
@@ -118,28 +121,50 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = getattr(config, "workerinput", {}).get("chaos_seed")
     config.stash[_SEED] = seed if seed is not None else random.SystemRandom().randrange(10**6)
     config.stash[_RUNS] = []
+    report_dir = Path(config.getoption("--chaos-report-dir"))
+    if report_dir.exists() and not report_dir.is_dir():
+        raise pytest.UsageError(report_dir_problem(report_dir))
+    if cores and not hasattr(config, "workerinput"):  # pytest-xdist: its controller, once
+        from harness.load import Load
+
+        take_signals()  # the busy cores are processes of the harness's: stopped on a signal
+        config.stash[_LOAD] = load = Load(cores)
+        load.start()
+
+
+def take_signals() -> None:
+    """Signals take a run down cleanly from now on (harness/runtime/processes.py)."""
     from harness.runtime.processes import install_signal_handlers, started
-    from harness.runtime.reaper import sweep_leftovers
 
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers()
         started()
-    if hasattr(config, "workerinput"):
-        return  # a pytest-xdist worker: its controller sweeps, settles and loads, once
+
+
+_PREPARED = pytest.StashKey[bool]()
+
+
+def prepare_session(config: pytest.Config) -> None:
+    """What a session that runs scenarios needs, once, at its first `chaos` fixture (a
+    pytest run of an unrelated project with the plugin installed never gets here): signal
+    handlers that take a run down cleanly, the sweep of processes a dead harness left, and
+    the runs in the report directory whose harness died marked interrupted. Each
+    pytest-xdist worker prepares itself: the sweep and the settling act only on what dead
+    harnesses left, never on a live sibling's."""
+    if config.stash.get(_PREPARED, False):
+        return
+    config.stash[_PREPARED] = True
+    from harness.runtime.reaper import sweep_leftovers
+
+    take_signals()
     cleaned = sweep_leftovers()
     if cleaned:
-        sys.stderr.write(
-            f"restate-chaos: killed {len(cleaned)} processes left by an earlier run whose "
-            f"harness died: {'; '.join(cleaned[:10])}\n"
+        _say(
+            config,
+            f"killed {len(cleaned)} processes left by an earlier run whose harness died: "
+            f"{'; '.join(cleaned[:10])}",
         )
     report_dir = Path(config.getoption("--chaos-report-dir"))
-    if report_dir.exists() and not report_dir.is_dir():
-        raise pytest.UsageError(report_dir_problem(report_dir))
-    if cores:
-        from harness.load import Load
-
-        config.stash[_LOAD] = load = Load(cores)
-        load.start()
     dead = settle_dead_runs(report_dir) if report_dir.is_dir() else []
     if dead:
         from harness.report.render import render
@@ -147,10 +172,22 @@ def pytest_configure(config: pytest.Config) -> None:
         with contextlib.suppress(Exception):  # render what was recorded, if it renders
             render(report_dir / name)
     if dead:
-        sys.stderr.write(
-            f"restate-chaos: {len(dead)} runs in {report_dir} whose harness died are marked "
-            f"interrupted: {', '.join(dead[:10])}\n"
+        _say(
+            config,
+            f"{len(dead)} runs in {report_dir} whose harness died are marked interrupted: "
+            f"{', '.join(dead[:10])}",
         )
+
+
+def _say(config: pytest.Config, text: str) -> None:
+    """A notice on the terminal while a fixture's output is captured; from a pytest-xdist
+    worker (no terminal of its own), a warning the controller shows."""
+    if hasattr(config, "workerinput"):
+        warnings.warn(f"restate-chaos: {text}", stacklevel=2)
+        return
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        sys.stderr.write(f"restate-chaos: {text}\n")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -418,6 +455,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     from harness.run import Run, RunOptions
 
     cfg = request.config
+    prepare_session(cfg)
     node = request.node
     services = dict(getattr(node.module, "SERVICES", {}))
     contracts = dict(getattr(node.module, "CONTRACTS", {}))
@@ -527,6 +565,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     load = session.config.stash.get(_LOAD, None)
     if load is not None:
         load.stop()
+    if "harness.runtime.processes" not in sys.modules:
+        return  # the session started nothing: no run, no process of the harness's
     from harness.runtime.ports import held_ports
     from harness.runtime.processes import REGISTRY
 

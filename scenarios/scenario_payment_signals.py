@@ -142,15 +142,16 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     faults = await chaos.effect_window("payments", "charge", charged)
     faults += await chaos.effect_window("payments", "cancel", cancelled)
     faults += seeded_kills(chaos.fault_rng, len(requests), ["server", "server"], window=(0.3, 0.9))
-    # the provider's deliveries faulted on purpose: a copy, one late, six out of order
+    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
+    faults += seeded_upgrade(chaos.fault_rng, len(requests), "payments", upgrade)
+    # the provider's deliveries faulted on purpose: a copy, one late, six out of order (last:
+    # the other faults keep the numbers and places a seed gave them before these came)
     faults += seeded_plan(chaos.fault_rng, len(requests), DELIVERY_FAULTS, window=(0.05, 0.6))
     pairs = [r for r in requests if len(plans[r.meta["subject"]]) >= 2]
     faults += [
         Fault("reorder-delivery", "world", at=0.0, args={"key": key, "within_s": 120.0})
         for key in spread_keys(pairs, min(REORDERED, len({r.meta["subject"] for r in pairs})))
     ]
-    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
-    faults += seeded_upgrade(chaos.fault_rng, len(requests), "payments", upgrade)
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 
     await chaos.verify(checks, timeout=30)

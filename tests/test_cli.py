@@ -200,6 +200,24 @@ def loaded_after(code: str, heavy: tuple[str, ...]) -> list[str]:
     return json.loads(out.stdout)
 
 
+def test_a_pytest_session_without_scenarios_touches_nothing(tmp_path):
+    """Issue 28: with the wheel installed, an unrelated project's pytest session loads no
+    run machinery (no signal handlers, no sweep of leftovers, no settling of dead runs:
+    those come with the first `chaos` fixture)."""
+    heavy = ("harness.runtime.processes", "harness.runtime.reaper", "harness.runtime.service",
+             "harness.run", "harness.report")  # fmt: skip
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    (tmp_path / "conftest.py").write_text(
+        "import sys\n\ndef pytest_unconfigure(config):\n"
+        f"    print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0 and "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
 def test_help_and_list_stay_lean():
     """--help and list import neither the report layer nor the run: they answer at once."""
     code = (

@@ -4,11 +4,14 @@ import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
 from harness.runtime.processes import ProcessRegistry
+
+NOOP = "tests/data/noop_scenario.py"  # a session that runs a scenario, starting nothing
 
 
 def wait_gone(pids, timeout=5.0):
@@ -143,18 +146,34 @@ def leave_leftovers_and_sweep(log: str) -> None:
     parent.kill()
     parent.wait()
     left = [p for p in pids if wait_gone([p], timeout=0.3)]
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/test_ports.py"],
+    # a session without a scenario leaves them be: only one that runs the `chaos` fixture
+    # sweeps (an unrelated project's tests, with the plugin installed, touch nothing)
+    unrelated = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_ports.py"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    print(json.dumps({"left": left, "stderr": out.stderr, "after": wait_gone(pids)}))
+    kept = [p for p in pids if psutil.pid_exists(p)]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", NOOP,
+         "--chaos-report-dir", str(Path(log).parent / "reports")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    print(
+        json.dumps(
+            {"left": left, "kept": kept, "unrelated": unrelated.stderr + unrelated.stdout,
+             "stderr": out.stderr, "after": wait_gone(pids)}
+        )
+    )  # fmt: skip
 
 
 def test_the_next_run_sweeps_what_a_dead_harness_left(tmp_path):
-    """Harness and watchdog both killed -9: the next pytest session kills the leftovers
-    (found by the mark of a dead harness) and says so."""
+    """Harness and watchdog both killed -9: the next pytest session that runs a scenario
+    kills the leftovers (found by the mark of a dead harness) and says so; a session that
+    runs no scenario leaves everything be."""
     code = "from tests.test_processes import *; leave_leftovers_and_sweep(sys.argv[1])"
     inner = [sys.executable, "-c", code, str(tmp_path / "log")]
     if subprocess.run(["unshare", "-pf", "--mount-proc", "true"], capture_output=True).returncode:
@@ -164,5 +183,7 @@ def test_the_next_run_sweeps_what_a_dead_harness_left(tmp_path):
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(result["left"]) == 2, result  # both sleeps outlived harness and watchdog
+    assert sorted(result["kept"]) == sorted(result["left"]), result
+    assert "restate-chaos: killed" not in result["unrelated"]
     assert "killed 2 processes left by an earlier run whose harness died" in result["stderr"]
     assert result["after"] == []
