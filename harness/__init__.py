@@ -36,6 +36,7 @@ _EXPORTS = {
     # verdicts and checkers
     "Verdict": "harness.checkers.verdict",
     "checker": "harness.checkers.verdict",
+    "Check": "harness.checkers.verdict",
     "check_balances": "harness.checkers.effects",
     "check_counters": "harness.checkers.counter",
     "check_determinism": "harness.checkers.determinism",
@@ -102,7 +103,7 @@ if TYPE_CHECKING:
     from harness.checkers.tokens import check_tokens
     from harness.checkers.transitions import check_not_held_up, check_transitions
     from harness.checkers.vacuity import check_vacuity
-    from harness.checkers.verdict import Verdict, checker
+    from harness.checkers.verdict import Check, Verdict, checker
     from harness.contracts import Contract
     from harness.controls import Control
     from harness.errors import BadInput

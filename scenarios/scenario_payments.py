@@ -17,6 +17,7 @@ import random
 from typing import Any
 
 from harness import (
+    Check,
     Contract,
     Control,
     Request,
@@ -175,14 +176,20 @@ def final_states(run: RunData, api: PaymentsContract) -> dict[str, str]:
     return states
 
 
-def checks(run: RunData) -> list[Verdict]:
+def checks(run: RunData) -> list[Verdict | Check]:
     api = run.contract("payments", PaymentsContract)
     records = run.actions()  # the history in the scenario's words: create / refund / read
-    sent = {r["key"]: r for r in records if r.get("type") == "invoke" and r["handler"] == "create"}
-    expected = {f"acct{a}": BALANCE for a in range(ACCOUNTS)}
-    for payment, state in final_states(run, api).items():
-        if state == "charged" and payment in sent:
-            expected[sent[payment]["req"]["account"]] -= sent[payment]["req"]["amount"]
+
+    def balances() -> Verdict:  # what each account holds, from the final states the adapter reads
+        sent = {
+            r["key"]: r for r in records if r.get("type") == "invoke" and r["handler"] == "create"
+        }
+        expected = {f"acct{a}": BALANCE for a in range(ACCOUNTS)}
+        for payment, state in final_states(run, api).items():
+            if state == "charged" and payment in sent:
+                expected[sent[payment]["req"]["account"]] -= sent[payment]["req"]["amount"]
+        return check_balances(run.ledger, expected)
+
     refunds_sent = any(r.get("handler") == "refund" for r in records if r.get("type") == "invoke")
     refund_verdict = (
         check_exactly_once(
@@ -213,6 +220,6 @@ def checks(run: RunData) -> list[Verdict]:
         ),
         refund_verdict,
         check_idempotent_response(records, "create"),
-        check_balances(run.ledger, expected),
+        Check("balances", balances),
         check_vacuity(records, min_ok=PAYMENTS, min_faults=4),
     ]

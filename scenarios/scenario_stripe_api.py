@@ -14,7 +14,7 @@ from harness.bundled.scenarios.scenario_payment_tokens import (
     token_checks,
 )
 
-from harness import Control, Request, Run, RunData, Verdict
+from harness import Check, Control, Request, Run, RunData, Verdict
 
 
 class StripeContract(TokensContract):
@@ -53,5 +53,5 @@ async def test_stripe_style_api(chaos: Run) -> None:
     await run_scenario(chaos, "stripe", checks)
 
 
-def checks(run: RunData) -> list[Verdict]:
+def checks(run: RunData) -> list[Verdict | Check]:
     return token_checks(run, run.contract("stripe", StripeContract), "stripe")

@@ -1295,6 +1295,30 @@ def test_a_crashing_checks_function_keeps_the_generic_findings():
     assert verdicts[0].valid == "unknown" and "AttributeError" in verdicts[0].summary
 
 
+def test_an_adapter_that_raises_in_one_check_loses_that_verdict_only():
+    """Issue 28: a scenario's checks are computed one by one (harness.Check): an adapter
+    method that raises while a check reads final states through it loses that check's
+    verdict (unknown, with the traceback, under its id), not the scenario's other ones."""
+    from harness.checkers.verdict import Check, evaluate
+
+    def final_state(answer):
+        return answer["state"]  # the adapter's bug: the service answers {"status": ...}
+
+    def checks(run):
+        def counters():
+            return Verdict("counters exact", True, str(final_state({"status": "UP"})))
+
+        return [Check("counters", counters), Verdict("vacuity", True, "enough", id="vacuity")]
+
+    verdicts = evaluate(checks, run_data([]))
+    assert [v.id for v in verdicts] == ["counters", "vacuity", "determinism", "liveness"]
+    assert verdicts[0].valid == "unknown" and "KeyError: 'state'" in verdicts[0].summary
+    assert "the check 'counters' crashed" in verdicts[0].summary
+    assert verdicts[1].valid is True
+    ok = evaluate(lambda run: [Check("x", lambda: Verdict("x held", True, ""))], run_data([]))
+    assert ok[0].id == "x" and ok[0].valid is True
+
+
 def test_verdict_ids_are_stable_and_unique():
     from harness.checkers.effects import check_exactly_once
     from harness.checkers.verdict import evaluate

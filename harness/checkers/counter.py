@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import operations
 
 NAME = "no lost or doubled increment"
@@ -62,20 +62,12 @@ def check_counters(
         "exact_keys": exact,
         "violations": len(bad),
     }
-    if bad:
-        return Verdict(
-            NAME,
-            False,
-            f"{len(bad)} of {len(counters)} counters are wrong "
-            f"({total_acked} acknowledged increments)",
-            stats,
-            bad,
-        )
-    return Verdict(
+    return judged(
         NAME,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} of {len(counters)} counters are wrong ({total_acked} acknowledged increments)",
         f"{len(counters)} counters match their {total_acked} acknowledged increments exactly"
         if exact == len(counters)
         else f"{len(counters)} counters within bounds ({exact} exact)",
-        stats,
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.causes import duplicate_cause, duplicates_cause, fault_starts
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import Completed, operations
 
 
@@ -96,15 +96,13 @@ def check_one_path(
                 }
             )
     stats = {"subjects": len(synced), **n, "violations": len(bad)}
-    if bad:
-        twice = {email_key(c["key"]): effects[email_key(c["key"])] for c in bad if "cause" in c}
-        cause = duplicates_cause("email", twice, faults) if twice else ""
-        summary = f"{len(bad)} of {len(synced)} results misdelivered"
-        return Verdict(name, False, summary, stats, bad, cause=cause)
-    return Verdict(
+    twice = {email_key(c["key"]): effects[email_key(c["key"])] for c in bad if "cause" in c}
+    return judged(
         name,
-        True,
-        f"{len(synced)} results: {n['sync']} answered within the wait, {n['email']} by one "
-        f"email, none both, none lost",
+        bad,
         stats,
+        f"{len(bad)} of {len(synced)} results misdelivered",
+        f"{len(synced)} results: {n['sync']} answered within the wait, {n['email']} by one "
+        "email, none both, none lost",
+        cause=duplicates_cause("email", twice, faults) if twice else "",
     )

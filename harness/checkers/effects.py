@@ -14,7 +14,7 @@ from harness.checkers.causes import (
     not_through_world,
     world_unused,
 )
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import Completed, failed_subjects, operations
 
 Ledger = dict[str, list[dict[str, Any]]]
@@ -143,23 +143,16 @@ def check_exactly_once(
             f"as applied, and no {op} call reached the world",
             stats,
         )
-    if bad:
-        return Verdict(
-            name,
-            False,
-            f"{len(bad)} of {len(expect)} keys violate exactly-once "
-            f"{op} ({n_calls} {op} calls, {n_effects} effective)",
-            stats,
-            bad,
-            cause=duplicates_cause(op, duplicated, faults) if duplicated else "",
-        )
-    return Verdict(
+    return judged(
         name,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} of {len(expect)} keys violate exactly-once "
+        f"{op} ({n_calls} {op} calls, {n_effects} effective)",
         f"{len(expect)} keys, {n_calls} {op} calls to the world "
         f"({deduped} retries deduplicated), {n_effects} effective {op}s, "
         f"0 duplicate {op}s",
-        stats,
+        cause=duplicates_cause(op, duplicated, faults) if duplicated else "",
     )
 
 
@@ -192,16 +185,13 @@ def check_idempotent_response(
             )
     repeated = sum(1 for a in seen.values() if len(a) > 1)
     stats = {"keys": len(seen), "keys_answered_more_than_once": repeated, "violations": len(bad)}
-    if bad:
-        return Verdict(
-            name, False, f"{len(bad)} idempotency keys got different answers", stats, bad
-        )
-    return Verdict(
+    return judged(
         name,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} idempotency keys got different answers",
         f"{len(seen)} idempotency keys, {repeated} answered more than "
         "once, always with the same answer",
-        stats,
     )
 
 
@@ -225,21 +215,13 @@ def check_balances(ledger: Ledger, expected: dict[str, int]) -> Verdict:
         "actual_total": sum(actual.get(a, 0) for a in expected),
         "violations": len(bad),
     }
-    if bad:
-        return Verdict(
-            name,
-            False,
-            f"{len(bad)} of {len(expected)} account balances differ "
-            f"from the model (total off by "
-            f"{stats['actual_total'] - stats['expected_total']})",
-            stats,
-            bad,
-        )
-    return Verdict(
+    return judged(
         name,
-        True,
-        f"{len(expected)} account balances match the model (total {stats['actual_total']})",
+        bad,
         stats,
+        f"{len(bad)} of {len(expected)} account balances differ from the model (total off "
+        f"by {stats['actual_total'] - stats['expected_total']})",
+        f"{len(expected)} account balances match the model (total {stats['actual_total']})",
     )
 
 
@@ -267,10 +249,10 @@ def check_single_winner(
         if len(w) > 1
     ]
     stats = {"keys_won": len(winners), "violations": len(bad)}
-    if bad:
-        return Verdict(
-            name, False, f"{len(bad)} keys have more than one acknowledged winner", stats, bad
-        )
-    return Verdict(
-        name, True, f"{len(winners)} keys, each with exactly one acknowledged winner", stats
+    return judged(
+        name,
+        bad,
+        stats,
+        f"{len(bad)} keys have more than one acknowledged winner",
+        f"{len(winners)} keys, each with exactly one acknowledged winner",
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.preconditions import happened_before
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import operations
 
 
@@ -82,19 +82,12 @@ def check_fanout(
         if problems:
             bad.append({"key": tid, "problem": "; ".join(problems), "ops": t["ops"][:20]})
     stats = {"tasks": len(tasks), "subtask_effects": n_subs, "violations": len(bad)}
-    if bad:
-        return Verdict(
-            name,
-            False,
-            f"{len(bad)} of {len(tasks)} tasks lost, repeated, mis-summed or mis-ordered "
-            "subtasks or aggregates",
-            stats,
-            bad,
-        )
-    return Verdict(
+    return judged(
         name,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} of {len(tasks)} tasks lost, repeated, mis-summed or mis-ordered "
+        "subtasks or aggregates",
         f"{len(tasks)} tasks, {n_subs} subtasks each done once, every "
         "aggregate equal to the sum of its subtasks",
-        stats,
     )

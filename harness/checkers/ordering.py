@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.transitions import transitions
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import Completed, operations
 
 
@@ -88,14 +88,13 @@ def check_key_order(
                 }
             )
     stats = {"keys": len(sends), **n, "violations": len(bad)}
-    if bad:
-        return Verdict(name, False, f"{len(bad)} of {len(sends)} keys out of order", stats, bad)
-    return Verdict(
+    return judged(
         name,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} of {len(sends)} keys out of order",
         f"{len(sends)} keys, {n['processed']} of {n['events']} events processed once each; "
         f"{n['ordered_pairs']} ordered pairs, each processed in the order sent",
-        stats,
     )
 
 
@@ -149,12 +148,11 @@ def check_enriched(
         if problems:
             bad.append({"key": key, "problem": "; ".join(problems), "state": state, "sent": order})
     stats = {**n, "violations": len(bad)}
-    if bad:
-        return Verdict(name, False, f"{len(bad)} of {n['keys']} states incomplete", stats, bad)
-    return Verdict(
+    return judged(
         name,
-        True,
+        bad,
+        stats,
+        f"{len(bad)} of {n['keys']} states incomplete",
         f"{n['keys']} states hold their registration and all {n['updates']} updates, "
         "once each, in the order sent",
-        stats,
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from statistics import median
 from typing import Any
 
-from harness.checkers.verdict import Verdict, checker
+from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import operations
 
 
@@ -100,16 +100,12 @@ def check_transitions(
     keys = len(set(per_key) | set(acked) | set(finals))
     stats = {"keys": keys, "transitions": n, "final_reads": len(finals), "violations": len(bad)}
     unread = "" if finals else " (no final state read: the contract has no status read)"
-    if bad:
-        return Verdict(
-            name, False, f"{len(bad)} of {keys} machines broke the state machine{unread}", stats,
-            bad,
-        )  # fmt: skip
-    return Verdict(
+    return judged(
         name,
-        True,
-        f"{keys} machines, {n} transitions, none overlapping, every path valid, none lost{unread}",
+        bad,
         stats,
+        f"{len(bad)} of {keys} machines broke the state machine{unread}",
+        f"{keys} machines, {n} transitions, none overlapping, every path valid, none lost{unread}",
     )
 
 

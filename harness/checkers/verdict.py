@@ -59,6 +59,21 @@ def combine(verdicts: list[Verdict]) -> Valid:
     return True
 
 
+def judged(
+    name: str,
+    bad: list[dict[str, Any]],
+    stats: dict[str, Any],
+    violated: str,
+    held: str,
+    cause: str = "",
+) -> Verdict:
+    """The usual end of a checker: violated with its counterexamples when there are any
+    (the `violated` summary and the likely `cause`), else held (the `held` summary)."""
+    if bad:
+        return Verdict(name, False, violated, stats, bad, cause=cause)
+    return Verdict(name, True, held, stats)
+
+
 def crashed(name: str, vid: str, what: str) -> Verdict:
     """The verdict of a check that raised: unknown, with the traceback as evidence."""
     tb = traceback.format_exc()
@@ -102,9 +117,29 @@ def checker(fn: Callable[P, Verdict]) -> Callable[P, Verdict]:
     return safe
 
 
-def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]:
-    """A scenario's checks plus the findings every run gets (determinism, liveness), each
-    crash-safe; ids made unique in order ("x", "x#2")."""
+@dataclass(frozen=True)
+class Check:
+    """One check of a scenario, computed on its own when the run is judged: whatever it
+    does first (read final states through an adapter, derive what to expect) is inside it,
+    so if that raises only this verdict is lost (unknown, with the traceback, under `id`)
+    and the scenario's other checks still run. A scenario's `checks` returns these and
+    plain verdicts alike."""
+
+    id: str
+    compute: Callable[[], Verdict]
+
+    def verdict(self) -> Verdict:
+        try:
+            verdict = self.compute()
+        except Exception:
+            return crashed(self.id, self.id, f"the check {self.id!r}")
+        verdict.id = verdict.id or self.id
+        return verdict
+
+
+def evaluate(checks: Callable[[Any], list[Verdict | Check]], data: Any) -> list[Verdict]:
+    """A scenario's checks (each Check computed on its own) plus the findings every run
+    gets (determinism, liveness), each crash-safe; ids made unique in order ("x", "x#2")."""
     from harness.checkers.causes import unrouted
     from harness.checkers.determinism import check_determinism
     from harness.checkers.horizon import observed_until
@@ -112,9 +147,10 @@ def evaluate(checks: Callable[[Any], list[Verdict]], data: Any) -> list[Verdict]
     from harness.workload.history import common_failures
 
     try:
-        verdicts = list(checks(data))
+        items = list(checks(data))
     except Exception:
-        verdicts = [crashed("the scenario's checks", "checks", "the scenario's checks function")]
+        items = [crashed("the scenario's checks", "checks", "the scenario's checks function")]
+    verdicts = [item.verdict() if isinstance(item, Check) else item for item in items]
     verdicts += [
         check_determinism(data.invocations, data.journal, data.records),
         check_liveness(data.invocations, data.records, data.journal, observed_until(data.manifest)),
