@@ -406,6 +406,9 @@ class Events(Protocol):
 # scenario's faults aim at
 IN_FLIGHT_STATES = ("scheduled", "pending", "ready", "running", "suspended", "backing-off")
 SAMPLE_EVERY = 0.2  # seconds between samples of Restate's invocation counts
+# seconds between asks whether the world applied an armed delivery fault (it records when,
+# itself): six faults waiting a whole run must not load a 2-core machine with requests
+DELIVERY_POLL = 0.25
 
 
 class Nemesis:
@@ -754,7 +757,7 @@ class Nemesis:
             and time.monotonic() - t0 < args["within_s"]
             and not self.workload_done.is_set()
         ):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(DELIVERY_POLL)
             applied = await self.events.delivery_fault(i)
         if applied is None:
             applied = await self.events.delivery_fault(i, disarm=True)
