@@ -53,6 +53,7 @@ NIGHTLY_ONLY = {
     "subscription_saga_partial_refund",  # saga: trips_forward_compensation; amounts: unit
     "payment_processor_timeout_declines",  # tokens: payment_processor_in_memory; unit too
     "user_feed_global_lock",  # not_held_up: machines_blocking_sleep; serialization: unit
+    "payment_signals_cancel_outside_run",  # signals: payment_signals_redelivery_ignored
 }
 
 # (scenario, control): the controls each scenario declares next to itself
