@@ -10,6 +10,7 @@ GENERATED = {
     "<!-- fault-kinds -->": kinds.markdown_table,
     "<!-- scenarios -->": catalogue.markdown,
     "<!-- checkers -->": catalogue.checkers_markdown,
+    "<!-- contracts -->": catalogue.contracts_markdown,
     "<!-- exit-codes -->": exit_codes.markdown_table,
 }
 

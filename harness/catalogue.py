@@ -1,9 +1,10 @@
-"""The bundled scenarios and the public checkers as reference pages, made from their
-declarations: each scenario module's docstring, SERVICES, CONTRACTS, parameters, SCALED and
-CONTROLS (docs/reference/scenarios.md), and each checker's signature and docstring, whose
-"Failed answers:" and "Amounts:" paragraphs say what it compares for answers that are not
-successes and for amounts (docs/reference/checkers.md), both by docs/hooks.py. Imports the
-scenario modules: for the docs build, not for a run."""
+"""The bundled scenarios, their contracts and the public checkers as reference pages, made
+from their declarations: each scenario module's docstring, SERVICES, CONTRACTS, parameters,
+SCALED and CONTROLS (docs/reference/scenarios.md); each contract class's docstring,
+assumptions, routes and methods (docs/reference/contracts.md); and each checker's signature
+and docstring, whose "Failed answers:" and "Amounts:" paragraphs say what it compares for
+answers that are not successes and for amounts (docs/reference/checkers.md), all by
+docs/hooks.py. Imports the scenario modules: for the docs build, not for a run."""
 
 from __future__ import annotations
 
@@ -103,3 +104,72 @@ def checkers_markdown() -> str:
             "",
         ]
     return "\n".join([*rows, "", *sections])
+
+
+def contracts() -> dict[str, type]:
+    """Every bundled scenario's contract classes: "scenario/service" -> class."""
+    return {
+        f"{name}/{service}": cls
+        for name, module in scenario_modules().items()
+        for service, cls in getattr(module, "CONTRACTS", {}).items()
+    }
+
+
+def contract_methods(cls: type) -> list[tuple[str, object]]:
+    """A contract's public methods, its own and those it inherits from another scenario's
+    contract (not the base `Contract`'s), in the order they are declared."""
+    from harness.contracts import Contract
+
+    seen: dict[str, object] = {}
+    for klass in reversed(cls.__mro__):
+        if klass in (object, Contract):
+            continue
+        for name, member in vars(klass).items():
+            if callable(member) and not name.startswith("_"):
+                seen[name] = member
+    return list(seen.items())
+
+
+def contracts_markdown() -> str:
+    """One section per contract class: where it is used, what it asks of the service (its
+    docstring), the assumptions with their bundled values, the routes of a provider's own
+    API, and each method with its signature and docstring."""
+    out = []
+    done: set[type] = set()
+    for key, cls in contracts().items():
+        if cls in done:
+            out += [f"## `{cls.__name__}` ({key})", "", f"As above (`{cls.__name__}`).", ""]
+            continue
+        done.add(cls)
+        bases = [b.__name__ for b in cls.__bases__ if b.__name__ != "Contract"]
+        out += [
+            f"## `{cls.__name__}` ({key})",
+            "",
+            f"`--adapter {key.split('/')[1]}=mypkg.chaos:My{cls.__name__.removesuffix('Contract')}`"
+            f" subclasses it (defined in `{cls.__module__}`"
+            + (f"; a `{'`, `'.join(bases)}`" if bases else "")
+            + ").",
+            "",
+            inspect.getdoc(cls) or "",
+            "",
+        ]
+        assumptions = getattr(cls, "ASSUMPTIONS", {})
+        if assumptions:
+            out += ["| assumption | bundled value | what it means |", "| --- | --- | --- |"]
+            out += [
+                f"| `{n}` | `{getattr(cls, n, None)!r}` | {_cell(what)} |"
+                for n, what in assumptions.items()
+            ]
+            out.append("")
+        if getattr(cls, "ROUTES", None):
+            out += [f"Routes of the provider's own API: {len(cls.ROUTES)} (`ROUTES`).", ""]
+        for name, method in contract_methods(cls):
+            signature = (
+                str(inspect.signature(method)).replace("(self, ", "(").replace("(self)", "()")
+            )
+            # the types' short names: "Request", not "harness.workload.client.Request"
+            signature = re.sub(r"\b(?:harness|typing)\.(?:\w+\.)*", "", signature)
+            doc = inspect.getdoc(method) or ""
+            out += [f"- `{name}{signature}`" + (f": {' '.join(doc.split())}" if doc else "")]
+        out.append("")
+    return "\n".join(out)

@@ -58,6 +58,23 @@ def test_every_checker_says_what_it_compares_for_failed_answers_and_amounts():
     assert "<!-- checkers -->" in (REPO / "docs/reference/checkers.md").read_text()
 
 
+def test_the_contracts_reference_is_made_from_every_scenarios_contracts():
+    """docs/reference/contracts.md is generated: every bundled scenario's contract class
+    is in it, with each of its methods and assumptions (issue 28)."""
+    from harness import catalogue
+
+    text = catalogue.contracts_markdown()
+    found = catalogue.contracts()
+    assert len(found) >= 17
+    for key, cls in found.items():
+        assert f"## `{cls.__name__}` ({key})" in text
+        for name, _ in catalogue.contract_methods(cls):
+            assert f"- `{name}(" in text, (cls, name)
+        for assumption in cls.ASSUMPTIONS:
+            assert f"| `{assumption}` |" in text
+    assert "<!-- contracts -->" in (REPO / "docs/reference/contracts.md").read_text()
+
+
 def test_exit_codes_are_declared_once():
     """The CLI's help, the status -> code mapping and the docs' table come from EXITS."""
     from harness.cli import DESCRIPTION
