@@ -179,6 +179,18 @@ def prepare_session(config: pytest.Config) -> None:
         )
 
 
+def render_report(run_dir: Path, report_dir: Path) -> None:
+    """A finished run's report and the dashboard of its report folder, from what the run
+    folder holds; a second Ctrl-C does not leave them half-written."""
+    from harness.report.dashboard import render_dashboard
+    from harness.report.render import render
+    from harness.runtime.processes import shielded
+
+    with shielded():
+        render(run_dir)
+        render_dashboard(report_dir)
+
+
 def _say(config: pytest.Config, text: str) -> None:
     """A notice on the terminal while a fixture's output is captured; from a pytest-xdist
     worker (no terminal of its own), a warning the controller shows."""
@@ -531,6 +543,8 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             run.finish(error=str(rep.longrepr)[-4000:])
         else:
             run.finish()
+        if run.options.html:  # rendered from the run folder, as `restate-chaos report` does
+            render_report(run.dir, run.options.report_dir)
         # pytest's exit code says only "a test failed": JUnit says which status it was
         node.user_properties.append(("chaos_status", run.manifest.get("status", "?")))
         known = sorted({v.known for v in run.verdicts if v.known})

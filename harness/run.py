@@ -29,7 +29,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from harness import manifest
 from harness.checkers.data import RunData
 from harness.checkers.nodes import FAILOVER_ALLOWANCE
-from harness.checkers.verdict import Verdict, combine, evaluate
+from harness.checkers.verdict import Verdict, combine, evaluate, status_of
 from harness.errors import BadInput, HarnessError, NotQuiescent, ProcessFailed
 from harness.nemesis.faults import (
     PROCESS_KINDS,
@@ -43,9 +43,6 @@ from harness.nemesis.faults import (
 )
 from harness.network.link import Link, ProxyProcess
 from harness.preflight import preflight as check_preflight
-from harness.report.analyze import status_of
-from harness.report.dashboard import render_dashboard
-from harness.report.render import render
 from harness.runtime import binary, kafka
 from harness.runtime.admin import AdminError, MismatchWatch
 from harness.runtime.cluster import Cluster, replication
@@ -1144,9 +1141,6 @@ class Run:
             status=status, finished=time.time(), duration=round(time.time() - self.started, 3)
         )
         self._write_manifest()
-        if self.options.html:
-            render(self.dir)
-            render_dashboard(self.options.report_dir)
         if (status == "passed" and not self.options.keep_data) or self.options.drop_data:
             shutil.rmtree(self.dir / "restate" / "n1" / "data", ignore_errors=True)
 

@@ -218,6 +218,13 @@ def test_a_pytest_session_without_scenarios_touches_nothing(tmp_path):
     assert out.returncode == 0 and "LOADED []" in out.stdout, out.stdout + out.stderr
 
 
+def test_the_run_core_does_not_import_the_report_layer():
+    """Issue 28: a run writes its folder; the report is rendered from the folder after it
+    (the plugin, `restate-chaos report`), so the core imports no report module."""
+    heavy = ("harness.report", "harness.report.render", "jinja2", "matplotlib")
+    assert loaded_after("import harness.run", heavy) == []
+
+
 def test_help_and_list_stay_lean():
     """--help and list import neither the report layer nor the run: they answer at once."""
     code = (

@@ -48,6 +48,11 @@ class Verdict:
         return asdict(self)
 
 
+def status_of(valid: Any) -> str:
+    """A finished run's status from its combined verdict."""
+    return {True: "passed", False: "failed"}.get(valid, "unknown")
+
+
 def combine(verdicts: list[Verdict]) -> Valid:
     """false beats unknown beats true; no verdict at all is unknown, not a pass."""
     if not verdicts:

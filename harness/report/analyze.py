@@ -14,16 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.data import RunData
-from harness.checkers.verdict import combine, evaluate
+from harness.checkers.verdict import combine, evaluate, status_of
 from harness.errors import HarnessError, StillRunning
 from harness.manifest import settle_if_dead, write_json
 from harness.report.render import render
 
 FINAL = ("passed", "failed", "unknown")  # statuses that come from verdicts
-
-
-def status_of(valid: Any) -> str:
-    return {True: "passed", False: "failed"}.get(valid, "unknown")
 
 
 def load_checks(spec: str, file: str | None = None) -> Any:
