@@ -241,9 +241,9 @@ def check_not_held_up(
             f"durations not compared: {len(held)} and {len(clear)} transitions on each side "
             f"(at least {MIN_WITNESSES} needed)"
         )
-    said = "; ".join(told)
     serialized = share is not None and share <= SERIAL_HELD
     waited = ratio is not None and ratio >= WAIT_HELD
+    said = "; ".join(told[::-1] if waited and not serialized else told)  # the deciding one first
     if serialized or waited:
         examples = [
             {"problem": "no other key's transition ran beside it", "key": t["key"],
