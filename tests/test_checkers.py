@@ -875,8 +875,11 @@ def test_not_held_up_waiting_witness_and_faults():
     v = check_not_held_up(slow_and_others(SLOW, clear + unhurried), {"s"})
     assert v.valid is True and v.stats["waiting_ratio"] == 1.1
     # the stretched ones all overlap a fault: left out, and the rest clears the service
-    fault = [{"type": "fault-start", "fault": 0, "wall": 0.0},
-             {"type": "fault-end", "fault": 0, "wall": 3.0}]  # fmt: skip
+    kill = {"fault": 0, "kind": "kill", "target": "m"}
+    fault = [
+        {"type": "fault-start", **kill, "wall": 0.0},
+        {"type": "fault-end", **kill, "wall": 3.0},
+    ]
     one = slow_and_others(SLOW[:1], stretched[:1])
     assert check_not_held_up(one, {"s"}, fault).stats["slow_transitions"] == 0
     even = slow_and_others(SLOW, [(10.0 * i + 5.0, 10.0 * i + 6.5) for i in range(6)])

@@ -44,16 +44,13 @@ def check_exactly_once(
     response says it was applied (`applied(resp)`); 0 when every answer says it was not; at
     most 1 when some request's outcome stayed unknown (an attempt that timed out, then a
     retry with the same idempotency key that got a definite answer, has that answer).
-    A key whose every answer was a failure (a terminal error the service sent, no `ok`
-    and no unknown outcome) must leave nothing at the provider: no effective `op`, or
-    each one reversed by an `undo` effect (a charge refunded). A failure beside other
-    answers of the key says nothing about them (another request may have won the key).
     The business key of a request is its object key, or `key_of(op)`. Only world keys for
     which `scope(key)` holds are checked.
 
-    Failed answers: a key whose every answer was a failure the service sent must leave
-    no effective `op` at the provider, or each reversed by an `undo` effect; a failure
-    beside other answers of the key says nothing about them.
+    Failed answers: a key whose every request was answered with a failure the service
+    sent (no `ok`, no unknown outcome) must leave no effective `op` at the provider, or
+    each reversed by an `undo` effect (a charge refunded); a failure beside other answers
+    of the key says nothing about them (another request may have won the key).
     Amounts: counted in effects, not summed (the balances and saga checks sum them)."""
     name = name or f"exactly-once {op}"
     effects = {k: v for k, v in _by_key(ledger["effects"], op).items() if scope(k)}

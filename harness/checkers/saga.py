@@ -82,11 +82,6 @@ def check_saga(
     failed_unplanned); failing with no planned failure and no fault is a violation (a retry
     budget below the transient failures the scenario injects).
 
-    Each compensation gives back what its step took: the refunds of a charge return its
-    amount, together; a cancel names the resource and account its reservation did (an
-    undo that leaves a field out undoes all of it, as payment APIs read a refund without
-    an amount). So money and resources are conserved per saga.
-
     complete: every saga of the plan succeeded or failed as its plan and the faults explain,
     and each applied step of a failed one was compensated. correct: no step twice, steps
     in order, compensations in reverse, once each, each giving back what its step took,
@@ -96,8 +91,9 @@ def check_saga(
     must have nothing left applied: every step that took effect compensated once, in
     reverse; one answered with success must have every step and no compensation.
     Amounts: each compensation gives back what its step took (refunds together return
-    the charge's amount; a cancel names its reservation's resource and account): money
-    and resources are conserved per saga."""
+    the charge's amount; a cancel names its reservation's resource and account; an undo
+    that leaves a field out undoes all of it, as payment APIs read a refund without an
+    amount): money and resources are conserved per saga."""
     done: dict[str, list[str]] = defaultdict(list)
     undone: dict[str, list[str]] = defaultdict(list)
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -42,9 +42,6 @@ def check_timers(
     catch-up after the longest outage, a retry per fault, the lateness of timers no fault
     touched), named in each counterexample.
 
-    A timer whose every request was answered with a failure (a terminal error the service
-    sent) must never fire: the client was told it was not set.
-
     A timer not fired and due after the run's end (run.json `observed_until`) is due
     after the run: counted and not judged; if no timer was due within the run, unknown.
 
@@ -54,7 +51,7 @@ def check_timers(
     against the world's record of the effect, both wall clock on this one machine.
 
     Failed answers: a timer whose every request was answered with a failure (a terminal
-    error the service sent) must never fire.
+    error the service sent) must never fire: the client was told it was not set.
     Amounts: none."""
     fired: dict[str, list[float]] = {}
     for e in ledger["effects"]:

@@ -5,30 +5,34 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from statistics import median
 from typing import Any
 
+from harness.checkers.bounds import unavailability
 from harness.checkers.verdict import Verdict, checker, judged
 from harness.workload.history import operations
 
 
 def transitions(ledger: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Per key, the transitions in begin order: {invocation, to, begin, end (None if never)}.
-    A retried transition repeats its calls with the same idempotency key; the first applied
-    begin and end count."""
+    """Per key, the transitions in begin order: {invocation, to, begin, end (None if never),
+    last_begin}. A retried transition repeats its calls with the same idempotency key; the
+    first applied begin and end count, and `last_begin` is its last attempt's begin call
+    (the backoff before a retried attempt holds nothing up)."""
     by_inv: dict[str, dict[str, Any]] = {}
     for c in sorted(ledger["calls"], key=lambda c: c["seq"]):
-        if c["op"] not in ("begin", "end") or c["outcome"] != "applied":
+        if c["op"] not in ("begin", "end") or c["outcome"] not in ("applied", "duplicate"):
             continue
         inv = (c.get("idem") or "").partition("-")[2]
         t = by_inv.setdefault(
             inv, {"invocation": inv, "key": c["key"], "to": None, "begin": None, "end": None}
         )
-        t[c["op"]] = t[c["op"]] or c["wall"]
-        t["to"] = t["to"] or json.loads(c["request"]).get("to")
+        if c["op"] == "begin":
+            t["last_begin"] = c["wall"]  # in call order: the last attempt's
+        if c["outcome"] == "applied":
+            t[c["op"]] = t[c["op"]] or c["wall"]
+            t["to"] = t["to"] or json.loads(c["request"]).get("to")
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in by_inv.values():
         if t["begin"] is not None:
@@ -122,36 +126,6 @@ WAIT_HELD, WAIT_FREE = 3.0, 1.5  # duration beside a slow one / overlapping none
 MIN_WITNESSES = 4  # slow transitions with work near, and other transitions on each side
 
 
-def attempts(ledger: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Each transition's last attempt: {key, begin (its last begin call), end (its first
-    applied end)}; the backoff before a retried attempt holds nothing up."""
-    by_inv: dict[str, dict[str, Any]] = {}
-    for c in sorted(ledger["calls"], key=lambda c: c["seq"]):
-        if c["op"] not in ("begin", "end") or c["outcome"] not in ("applied", "duplicate"):
-            continue
-        t = by_inv.setdefault(
-            (c.get("idem") or "").partition("-")[2], {"key": c["key"], "begin": None, "end": None}
-        )
-        if c["op"] == "begin":
-            t["begin"] = max(t["begin"] or c["wall"], c["wall"])
-        elif t["end"] is None:
-            t["end"] = c["wall"]
-    return [t for t in by_inv.values() if t["begin"] is not None and t["end"] is not None]
-
-
-def fault_windows(records: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
-    """Wall-clock intervals from each fault's start to its end (open ones to the end):
-    while a fault acts, every key may stop."""
-    starts: dict[int, float] = {}
-    out = []
-    for r in records:
-        if r.get("type") == "fault-start":
-            starts[r["fault"]] = r["wall"]
-        elif r.get("type") == "fault-end" and r.get("fault") in starts:
-            out.append((starts.pop(r["fault"]), r["wall"]))
-    return out + [(b, math.inf) for b in starts.values()]
-
-
 def _overlaps(t: dict[str, Any], spans: Sequence[tuple[float, float]]) -> bool:
     return any(t["begin"] < e and b < t["end"] for b, e in spans)
 
@@ -176,8 +150,14 @@ def check_not_held_up(
     Failed answers: not read: judged from the world's transitions.
     Amounts: none."""
     name = "a slow key does not hold up the others"
-    faults = fault_windows(records)
-    done = [t for t in attempts(ledger) if not _overlaps(t, faults)]
+    faults = [(s.start, s.end) for s in unavailability(list(records))]
+    done = [
+        {"key": t["key"], "begin": t["last_begin"], "end": t["end"]}
+        for ts in transitions(ledger).values()
+        for t in ts
+        if t["end"] is not None
+    ]
+    done = [t for t in done if not _overlaps(t, faults)]
     slow_ones = [t for t in done if t["key"] in slow]
     spans = [(t["begin"], t["end"]) for t in slow_ones]
     others = [t for t in done if t["key"] not in slow]
@@ -185,10 +165,10 @@ def check_not_held_up(
     # near it (one of theirs ended after it began and began within its length after it
     # ended); at the end of a run, when only the slow keys are left, nothing can overlap
     near = [
-        (b, e) for b, e in spans
-        if any(t["end"] > b and t["begin"] < e + (e - b) for t in others)
+        s for s in slow_ones
+        if any(t["end"] > s["begin"] and t["begin"] < 2 * s["end"] - s["begin"] for t in others)
     ]  # fmt: skip
-    beside = [(b, e) for b, e in near if any(_overlaps(t, [(b, e)]) for t in others)]
+    beside = [s for s in near if any(_overlaps(t, [(s["begin"], s["end"])]) for t in others)]
     held = [t for t in others if _overlaps(t, spans)]
     clear = [t for t in others if not _overlaps(t, spans)]
     stats: dict[str, Any] = {
@@ -248,8 +228,7 @@ def check_not_held_up(
         examples = [
             {"problem": "no other key's transition ran beside it", "key": t["key"],
              "begin": t["begin"], "end": t["end"]}
-            for t in slow_ones
-            if (t["begin"], t["end"]) in near and (t["begin"], t["end"]) not in beside
+            for t in near if t not in beside
         ] if serialized else [
             {"problem": "waited for a slow key's transition", "key": t["key"],
              "begin": t["begin"], "end": t["end"]}

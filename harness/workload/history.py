@@ -154,6 +154,12 @@ def wall_at_start(records: list[dict[str, Any]]) -> float:
     return next((r["wall"] - r["t"] for r in records if "wall" in r), 0.0)
 
 
+def never_sent(outcome: dict[str, Any]) -> bool:
+    """An outcome record of a request that never left the client (its connection refused,
+    workload/client.py: error "connect: ..."), so surely not applied and not an answer."""
+    return str(outcome.get("error") or "").startswith("connect:")
+
+
 @dataclass(slots=True)  # a 100k-operation soak makes 100k of them, per checker
 class Completed:
     """An operation joined with its outcome (`info` when it never completed)."""
@@ -175,8 +181,7 @@ class Completed:
     def told_failed(self) -> bool:
         """The service answered a failure (a terminal error through Restate), not the
         client's own (a refused connection: nothing was sent)."""
-        error = str((self.result or {}).get("error", ""))
-        return self.outcome == "fail" and not error.startswith("connect:")
+        return self.outcome == "fail" and not never_sent(self.result or {})
 
     @property
     def latency(self) -> float | None:
@@ -229,8 +234,8 @@ def request_spans(
                 continue
             spans.setdefault(r.get("idem") or ("op", r["op"]), [r["t"], None])
         elif r["type"] in answers and r["op"] in invokes:
-            if str(r.get("error") or "").startswith("connect:"):
-                continue  # never sent: not an answer
+            if never_sent(r):
+                continue  # not an answer
             inv = invokes[r["op"]]
             span = spans.get(inv.get("idem") or ("op", r["op"]))
             if span is not None and span[1] is None:

@@ -21,7 +21,7 @@ HTTP API (what a user's own service implementation calls):
                     (harness/world/routes.py); any other request is then routed by them
   POST /faults      {fault, kind, args}: a delivery fault (harness/nemesis/kinds.py) for the
                     next planned webhook delivery it fits: duplicate, reorder or late
-  GET  /faults/{n}  {applied: {key, wall} | null, armed}; DELETE: disarm, same answer
+  GET  /faults/{n}  {applied: {key, wall} | null}; DELETE: disarm it, same answer
 """
 
 from __future__ import annotations
@@ -207,28 +207,32 @@ class World:
         """The planned deliveries (number, delay, idempotency key) as the first armed
         delivery fault that fits them changes them; recorded in the ledger (op
         "webhook-fault") and answered by GET /faults/{n}."""
-        for armed in self.armed:
-            kind, args = armed["kind"], armed["args"]
-            if not planned or (kind == "reorder-delivery" and len(planned) < 2):
-                continue
-            if args.get("key") not in (None, key):  # aimed at another key's deliveries
-                continue
-            (n1, d1, idem1), rest = planned[0], planned[1:]
-            if kind == "duplicate-delivery":  # a request of its own: Restate does not merge it
-                planned = [*planned, (n1, d1 + args["delay_s"], f"{idem1}:copy")]
-            elif kind == "reorder-delivery":
-                (n2, _, idem2), later = rest[0], rest[1:]
-                planned = [(n2, d1, idem2), (n1, d1 + args["delay_s"], idem1), *later]
-            else:  # late-delivery
-                planned = [(n1, d1 + args["delay_s"], idem1), *rest]
-            self.armed.remove(armed)
-            self.applied[armed["fault"]] = {"key": key, "wall": time.time()}
-            plan = [[n, round(d, 3)] for n, d, _ in planned]
-            self.ledger.record(
-                "webhook-fault", {"key": key, "fault": armed["fault"], "kind": kind,
-                                  "deliveries": plan}, "applied",
-            )  # fmt: skip
-            break
+        armed = next(
+            (
+                a for a in self.armed
+                if len(planned) >= (2 if a["kind"] == "reorder-delivery" else 1)
+                and a["args"].get("key") in (None, key)  # else aimed at another key's
+            ),
+            None,
+        )  # fmt: skip
+        if armed is None:
+            return planned
+        kind, delay = armed["kind"], armed["args"]["delay_s"]
+        (n1, d1, idem1), rest = planned[0], planned[1:]
+        if kind == "duplicate-delivery":  # a request of its own: Restate does not merge it
+            planned = [*planned, (n1, d1 + delay, f"{idem1}:copy")]
+        elif kind == "reorder-delivery":
+            (n2, _, idem2), later = rest[0], rest[1:]
+            planned = [(n2, d1, idem2), (n1, d1 + delay, idem1), *later]
+        else:  # late-delivery
+            planned = [(n1, d1 + delay, idem1), *rest]
+        self.armed.remove(armed)
+        self.applied[armed["fault"]] = {"key": key, "wall": time.time()}
+        plan = [[n, round(d, 3)] for n, d, _ in planned]
+        self.ledger.record(
+            "webhook-fault", {"key": key, "fault": armed["fault"], "kind": kind,
+                              "deliveries": plan}, "applied",
+        )  # fmt: skip
         return planned
 
     async def _deliver(self, url: str, payload: Any, call: dict[str, Any], delay: float) -> None:
@@ -269,13 +273,11 @@ class World:
         return JSONResponse({"armed": True})
 
     async def fault_state(self, request: Request) -> JSONResponse:
-        """A delivery fault's state; DELETE also disarms it (if not applied yet)."""
+        """Where a delivery fault was applied, if it was; DELETE also disarms it."""
         n = int(request.path_params["n"])
-        waiting = [a for a in self.armed if a["fault"] == n]
         if request.method == "DELETE":
             self.armed = [a for a in self.armed if a["fault"] != n]
-        armed = bool(waiting) and request.method != "DELETE"
-        return JSONResponse({"applied": self.applied.get(n), "armed": armed})
+        return JSONResponse({"applied": self.applied.get(n)})
 
     async def knobs(self, request: Request) -> JSONResponse:
         body = await request.json()
