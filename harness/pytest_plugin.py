@@ -300,7 +300,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for sc, m in scenarios.items()
         }
         if not given or not declared or (attr == "SERVICES" and not all(declared.values())):
-            continue  # a scenario without SERVICES: Run.check_overrides checks at run time
+            continue  # no SERVICES: harness/plan.py check_overrides checks at run time
         for name in given:
             # (scenario, name) pairs this override is meant for
             short = service_of(name) if attr == "SERVICES" else name

@@ -71,7 +71,7 @@ def node_kill_run(tmp_path, replication: int, downtime: float) -> dict:
     results = json.loads(results.read_text())
     verdicts = {v["id"]: v for v in results["verdicts"]}
     # smoke asks for 10 s attempts and 10 s of retries; on a cluster an attempt is cut at
-    # 5 s and retries go on past Restate's own failover allowance (harness/run.py drive)
+    # 5 s and retries go on past Restate's own failover allowance (harness/plan.py client_limits)
     driver = results["stats"]["driver"]
     assert (driver["timeout"], driver["retry_for"]) == (5.0, 40.0), driver
     (end,) = [json.loads(x) for x in (next(reports.glob("*/faults.jsonl"))).read_text().splitlines()

@@ -453,7 +453,7 @@ def test_upgrade_faults_take_their_arguments_and_a_service():
 
 
 async def test_an_upgrade_switches_when_the_old_version_has_work_else_it_is_missed(tmp_path):
-    """The upgrade waits (in Run.upgrade) for an invocation of the old version in flight;
+    """The upgrade waits (in Upgrader.upgrade) for an invocation of the old version in flight;
     the nemesis records where it landed at the switch, and one that found no work before
     the workload ended as missed, with nothing switched."""
     switched = {"service": "svc", "version": 2, "pinned_at_switch": 3, "waited_for_work_s": 1.5}

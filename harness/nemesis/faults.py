@@ -309,8 +309,8 @@ def seeded_kills(
 
 
 # an upgrade is triggered in the first half of the workload, while requests still start, and
-# switches once the old version has an invocation in flight (Run.upgrade): aimed at work,
-# however slow the machine
+# switches once the old version has an invocation in flight (harness/nemesis/upgrade.py):
+# aimed at work, however slow the machine
 UPGRADE_WINDOW = (0.1, 0.5)
 
 
@@ -378,7 +378,7 @@ class LinkTarget(Protocol):
     async def stats(self) -> dict[str, Any]: ...
 
 
-# Run.upgrade: (service, args, the workload's end) -> (what happened, the new version's
+# Upgrader.upgrade: (service, args, the workload's end) -> (what happened, the new version's
 # process, its link); what happened says `missed` when no work came to aim at
 Upgrade = Callable[[str, dict[str, Any], asyncio.Event], Awaitable[tuple[dict[str, Any], Any, Any]]]
 
@@ -790,11 +790,11 @@ class Nemesis:
         event: dict[str, Any] | None,
         queued: float,
     ) -> None:
-        """A new version of the service (Run.upgrade), switched to once the old version
+        """A new version of the service (Upgrader.upgrade), switched to once the old version
         has an invocation in flight; from then on the service's faults act on the new
         version and its path. One that found no work before the workload ended is
         recorded as missed."""
-        assert self.upgrade is not None, "upgrade faults need Run.upgrade"
+        assert self.upgrade is not None, "upgrade faults need an Upgrader"
         what = {"fault": i, "kind": fault.kind, "target": fault.target, "args": fault.args}
         self.injected += 1
         self._in_force.add(i)

@@ -2,8 +2,8 @@
 whether it is undone and when it counts as landed, its words and its chart style. The plan's
 checks, the nemesis, the report's charts, shrink and the docs' table (docs/hooks.py) read
 these; the nemesis injects each by what it acts on (signals for a process, the proxy for a
-link, Run.upgrade for a deployment, the world for its webhook deliveries). Pure data:
-imported by checkers and the report too.
+link, the Upgrader (harness/nemesis/upgrade.py) for a deployment, the world for its webhook
+deliveries). Pure data: imported by checkers and the report too.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Metadata and log are replicated (replication 2), so the cluster stays available when any
 one node is down. Every node has its own allocated 127.0.0.1 ports and base dir; the ingress
 and admin of any node answer. The run's targets are the nodes, by name (n1, n2, n3); a plan's
-"server" fault goes to one node chosen by the seed (Run.drive), one node at a time.
+"server" fault goes to one node chosen by the seed (harness/plan.py prepare), one node at a time.
 """
 
 from __future__ import annotations
@@ -77,6 +77,16 @@ class Cluster:
     @property
     def names(self) -> list[str]:
         return [n.name for n in self.nodes]
+
+    @property
+    def targets(self) -> dict[str, RestateServer]:
+        """The fault targets: its nodes, by name (a plan's "server" is mapped to one)."""
+        return {n.name: n for n in self.nodes}
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """A cluster survives one node down: node faults run one at a time."""
+        return dict.fromkeys(self.names, "node")
 
     @property
     def admin(self) -> AdminClient:

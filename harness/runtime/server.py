@@ -51,6 +51,23 @@ class ServerAddresses:
     def ports(self) -> list[int]:
         return [self.config.ingress_port, self.config.admin_port, self.config.fabric_port]
 
+    # what a one-node server says as a topology (harness/runtime/topology.py Server): it is
+    # the only fault target, "server"; it has no health checks to choose an ingress by and
+    # no failover to measure; a registration is known to its ingress at once
+    serving = None
+    serves_without = None
+
+    @property
+    def targets(self) -> dict[str, Supervised]:
+        return {"server": self}  # type: ignore[dict-item]
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {}
+
+    async def wait_known(self, services: list[str]) -> float:
+        return 0.0
+
 
 class RestateServer(ServerAddresses, Supervised):
     """One restate-server node. A restart reuses its base dir (state, journal, timers)."""
