@@ -49,10 +49,12 @@ commands:
                           (pytest underneath); reports go to reports/<run-id>/
   report RUN_DIR...        re-run the stored runs' checks and rewrite their reports
   dashboard [REPORT_DIR]   rebuild REPORT_DIR/index.html (default reports/) from its runs
+  merge PART...            join the report folders of a sweep's parts (run --shard I/N) into
+                          one, with one dashboard and JUnit file; names a missing part
   provision [--node DIR]  install the pinned restate-server from npm into the cache (and
                           the npm dependencies of a Node.js service in DIR)
 
-exit codes (run, report):
+exit codes (run, report, merge):
 {exit_codes.help_text()}
 
 
@@ -268,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the steps and the result go (default: RUN_DIR-shrink next to RUN_DIR)",
     )
+    mer = sub.add_parser(
+        "merge", help="join the report folders of a sweep's parts (run --shard I/N) into one"
+    )
+    mer.add_argument(
+        "parts", nargs="+", type=Path, metavar="PART",
+        help="a part's report folder, or a folder holding one in reports/ (the nightly's)",
+    )  # fmt: skip
+    mer.add_argument(
+        "--report-dir", type=Path, default=Path("reports"), metavar="DIR",
+        help="the merged report folder (default: reports/)",
+    )  # fmt: skip
+    mer.add_argument(
+        "--junitxml", type=Path, metavar="FILE", help="also join the parts' JUnit files here"
+    )
     dash = sub.add_parser("dashboard", help="rebuild the dashboard of a report folder")
     dash.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"))
     prov = sub.add_parser(
@@ -290,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         return replay_command(args, argv if argv is not None else sys.argv[1:])
     commands = {"list": list_command, "run": run_command, "report": report_command,
                 "shrink": shrink_command, "dashboard": dashboard_command,
-                "provision": provision_command}  # fmt: skip
+                "merge": merge_command, "provision": provision_command}  # fmt: skip
     if args.command not in commands:
         parser.print_help()
         return 2
@@ -436,6 +452,32 @@ def dashboard_command(args: argparse.Namespace) -> int:
     except OSError as e:
         return could_not_write(e)
     return 0
+
+
+def merge_command(args: argparse.Namespace) -> int:
+    """`merge`: the parts of a sharded sweep as one report folder. The worst run's exit
+    code; 3 (could not run) when a part is missing or belongs to another sweep."""
+    from harness.report.dashboard import render_dashboard
+    from harness.shard import merge
+
+    try:
+        merged = merge(args.parts, args.report_dir, args.junitxml)
+        print(f"dashboard   {render_dashboard(args.report_dir)}")
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        return could_not_write(e)
+    runs = new_runs(args.report_dir, set())
+    codes = [EXIT_CODES.get(res.get("status", "crashed"), 3) for _, res in runs]
+    print(
+        f"{len(runs)} run(s) from {merged.shards} part(s)"
+        + (f" of {merged.of}" if merged.of else "")
+        + f"; {sum(c == 0 for c in codes)} passed"
+    )
+    for problem in merged.missing:
+        print(f"error: {problem}", file=sys.stderr)
+    return worst([*codes, *([3] if merged.missing else [])])
 
 
 def provision_command(args: argparse.Namespace) -> int:

@@ -27,6 +27,12 @@ def positive_seconds(v: Any) -> str | None:
     return None if v is None or v > 0 else f"must be > 0 seconds, got {v}"
 
 
+def shard_spec(v: Any) -> str | None:
+    from harness.shard import check_spec
+
+    return check_spec(v)
+
+
 def folders(v: Any) -> str | None:
     missing = [p for p in v or [] if not Path(p).is_dir()]
     return f"{missing[0]}: not a folder" if missing else None
@@ -124,6 +130,20 @@ OPTIONS: tuple[Option, ...] = (
         "machine has 2 cores or more, else 1: `run all` takes 95 s instead of 171 s with "
         "`--jobs 1` on 2 cores (a run mostly waits: downtimes, timers, retries), with the "
         "same faults landing in flight and in their windows",
+    ),
+    Option(
+        "shard",
+        "run only part I of N of the sweep (its scenarios x seeds, controls too), split "
+        "by the first seed: N CI jobs with the same command and seed each run one part; "
+        "`restate-chaos merge` joins their reports",
+        type=str,
+        metavar="I/N",
+        check=shard_spec,
+        doc="run only part I of N of the sweep (every collected scenario x seed, the "
+        "negative controls too), split by the first seed, so that N CI jobs given the same "
+        "command and `--seed` each run one part and together run each once; each part "
+        "leaves `shard-I-of-N.json` in its report folder, and `restate-chaos merge` joins "
+        "the parts (see [Reports and CI](../how-to/reports-and-ci.md))",
     ),
     Option(
         "replay",

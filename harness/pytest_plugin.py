@@ -273,7 +273,13 @@ def apps_for(scenario: str, services: dict[str, str], apps: dict[str, str]) -> d
     return out
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    check_overrides(config, items)
+    take_shard(config, items)
+
+
+def check_overrides(config: pytest.Config, items: list[pytest.Item]) -> None:
     """An --chaos-app (--chaos-adapter, --chaos-param) that names a service (contract,
     parameter) no collected scenario has is bad input, not a silent run of the bundled
     default: say which names there are."""
@@ -323,6 +329,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     raise pytest.UsageError(
                         f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
                     )
+
+
+def take_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--chaos-shard I/N: keep part I of the collected runs (harness/shard.py), and say in
+    the report folder which they are, for the merge."""
+    spec = config.getoption("--chaos-shard")
+    if spec is None:
+        return
+    from harness.shard import Shard, write_marker
+
+    shard, seed = Shard.parse(spec), config.stash[_SEED]
+    ids = [item.nodeid for item in items]
+    mine = set(shard.pick(ids, seed))
+    dropped = [item for item in items if item.nodeid not in mine]
+    items[:] = [item for item in items if item.nodeid in mine]
+    config.hook.pytest_deselected(items=dropped)
+    report_dir = Path(config.getoption("--chaos-report-dir"))
+    write_marker(report_dir, shard, seed, sorted(mine), len(ids))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,18 +22,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import psutil
 
 from harness.nemesis.kinds import BY_NAME, REGISTRY, kind
 from harness.workload.history import History, encode_line
 
-Kind = Literal[
-    "kill", "stop", "pause", "latency", "blackhole", "slow-close", "reset",
-    "reset-connections", "fail-nth", "upgrade", "duplicate-delivery", "reorder-delivery",
-    "late-delivery",
-]  # fmt: skip
 # views of the declared kinds (harness/nemesis/kinds.py)
 KINDS: tuple[str, ...] = tuple(BY_NAME)
 PROCESS_KINDS: tuple[str, ...] = tuple(k.name for k in REGISTRY if k.acts_on == "process")
@@ -48,7 +43,7 @@ CUTS = tuple(k.name for k in REGISTRY if k.cut)  # landed only if an attempt was
 
 @dataclass(frozen=True)
 class Fault:
-    kind: Kind
+    kind: str  # a declared kind (harness/nemesis/kinds.py): checked below
     target: str
     after_ops: int | None = None  # trigger: this many requests finished ...
     at: float | None = None  # ... or this many seconds into the chaos phase ...
@@ -526,22 +521,24 @@ class Nemesis:
             self.record("fault-skipped", fault=i, kind=fault.kind, target=fault.target)
             return
         event = trigger.result()
-        # a process and its network path are different targets: their faults may overlap
-        layer = "net:" if fault.kind in NETWORK_KINDS else ""
-        if fault.kind in DELIVERY_KINDS:  # one at a time on the world
-            await self._delivery(i, fault, progress, event)
+        acts_on = kind(fault.kind).acts_on
+        inject = {
+            "process": self._execute,
+            "link": self._network,
+            "deployment": self._upgrade,
+            "delivery": self._delivery,
+        }[acts_on]
+        if acts_on == "delivery":  # the world carries them out, each when its delivery comes
+            await inject(i, fault, progress, event, 0.0)
             return
+        # a process and its network path are different targets: their faults may overlap
+        layer = "net:" if acts_on == "link" else ""
         target = self.roles.get(fault.target, fault.target)
         fired, lock = time.monotonic(), self._per_target[layer + target]
         behind = lock.locked()  # another fault on the same target is in force
         async with lock:
             queued = (time.monotonic() - fired) * 1000 if behind else 0.0
-            if layer:
-                await self._network(i, fault, progress, event, queued)
-            elif fault.kind == "upgrade":
-                await self._upgrade(i, fault, progress, event, queued)
-            else:
-                await self._execute(i, fault, progress, event, queued)
+            await inject(i, fault, progress, event, queued)
 
     def _aim(
         self,
@@ -740,7 +737,12 @@ class Nemesis:
         self.record("fault-end", **what, ready_after=0.0, attempts_during=attempts)
 
     async def _delivery(
-        self, i: int, fault: Fault, progress: Progress, event: dict[str, Any] | None
+        self,
+        i: int,
+        fault: Fault,
+        progress: Progress,
+        event: dict[str, Any] | None,
+        queued: float,
     ) -> None:
         """A delivery fault, armed at the world for the next planned webhook delivery it
         fits: landed when the world applied it within `within_s`, else disarmed and
@@ -761,7 +763,7 @@ class Nemesis:
             applied = await self.events.delivery_fault(i)
         if applied is None:
             applied = await self.events.delivery_fault(i, disarm=True)
-        aim = self._aim(fault, progress, event, 0.0)
+        aim = self._aim(fault, progress, event, queued)
         aim["armed_ms"] = round((time.monotonic() - t0) * 1000, 1)
         if applied is not None:
             aim.update(landed=True, world_key=applied["key"])
