@@ -22,6 +22,8 @@ _EXPORTS = {
     "Control": "harness.controls",
     "BadInput": "harness.errors",
     "Contract": "harness.contracts",
+    "Params": "harness.params",
+    "scaled": "harness.params",
     # faults
     "Fault": "harness.nemesis.faults",
     "kill": "harness.nemesis.faults",
@@ -118,5 +120,6 @@ if TYPE_CHECKING:
         spread_keys,
         stop,
     )
+    from harness.params import Params, scaled
     from harness.run import Run
     from harness.workload.client import Outcome, Request

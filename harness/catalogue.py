@@ -1,6 +1,6 @@
 """The bundled scenarios, their contracts and the public checkers as reference pages, made
-from their declarations: each scenario module's docstring, SERVICES, CONTRACTS, parameters,
-SCALED and CONTROLS (docs/reference/scenarios.md); each contract class's docstring,
+from their declarations: each scenario module's docstring, SERVICES, CONTRACTS, Params
+and CONTROLS (docs/reference/scenarios.md); each contract class's docstring,
 assumptions, routes and methods (docs/reference/contracts.md); and each checker's signature
 and docstring, whose "Failed answers:" and "Amounts:" paragraphs say what it compares for
 answers that are not successes and for amounts (docs/reference/checkers.md), all by

@@ -130,38 +130,73 @@ def class_assumptions(node: Any) -> dict[str, tuple[Any, str]]:
     return {n: (values.get(n), m) for n, m in meanings.items()}
 
 
-def describe(path: Path) -> dict[str, Any]:
-    """A scenario file's summary line, SERVICES and CONTROLS, read without importing it
-    (listing stays fast: no run or report layer loaded)."""
+def declared_params(tree: Any, folder: Path) -> tuple[dict[str, Any], list[str]]:
+    """A scenario's `Params` fields from its source: name -> default (where it is a
+    literal, `scaled(N)` or `field(default_factory=lambda: LITERAL)`), and the scaled ones.
+    A `Params` that another scenario module of the folder declares (`class Params(other.Params)`
+    or `Params = other.Params`) contributes that module's fields first."""
     import ast
 
-    from harness.controls import DECLARATIONS
+    aliases = {
+        a.asname or a.name: a.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for a in node.names
+    }
+
+    def inherited(expr: Any) -> tuple[dict[str, Any], list[str]]:
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            other = folder / f"{aliases.get(expr.value.id, expr.value.id)}.py"
+            if other.is_file():
+                return declared_params(ast.parse(other.read_text()), folder)
+        return {}, []
+
+    params: dict[str, Any] = {}
+    scaled: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "Params":
+            return inherited(node.value)
+        if not isinstance(node, ast.ClassDef) or node.name != "Params":
+            continue
+        for base in node.bases:
+            more, more_scaled = inherited(base)
+            params.update(more)
+            scaled += more_scaled
+        for stmt in node.body:
+            if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
+                continue
+            value, name = stmt.value, stmt.target.id
+            if isinstance(value, ast.Call) and ast.unparse(value.func).endswith("scaled"):
+                scaled.append(name)
+                value = value.args[0]
+            elif isinstance(value, ast.Call) and ast.unparse(value.func).endswith("field"):
+                factory = next(
+                    (k.value for k in value.keywords if k.arg == "default_factory"), None
+                )
+                value = factory.body if isinstance(factory, ast.Lambda) else None
+            with contextlib.suppress(ValueError, TypeError, SyntaxError):
+                params[name] = ast.literal_eval(value) if value is not None else None
+    return params, scaled
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """A scenario file's summary line, SERVICES, CONTRACTS, CONTROLS and `Params`, read
+    without importing it (listing stays fast: no run or report layer loaded)."""
+    import ast
 
     tree = ast.parse(path.read_text())
     doc = (ast.get_docstring(tree) or "").strip()
     out: dict[str, Any] = {"doc": doc.splitlines()[0] if doc else "", "services": {}}
     out["controls"] = []
-    out["params"] = {}
+    out["params"], out["scaled"] = declared_params(tree, path.parent)
     out["assumptions"] = {}  # contract class -> {name: (bundled value, meaning)}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             out["assumptions"][node.name] = class_assumptions(node)
             continue
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):
-            names = [t.id for t in node.targets[0].elts if isinstance(t, ast.Name)]
-            with contextlib.suppress(ValueError):
-                values = ast.literal_eval(node.value)
-                out["params"].update(dict(zip(names, values, strict=False)))
-            continue
         if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
             continue
         name = node.targets[0].id
-        if name.isupper() and name not in DECLARATIONS:
-            with contextlib.suppress(ValueError):
-                out["params"][name] = ast.literal_eval(node.value)
-        if name == "SCALED":
-            with contextlib.suppress(ValueError):
-                out["scaled"] = list(ast.literal_eval(node.value))
         if name == "CONTRACTS" and isinstance(node.value, ast.Dict):
             out["contracts"] = {
                 ast.literal_eval(k): ast.unparse(v)

@@ -19,6 +19,7 @@ import sys
 from typing import Any, ClassVar
 
 from harness.errors import BadInput
+from harness.params import mismatch
 
 
 class Contract:
@@ -103,19 +104,11 @@ def make(
     contract = cls()
     for name, value in (given or {}).items():
         if name in getattr(cls, "ASSUMPTIONS", {}):
-            problem = value_mismatch(getattr(contract, name), value)
+            problem = mismatch(getattr(contract, name), value)
             if problem:
                 raise BadInput(f"--param {name}={value!r}: the assumption {name} {problem}")
             setattr(contract, name, value)
     return contract
-
-
-def value_mismatch(current: Any, value: Any) -> str | None:
-    """Why `value` cannot replace a parameter now `current` (None: it can)."""
-    kinds = (int, float) if isinstance(current, float) else type(current)
-    if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, kinds):
-        return f"is a {type(current).__name__} (now {current!r})"
-    return None
 
 
 def assumptions(contract: Any, default: type[Any], given: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# a scenario module's upper-case constants that declare it rather than parametrize it: every
-# other upper-case constant of plain data is a parameter (--param, run.json, `list`)
-DECLARATIONS = ("SERVICES", "CONTROLS", "CONTRACTS", "SCALED")
-
 
 @dataclass(frozen=True)
 class Control:

@@ -183,14 +183,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="NAME=VALUE",
         repeat=True,
         reproduce=True,
-        doc="set a scenario parameter (its module's upper-case constants, listed by `list`; "
+        doc="set a scenario parameter (a field of its `Params`, listed by `list`; "
         "`SCENARIO.NAME=` for one scenario of `all`; VALUE in JSON), recorded in run.json "
         "and the reproduce command",
     ),
     Option(
         "scale",
         "multiply each scenario's workload and faults by N, keeping their proportions (the "
-        "parameters its module lists in SCALED, and one copy of its fault plan per Nth of "
+        "parameters its Params marks scaled(), and one copy of its fault plan per Nth of "
         "the workload)",
         type=int,
         default=1,
@@ -198,7 +198,7 @@ OPTIONS: tuple[Option, ...] = (
         reproduce=True,
         check=at_least_1,
         doc="N times the workload and the faults, in the same proportions: the workload "
-        "sizes the scenario lists in `SCALED` are multiplied, and its fault plan repeats "
+        "sizes the scenario's `Params` marks `scaled()` are multiplied, and its fault plan repeats "
         "once per Nth of the workload (event-triggered faults: a scenario scales those "
         "itself with `chaos.scale`, as payments does)",
     ),

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from harness.contracts import contract_assumptions, value_mismatch
-from harness.controls import DECLARATIONS
+from harness.contracts import contract_assumptions
 from harness.errors import BadInput, HarnessError
 from harness.manifest import report_dir_problem, settle_dead_runs
 from harness.options import OPTIONS, add_pytest_options, problems, rerun_config
+from harness.params import mismatch, params_class
 
 if TYPE_CHECKING:  # the run machinery is imported where a session uses it, not by loading
     from harness.run import Run  # the plugin: every pytest run where the wheel is installed
@@ -300,7 +300,7 @@ def check_overrides(config: pytest.Config, items: list[pytest.Item]) -> None:
     }
     for option, (attr, what, given) in overrides.items():
         declared = {
-            sc: scenario_params(m) | contract_assumptions(getattr(m, "CONTRACTS", {}))
+            sc: params_class(m).defaults() | contract_assumptions(getattr(m, "CONTRACTS", {}))
             if attr == "params"
             else dict(getattr(m, attr, {}))
             for sc, m in scenarios.items()
@@ -324,7 +324,7 @@ def check_overrides(config: pytest.Config, items: list[pytest.Item]) -> None:
                     f"By scenario: {listing} (scope one with SCENARIO.NAME=...)"
                 )
             for sc, short in targets if attr == "params" else ():
-                problem = value_mismatch(declared[sc][short], given[name])
+                problem = mismatch(declared[sc][short], given[name])
                 if problem:
                     raise pytest.UsageError(
                         f"{option} {name}={given[name]!r}: {sc}'s {short} {problem}"
@@ -431,53 +431,6 @@ def parse_params(values: list[str]) -> dict[str, Any]:
     return out
 
 
-def override_params(scenario: str, module: Any, given: dict[str, Any]) -> dict[str, Any]:
-    """Set the parameters meant for this scenario on its module; returns the old values.
-    A name the module does not have, or a value of another type, is bad input."""
-    declared = scenario_params(module)
-    old: dict[str, Any] = {}
-    for name, value in given.items():
-        scope, _, short = name.rpartition(".")
-        if scope and scope != scenario:
-            continue
-        if short not in declared:
-            continue  # meant for another scenario of the run (checked at collection)
-        current = getattr(module, short)
-        problem = value_mismatch(current, value)
-        if problem:
-            raise BadInput(f"--param {name}={value!r}: {short} {problem}")
-        old[short] = current
-        setattr(module, short, value)
-    return old
-
-
-def scale_params(module: Any, scale: int) -> dict[str, Any]:
-    """Multiply the scenario's workload sizes (the integer parameters its module lists in
-    `SCALED`) by `scale`; returns the old values."""
-    if scale == 1:
-        return {}
-    old = {name: getattr(module, name) for name in getattr(module, "SCALED", ())}
-    for name, value in old.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise BadInput(f"SCALED names {name}, which is not an integer parameter")
-        setattr(module, name, value * scale)
-    return old
-
-
-def scenario_params(module: Any) -> dict[str, Any]:
-    """A scenario's parameters: its module's upper-case constants of plain data types."""
-    plain = (int, float, str, bool, list, tuple, dict, set, frozenset)
-    out: dict[str, Any] = {}
-    for name, value in vars(module).items():
-        if name in DECLARATIONS:
-            continue
-        if name.isupper() and isinstance(value, plain):
-            out[name] = sorted(value) if isinstance(value, set | frozenset) else value
-        elif name.isupper() and hasattr(value, "total_seconds"):  # a timedelta
-            out[name] = value.total_seconds()
-    return out
-
-
 def _relative(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -496,12 +449,19 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
     services = dict(getattr(node.module, "SERVICES", {}))
     contracts = dict(getattr(node.module, "CONTRACTS", {}))
     given = parse_params(cfg.getoption("--chaos-param"))
-    previous = override_params(_scenario_name(node), node.module, given)
+    scenario = _scenario_name(node)
+    declared_params = params_class(node.module)
+    mine = {  # the --param values meant for this scenario's Params
+        short: v
+        for n, v in given.items()
+        for scope, _, short in [n.rpartition(".")]
+        if scope in ("", scenario) and short in declared_params.defaults()
+    }
     scale = cfg.getoption("--chaos-scale")
-    previous = {**scale_params(node.module, scale), **previous}
-    apps = apps_for(_scenario_name(node), services, parse_apps(cfg.getoption("--chaos-app")))
+    params = declared_params.build(mine, scale)
+    apps = apps_for(scenario, services, parse_apps(cfg.getoption("--chaos-app")))
     adapters = apps_for(
-        _scenario_name(node),
+        scenario,
         contracts,
         parse_pairs("--chaos-adapter", cfg.getoption("--chaos-adapter")),
     )
@@ -511,9 +471,9 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         short: v
         for n, v in given.items()
         for scope, _, short in [n.rpartition(".")]
-        if scope in ("", _scenario_name(node)) and short in declared
+        if scope in ("", scenario) and short in declared
     }
-    applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in {*previous, *assumed}}
+    applied = {n: v for n, v in given.items() if n.rpartition(".")[2] in {*mine, *assumed}}
     duration = cfg.getoption("--chaos-duration")
     backend, plan = cfg.getoption("--chaos-backend"), cfg.getoption("--chaos-plan")
     subset, topology = cfg.getoption("--chaos-subset"), cfg.getoption("--chaos-topology")
@@ -523,7 +483,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         param={n: json.dumps(v) for n, v in applied.items()},
     )  # fmt: skip
     run = Run(
-        _scenario_name(node),
+        scenario,
         RunOptions(
             seed=chaos_seed,
             report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
@@ -538,7 +498,7 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             app_paths=[Path(p).resolve() for p in cfg.getoption("--chaos-app-path")],
             rerun=rerun,
             description=(getattr(node.module, "__doc__", None) or "").strip(),
-            params=scenario_params(node.module),
+            params=params,
             assumed=assumed,
             scale=scale,
             duration=duration,
@@ -576,7 +536,6 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
             node.user_properties.append(("chaos_known_bug", "; ".join(known)))
 
     request.addfinalizer(finish)  # sync: runs even when the event loop is gone
-    request.addfinalizer(lambda: [setattr(node.module, n, v) for n, v in previous.items()])
     run.selfwatch.start()
     yield run
     await run.close()

@@ -24,6 +24,7 @@ from harness.checkers.verdict import Verdict, combine, evaluate, status_of
 from harness.errors import HarnessError
 from harness.nemesis.faults import Fault, effect_window_plan, load_plan, plan_digest
 from harness.nemesis.upgrade import Upgrader
+from harness.params import Params
 from harness.phases import Settle
 from harness.preflight import preflight as check_preflight
 from harness.rundir import RESULTS_JSON, RunDir
@@ -63,7 +64,8 @@ class RunOptions:
     # from which its `reproduce` command is made
     rerun: dict[str, Any] | None = None
     description: str = ""  # the scenario's spec in words (its module docstring)
-    params: dict[str, Any] = field(default_factory=dict)  # the scenario's parameters
+    # the scenario's parameters, as --param and --scale gave them (harness/params.py)
+    params: Params = field(default_factory=Params)
     # values --param gave the contracts' assumptions (harness/contracts.py)
     assumed: dict[str, Any] = field(default_factory=dict)
     scale: int = 1  # workload and faults multiplied by this (--scale)
@@ -107,7 +109,7 @@ class Run:
             status="running",
             started=self.started,
             description=options.description,
-            params=options.params,
+            params=options.params.to_record(),
             scale=options.scale,
             duration_limit=options.duration,  # --duration ("duration" is the run's own)
             backend=options.backend,
@@ -140,6 +142,11 @@ class Run:
         self.selfwatch = SelfWatch(self.history)  # started by the fixture, in the run's loop
 
     @property
+    def params(self) -> Any:
+        """The scenario's parameters (its module's Params), as --param and --scale made them."""
+        return self.options.params
+
+    @property
     def manifest(self) -> dict[str, Any]:
         """run.json as it stands (a scenario may add what its checks read)."""
         return self.rundir.manifest
@@ -154,7 +161,7 @@ class Run:
 
     @property
     def scale(self) -> int:
-        """The workload multiplier (--scale N): the parameters a scenario lists in SCALED
+        """The workload multiplier (--scale N): the parameters a scenario marks scaled()
         are already multiplied; a scenario multiplies anything else it sizes by hand (for
         example the number of keys its event-triggered faults aim at)."""
         return self.options.scale

@@ -19,8 +19,10 @@ Checks:   per user, posts processed in the order sent, one at a time, once each;
 
 import asyncio
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -33,13 +35,18 @@ from harness import (
     check_key_order,
     check_not_held_up,
     check_vacuity,
+    scaled,
     seeded_kills,
     seeded_plan,
 )
 
-USERS, PACKAGES, EVENTS = 30, 30, 6
-SCALED = ("USERS", "PACKAGES")  # the workload sizes --scale N multiplies
-SLOW = {f"u{i}" for i in range(3)}
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    USERS: int = scaled(30)
+    PACKAGES: int = scaled(30)
+    EVENTS: int = 6
+    SLOW: frozenset[str] = frozenset(f"u{i}" for i in range(3))  # users with slow posts
 
 
 class FeedContract(Contract):
@@ -140,21 +147,22 @@ def in_sequence(rng: random.Random, key: str, first: list[Request], events: list
     return flow
 
 
-def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract) -> list:
+def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract, p: Params) -> list:
     flows = []
-    for i in range(USERS):
+    for i in range(p.USERS):
         user = f"u{i}"
         posts = []
-        for n in range(EVENTS):
-            post, checks = f"{user}.{n}", rng.randint(3, 5) if user in SLOW else rng.randint(0, 1)
+        for n in range(p.EVENTS):
+            slow = user in p.SLOW
+            post, checks = f"{user}.{n}", rng.randint(3, 5) if slow else rng.randint(0, 1)
             req = feed.post(user, post, n, checks, idem=post)
             posts.append(req.as_action("processPost", user, id=post))
         flows.append(in_sequence(rng, user, [], posts))
-    for i in range(PACKAGES):
+    for i in range(p.PACKAGES):
         pkg = f"pkg{i}"
         register = packages.register(pkg, f"r{i}", idem=pkg).as_action("registerPackage", pkg)
         updates = []
-        for n in range(EVENTS):
+        for n in range(p.EVENTS):
             location = f"hub{rng.randint(0, 99)}"
             req = packages.update(pkg, n, location, idem=f"{pkg}.{n}")
             updates.append(req.as_action("updateLocation", pkg, n=n, location=location))
@@ -175,7 +183,8 @@ async def settle_and_check(chaos: Run) -> None:
     """Heal, quiesce, read every package's state, check."""
     packages = chaos.contract("tracker")
     finals = [
-        packages.info(f"pkg{i}").as_action("getPackageInfo", f"pkg{i}") for i in range(PACKAGES)
+        packages.info(f"pkg{i}").as_action("getPackageInfo", f"pkg{i}")
+        for i in range(chaos.params.PACKAGES)
     ]
     await chaos.verify(checks, reads=finals, timeout=30)
 
@@ -183,7 +192,7 @@ async def settle_and_check(chaos: Run) -> None:
 async def test_events_in_order_once_state_complete(chaos: Run) -> None:
     await start(chaos)
 
-    flows = workload(chaos.rng, chaos.contract("feed"), chaos.contract("tracker"))
+    flows = workload(chaos.rng, chaos.contract("feed"), chaos.contract("tracker"), chaos.params)
     plan = seeded_kills(
         chaos.fault_rng, len(flows), ["server", "feed", "tracker", "server"], window=(0.2, 0.9)
     )
@@ -201,7 +210,7 @@ async def test_events_in_order_once_state_complete(chaos: Run) -> None:
 def checks(run: RunData) -> list[Verdict | Check]:
     """Read in the scenario's words (processPost of a user, updateLocation of a package);
     the Kafka path's events carry the same names and fields untagged."""
-    packages = run.contract("tracker", PackagesContract)
+    packages, p = run.contract("tracker", PackagesContract), Params.of(run)
     records = run.actions()
 
     def enriched() -> Verdict:  # the final packages, read through the adapter
@@ -217,11 +226,11 @@ def checks(run: RunData) -> list[Verdict | Check]:
     return [
         check_key_order(records, run.ledger, "processPost", lambda o: o.invoke["req"]["id"]),
         # a post's work is its moderation polls (0-5): durations do not compare across posts
-        check_not_held_up(run.ledger, slow=SLOW, records=run.records, equal_work=False),
+        check_not_held_up(run.ledger, slow=set(p.SLOW), records=run.records, equal_work=False),
         Check("enriched", enriched),
         check_vacuity(
             records,
-            min_ok=USERS * EVENTS,
+            min_ok=p.USERS * p.EVENTS,
             min_faults=2,
             pending_until=run.last_effect_at,
         ),

@@ -16,13 +16,11 @@ Checks:   the same as scenario_event_processing: per user in the order produced,
 """
 
 import random
+from dataclasses import dataclass
 
 import pytest
+from harness.bundled.scenarios import scenario_event_processing as http
 from harness.bundled.scenarios.scenario_event_processing import (
-    EVENTS,
-    PACKAGES,
-    SLOW,
-    USERS,
     PackagesContract,
     in_sequence,
     settle_and_check,
@@ -42,10 +40,16 @@ CONTRACTS = {"tracker": PackagesContract}
 
 pytestmark = [pytest.mark.kafka, pytest.mark.skipif(bool(missing()), reason=missing() or "")]
 
-POSTS, LOCATIONS = "social-media-posts", "package-location-updates"
+
+@dataclass(frozen=True)
+class Params(http.Params):
+    """The HTTP path's parameters (its checks read them), and the topics."""
+
+    POSTS: str = "social-media-posts"
+    LOCATIONS: str = "package-location-updates"
 
 
-def workload(rng: random.Random, events, packages: PackagesContract) -> list:
+def workload(rng: random.Random, events, packages: PackagesContract, p: Params) -> list:
     """Posts and location updates as Kafka records of the bundled shapes (the topics carry
     the bundled API's bodies); registrations through the tracker's contract."""
 
@@ -56,22 +60,22 @@ def workload(rng: random.Random, events, packages: PackagesContract) -> list:
         return in_sequence(rng, key, list(first), values, produce)
 
     flows = []
-    for i in range(USERS):
+    for i in range(p.USERS):
         user = f"u{i}"
         posts = [
             {
                 "id": f"{user}.{n}",
                 "seq": n,
-                "checks": rng.randint(3, 5) if user in SLOW else rng.randint(0, 1),
+                "checks": rng.randint(3, 5) if user in p.SLOW else rng.randint(0, 1),
             }
-            for n in range(EVENTS)
+            for n in range(p.EVENTS)
         ]
-        flows.append(keyed(user, POSTS, "UserFeed/processPost", posts))
-    for i in range(PACKAGES):
+        flows.append(keyed(user, p.POSTS, "UserFeed/processPost", posts))
+    for i in range(p.PACKAGES):
         pkg = f"pkg{i}"
         register = packages.register(pkg, f"r{i}", idem=pkg).as_action("registerPackage", pkg)
-        updates = [{"n": n, "location": f"hub{rng.randint(0, 99)}"} for n in range(EVENTS)]
-        flows.append(keyed(pkg, LOCATIONS, "PackageTracker/updateLocation", updates, [register]))
+        updates = [{"n": n, "location": f"hub{rng.randint(0, 99)}"} for n in range(p.EVENTS)]
+        flows.append(keyed(pkg, p.LOCATIONS, "PackageTracker/updateLocation", updates, [register]))
     rng.shuffle(flows)
     return flows
 
@@ -79,11 +83,12 @@ def workload(rng: random.Random, events, packages: PackagesContract) -> list:
 async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
     await start(chaos)
     await chaos.start_kafka()
-    await chaos.subscribe(POSTS, "UserFeed/processPost")
-    await chaos.subscribe(LOCATIONS, "PackageTracker/updateLocation")
+    p = chaos.params
+    await chaos.subscribe(p.POSTS, "UserFeed/processPost")
+    await chaos.subscribe(p.LOCATIONS, "PackageTracker/updateLocation")
 
     async with chaos.producer() as events:
-        flows = workload(chaos.rng, events, chaos.contract("tracker"))
+        flows = workload(chaos.rng, events, chaos.contract("tracker"), p)
         plan = seeded_kills(
             chaos.fault_rng, len(flows), ["feed", "tracker", "server"], window=(0.2, 0.9)
         )
@@ -92,7 +97,7 @@ async def test_kafka_events_in_order_once_state_complete(chaos: Run) -> None:
     await chaos.heal()
     await chaos.wait_delivered(
         ["UserFeed/processPost", "PackageTracker/updateLocation"],
-        at_least=(USERS + PACKAGES) * EVENTS,
+        at_least=(p.USERS + p.PACKAGES) * p.EVENTS,
         timeout=60,
     )
     await settle_and_check(chaos)

@@ -13,8 +13,10 @@ Checks:   every subtask of an acknowledged task done exactly once, none twice; t
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -25,12 +27,16 @@ from harness import (
     check_fanout,
     check_idempotent_response,
     check_vacuity,
+    scaled,
     seeded_kills,
     spread_keys,
 )
 
-TASKS, DUPLICATE = 60, 0.2
-SCALED = ("TASKS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    TASKS: int = scaled(60)
+    DUPLICATE: float = 0.2
 
 
 class FanOutContract(Contract):
@@ -83,24 +89,25 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: FanOutContract) -> list[Request]:
+def workload(rng: random.Random, api: FanOutContract, p: Params) -> list[Request]:
     requests = []
-    for i in range(TASKS):
+    for i in range(p.TASKS):
         job, subtasks = f"job{i}", rng.randint(3, 8)
         req = api.run(job, subtasks, idem=job).as_action("run", job, subtasks=subtasks)
         requests.append(req)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.append(req)
     return requests
 
 
 async def test_fan_out_fan_in(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("worker")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("worker")
 
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     # kill the worker right after the world records a subtask's work (its answer held back):
     # the seeded kills below land wherever the fan-out is, often while no subtask is running
     victims = [f"{job}:0" for job in spread_keys(requests, 2)]
@@ -112,6 +119,7 @@ async def test_fan_out_fan_in(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("worker", FanOutContract)
     records = run.actions()  # in the scenario's words: run of a job
     return [
@@ -119,5 +127,5 @@ def checks(run: RunData) -> list[Verdict]:
             records, run.ledger, "run", api.total, aggregate_recorded=api.aggregate_recorded
         ).resting_on(run.assumed("worker", "aggregate_recorded")),
         check_idempotent_response(records, "run"),
-        check_vacuity(records, min_ok=TASKS // 2, min_faults=2),
+        check_vacuity(records, min_ok=p.TASKS // 2, min_faults=2),
     ]

@@ -17,8 +17,10 @@ Checks:   per machine, transitions never overlap, alternate DOWN -> UP -> DOWN .
 """
 
 import random
+from dataclasses import dataclass, field
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -31,13 +33,18 @@ from harness import (
     check_not_held_up,
     check_transitions,
     check_vacuity,
+    scaled,
     seeded_plan,
 )
 
-REQUESTS, DUPLICATE = 250, 0.15
-SCALED = ("REQUESTS",)  # the workload sizes --scale N multiplies
-MACHINES = [f"m{i}" for i in range(10)] + ["slow0", "slow1"]
-STATES = {"setUp": "UP", "tearDown": "DOWN"}  # action -> the state it moves to
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    REQUESTS: int = scaled(250)
+    DUPLICATE: float = 0.15
+    MACHINES: tuple[str, ...] = (*(f"m{i}" for i in range(10)), "slow0", "slow1")
+    # action -> the state it moves to
+    STATES: dict[str, str] = field(default_factory=lambda: {"setUp": "UP", "tearDown": "DOWN"})
 
 
 class MachinesContract(Contract):
@@ -97,25 +104,26 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: MachinesContract) -> list[Request]:
+def workload(rng: random.Random, api: MachinesContract, p: Params) -> list[Request]:
     requests: list[Request] = []
-    for i in range(REQUESTS):
-        action, machine = rng.choice(list(STATES)), rng.choice(MACHINES)
+    for i in range(p.REQUESTS):
+        action, machine = rng.choice(list(p.STATES)), rng.choice(p.MACHINES)
         build = api.set_up if action == "setUp" else api.tear_down
         req = build(machine, idem=f"op{i}").as_action(action, machine)
         requests.append(req)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), req)
     return requests
 
 
 async def test_one_transition_at_a_time(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("machines")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("machines")
 
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     plan = seeded_plan(
         chaos.fault_rng,
         len(requests),
@@ -125,23 +133,24 @@ async def test_one_transition_at_a_time(chaos: Run) -> None:
     await chaos.drive(requests, plan, retry_for=20, timeout=15)
 
     # an API without a status read (the contract's status() gives None): no final reads
-    reads = {m: api.status(m) for m in MACHINES}
+    reads = {m: api.status(m) for m in p.MACHINES}
     finals = [r.as_action("status", m) for m, r in reads.items() if r is not None]
     await chaos.verify(checks, reads=finals, timeout=20)
 
 
 def checks(run: RunData) -> list[Verdict | Check]:
+    p = Params.of(run)
     api = run.contract("machines", MachinesContract)
     records = run.actions()  # in the scenario's words: setUp / tearDown of a machine
 
     def transitions() -> Verdict:  # the final states, read through the adapter
         finals = {m: api.state(a) for m, a in run.answers("status").items()}
-        return check_transitions(records, run.ledger, finals, STATES, "DOWN", moved=api.moved)
+        return check_transitions(records, run.ledger, finals, p.STATES, "DOWN", moved=api.moved)
 
     return [
         Check("transitions", transitions),
         check_not_held_up(run.ledger, slow={"slow0", "slow1"}, records=run.records),
         check_idempotent_response(records, "setUp", id="idempotent_response:setUp"),
         check_idempotent_response(records, "tearDown", id="idempotent_response:tearDown"),
-        check_vacuity(records, min_ok=REQUESTS // 2, min_faults=2),
+        check_vacuity(records, min_ok=p.REQUESTS // 2, min_faults=2),
     ]

@@ -13,8 +13,10 @@ Checks:   every user's final list holds each acknowledged subscription exactly o
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -27,11 +29,17 @@ from harness import (
     check_set_members,
     check_shared_reads,
     check_vacuity,
+    scaled,
     seeded_plan,
 )
 
-ADDS, READS, USERS, DUPLICATE = 300, 300, 20, 0.15
-SCALED = ("ADDS", "READS", "USERS")  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    ADDS: int = scaled(300)
+    READS: int = scaled(300)
+    USERS: int = scaled(20)
+    DUPLICATE: float = 0.15
 
 
 class SubscriptionListContract(Contract):
@@ -88,26 +96,27 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: SubscriptionListContract) -> list[Request]:
+def workload(rng: random.Random, api: SubscriptionListContract, p: Params) -> list[Request]:
     requests = []
-    for i in range(ADDS):
-        user, sub = f"u{rng.randrange(USERS)}", f"s{i}"
+    for i in range(p.ADDS):
+        user, sub = f"u{rng.randrange(p.USERS)}", f"s{i}"
         add = api.add(user, sub, idem=f"add-{sub}").as_action("add", user, subscription=sub)
         requests.append(add)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), add)
-    for _ in range(READS):
-        user = f"u{rng.randrange(USERS)}"
+    for _ in range(p.READS):
+        user = f"u{rng.randrange(p.USERS)}"
         requests.insert(rng.randrange(len(requests) + 1), api.read(user).as_action("list", user))
     return requests
 
 
 async def test_no_lost_update(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("subscriptions")
     await chaos.start_server()
     await chaos.start_service("subscriptions")
 
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     plan = seeded_plan(
         chaos.fault_rng,
         len(requests),
@@ -116,11 +125,12 @@ async def test_no_lost_update(chaos: Run) -> None:
     )
     await chaos.drive(requests, plan, retry_for=20)
 
-    finals = [api.read(f"u{u}").as_action("list", f"u{u}") for u in range(USERS)]
+    finals = [api.read(f"u{u}").as_action("list", f"u{u}") for u in range(p.USERS)]
     await chaos.verify(checks, reads=finals, timeout=20)
 
 
 def checks(run: RunData) -> list[Verdict | Check]:
+    p = Params.of(run)
     api = run.contract("subscriptions", SubscriptionListContract)
     records = [r for r in run.actions() if not r.get("check_read")]  # the workload alone
 
@@ -146,5 +156,5 @@ def checks(run: RunData) -> list[Verdict | Check]:
         Check("set_members", lambda: check_set_members(records, finals(), "add", member=member)),
         Check("shared_reads", shared_reads),
         check_idempotent_response(records, "add"),
-        check_vacuity(records, min_ok=ADDS, min_faults=2),
+        check_vacuity(records, min_ok=p.ADDS, min_faults=2),
     ]

@@ -22,8 +22,10 @@ Checks:   each payment confirmed (with a webhook, no cancel) or cancelled exactl
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     SIGNAL_LOST,
     Contract,
@@ -38,6 +40,7 @@ from harness import (
     check_signals,
     check_vacuity,
     mark_known,
+    scaled,
     seeded_kills,
     seeded_plan,
     seeded_upgrade,
@@ -45,14 +48,22 @@ from harness import (
     spread_keys,
 )
 
-PAYMENTS = 100
-DELIVERY_FAULTS = [("duplicate-delivery", "world"), ("late-delivery", "world")]
-# a reordered pair tells only if no server restart comes between its early delivery and the
-# payment's timeout (a restart may lose a resolved awakeable: a known Restate bug, excused),
-# and the scenario's kills are dense: so six, each aimed at its own payment planned with two
-# deliveries, spread over the workload (faults armed together would strike neighbours)
-REORDERED = 6
-SCALED = ("PAYMENTS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    PAYMENTS: int = scaled(100)
+    DELIVERY_FAULTS: tuple[tuple[str, str], ...] = (
+        ("duplicate-delivery", "world"),
+        ("late-delivery", "world"),
+    )
+    # a reordered pair tells only if no server restart comes between its early delivery and
+    # the payment's timeout (a restart may lose a resolved awakeable: a known Restate bug,
+    # excused), and the scenario's kills are dense: so six, each aimed at its own payment
+    # planned with two deliveries, spread over the workload (faults armed together would
+    # strike neighbours)
+    REORDERED: int = 6
+    UPGRADE: str = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
+    V2: str = "harness.bundled.services.payment_signals_v2:app"
 
 
 class SignalsContract(Contract):
@@ -78,9 +89,6 @@ class SignalsContract(Contract):
     def check_answer(self, action: str, answer: Any) -> None:
         self.outcome(answer)
 
-
-UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
-V2 = "harness.bundled.services.payment_signals_v2:app"
 
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
@@ -129,12 +137,13 @@ def webhook_plan(rng: random.Random) -> list[float]:
 
 
 async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("payments")
     world = await chaos.start_world()
     server = await chaos.start_server()
     await chaos.start_service("payments")
 
-    plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(PAYMENTS)}
+    plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(p.PAYMENTS)}
     await world.webhooks(server.ingress_url, plans)
     requests = [api.process(p, 10 + i, idem=p).as_action("process", p) for i, p in enumerate(plans)]
     never = [p for p, plan in plans.items() if not plan]
@@ -142,15 +151,15 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     faults = await chaos.effect_window("payments", "charge", charged)
     faults += await chaos.effect_window("payments", "cancel", cancelled)
     faults += seeded_kills(chaos.fault_rng, len(requests), ["server", "server"], window=(0.3, 0.9))
-    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
+    upgrade = {"app": p.V2, "in_place": p.UPGRADE == "in_place"}
     faults += seeded_upgrade(chaos.fault_rng, len(requests), "payments", upgrade)
     # the provider's deliveries faulted on purpose: a copy, one late, six out of order (last:
     # the other faults keep the numbers and places a seed gave them before these came)
-    faults += seeded_plan(chaos.fault_rng, len(requests), DELIVERY_FAULTS, window=(0.05, 0.6))
+    faults += seeded_plan(chaos.fault_rng, len(requests), p.DELIVERY_FAULTS, window=(0.05, 0.6))
     pairs = [r for r in requests if len(plans[r.meta["subject"]]) >= 2]
     faults += [
         Fault("reorder-delivery", "world", at=0.0, args={"key": key, "within_s": 120.0})
-        for key in spread_keys(pairs, min(REORDERED, len({r.meta["subject"] for r in pairs})))
+        for key in spread_keys(pairs, min(p.REORDERED, len({r.meta["subject"] for r in pairs})))
     ]
     await chaos.drive(requests, faults, retry_for=20, rate=30)
 
@@ -158,6 +167,7 @@ async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("payments", SignalsContract)
     records = run.actions()  # in the scenario's words: process of a payment
     signals = check_signals(
@@ -185,5 +195,5 @@ def checks(run: RunData) -> list[Verdict]:
             name="each payment started once",
         ),
         check_idempotent_response(records, "process"),
-        check_vacuity(records, min_ok=PAYMENTS // 2, min_faults=2),
+        check_vacuity(records, min_ok=p.PAYMENTS // 2, min_faults=2),
     ]

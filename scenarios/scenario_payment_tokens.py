@@ -20,8 +20,10 @@ Checks:   per token at most one payment and one refund, never a refund without a
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -33,12 +35,19 @@ from harness import (
     check_timers,
     check_tokens,
     check_vacuity,
+    scaled,
     seeded_kills,
 )
 
-TOKENS, ACCOUNTS, CANCEL, DUPLICATE = 150, 8, 0.5, 0.2
-SLOW_BANK, SLOW_BANK_MS = 6, 2000  # tokens (without a cancel) whose bank answers late
-SCALED = ("TOKENS", "ACCOUNTS")  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    TOKENS: int = scaled(150)
+    ACCOUNTS: int = scaled(8)
+    CANCEL: float = 0.5
+    DUPLICATE: float = 0.2
+    SLOW_BANK: int = 6  # tokens (without a cancel) whose bank answers late
+    SLOW_BANK_MS: int = 2000
 
 
 class TokensContract(Contract):
@@ -106,44 +115,44 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: TokensContract) -> list[Request]:
+def workload(rng: random.Random, api: TokensContract, p: Params) -> list[Request]:
     """Per token a make, maybe a cancel (either order); some requests twice."""
     requests: list[Request] = []
-    for i in range(TOKENS):
+    for i in range(p.TOKENS):
         token = f"tok{i}"
-        account, amount = f"acct{rng.randrange(ACCOUNTS)}", rng.randint(1, 50)
+        account, amount = f"acct{rng.randrange(p.ACCOUNTS)}", rng.randint(1, 50)
         make = api.make(token, account, amount, f"make-{token}").as_action("make", token)
         pair = [make]
-        if rng.random() < CANCEL:
+        if rng.random() < p.CANCEL:
             cancel = api.cancel(token, f"cancel-{token}").as_action("cancel", token)
             pair.insert(rng.randrange(2), cancel)
         for req in pair:
             requests.append(req)
-            if rng.random() < DUPLICATE:
+            if rng.random() < p.DUPLICATE:
                 requests.append(req)
     return requests
 
 
 async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
     """The scenario against service `name` (its contract: chaos.contract(name))."""
-    api = chaos.contract(name)
+    api, p = chaos.contract(name), chaos.params
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service(name)
-    for a in range(ACCOUNTS):
+    for a in range(p.ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     # the window kills need a charge: tokens without a cancel (one sent alongside its make
     # can win the race and leave nothing to charge: the kill would never come)
     cancelled = {r.meta["subject"] for r in requests if r.meta.get("action") == "cancel"}
     victims = [
-        next(f"tok{j}" for j in range(i, TOKENS) if f"tok{j}" not in cancelled)
-        for i in (TOKENS // 4, TOKENS * 3 // 5)
+        next(f"tok{j}" for j in range(i, p.TOKENS) if f"tok{j}" not in cancelled)
+        for i in (p.TOKENS // 4, p.TOKENS * 3 // 5)
     ]
     # a slow bank, not a refusing one: these tokens' withdraws are answered 2 s late
-    calm = [f"tok{i}" for i in range(TOKENS) if f"tok{i}" not in cancelled | set(victims)]
-    for token in chaos.rng.sample(calm, min(SLOW_BANK, len(calm))):
-        await world.set_knob("withdraw", token, latency_ms=SLOW_BANK_MS)
+    calm = [f"tok{i}" for i in range(p.TOKENS) if f"tok{i}" not in cancelled | set(victims)]
+    for token in chaos.rng.sample(calm, min(p.SLOW_BANK, len(calm))):
+        await world.set_knob("withdraw", token, latency_ms=p.SLOW_BANK_MS)
     faults = await chaos.effect_window(name, "withdraw", victims)
     faults += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "server", name], window=(0.3, 0.95)
@@ -152,7 +161,7 @@ async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
     # its first transition): a retry after expiry would be a new payment, by design
     await chaos.drive(requests, faults, retry_for=6, timeout=5)
     # the quiesce includes the pending expiry timers
-    reads = [(f"tok{i}", api.status(f"tok{i}")) for i in range(TOKENS)]
+    reads = [(f"tok{i}", api.status(f"tok{i}")) for i in range(p.TOKENS)]
     finals = [r.as_action("status", token) for token, r in reads if r is not None]
     await chaos.verify(checks, reads=finals, timeout=30)
 
@@ -164,6 +173,7 @@ async def test_token_state_machine(chaos: Run) -> None:
 def token_checks(
     run: RunData, api: TokensContract, service: str = "payments"
 ) -> list[Verdict | Check]:
+    p = Params.of(run)  # also the Stripe-style front's (scenario_stripe_api.py)
     records = run.actions()  # in the scenario's words: make / cancel / status of a token
 
     def cleared() -> Verdict:  # the tokens' states after expiry, read through the adapter
@@ -193,7 +203,7 @@ def token_checks(
             name="each token expires once, on time",
         ).resting_on(run.assumed(service, "expiry_ms")),
         Check("cleared", cleared),
-        check_vacuity(records, min_ok=TOKENS, min_faults=3),
+        check_vacuity(records, min_ok=p.TOKENS, min_faults=3),
     ]
 
 

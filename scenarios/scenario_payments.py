@@ -14,8 +14,10 @@ Checks:   at most one effective charge per payment and exactly one when acknowle
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -28,14 +30,21 @@ from harness import (
     check_exactly_once,
     check_idempotent_response,
     check_vacuity,
+    scaled,
     seeded_kills,
     seeded_plan,
     spread_keys,
 )
 
-PAYMENTS, ACCOUNTS, BALANCE = 300, 10, 1_000_000
-SCALED = ("PAYMENTS", "ACCOUNTS")  # the workload sizes --scale N multiplies
-DUPLICATE, REFUND, DECLINE = 0.25, 0.2, 0.03
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    PAYMENTS: int = scaled(300)
+    ACCOUNTS: int = scaled(10)
+    BALANCE: int = 1_000_000
+    DUPLICATE: float = 0.25
+    REFUND: float = 0.2
+    DECLINE: float = 0.03
 
 
 class PaymentsContract(Contract):
@@ -114,15 +123,15 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: PaymentsContract) -> list[Request]:
+def workload(rng: random.Random, api: PaymentsContract, p: Params) -> list[Request]:
     requests = []
-    for i in range(PAYMENTS):
-        pid, amount, account = f"p{i}", rng.randint(1, 100), f"acct{rng.randrange(ACCOUNTS)}"
+    for i in range(p.PAYMENTS):
+        pid, amount, account = f"p{i}", rng.randint(1, 100), f"acct{rng.randrange(p.ACCOUNTS)}"
         create = api.create(pid, amount, account, idem=f"create-{pid}").as_action(
             "create", pid, amount=amount, account=account
         )
-        requests += [create, create] if rng.random() < DUPLICATE else [create]
-        if rng.random() < REFUND:
+        requests += [create, create] if rng.random() < p.DUPLICATE else [create]
+        if rng.random() < p.REFUND:
             for n in range(2):
                 refund = api.refund(pid, idem=f"refund-{pid}-{n}")
                 if refund is not None:
@@ -131,17 +140,18 @@ def workload(rng: random.Random, api: PaymentsContract) -> list[Request]:
 
 
 async def test_no_double_charge(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("payments")
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("payments")
 
     rng = chaos.rng
-    requests = workload(rng, api)
-    for a in range(ACCOUNTS):
-        await world.open_account(f"acct{a}", BALANCE)
-    keys = [f"p{i}" for i in range(PAYMENTS)]
-    declined = rng.sample(keys, int(PAYMENTS * DECLINE))
+    requests = workload(rng, api, p)
+    for a in range(p.ACCOUNTS):
+        await world.open_account(f"acct{a}", p.BALANCE)
+    keys = [f"p{i}" for i in range(p.PAYMENTS)]
+    declined = rng.sample(keys, int(p.PAYMENTS * p.DECLINE))
     victims = spread_keys(requests, 6 * chaos.scale, exclude=set(declined))
     for key in declined:
         await world.set_knob("charge", key, decline=True)
@@ -177,6 +187,7 @@ def final_states(run: RunData, api: PaymentsContract) -> dict[str, str]:
 
 
 def checks(run: RunData) -> list[Verdict | Check]:
+    p = Params.of(run)
     api = run.contract("payments", PaymentsContract)
     records = run.actions()  # the history in the scenario's words: create / refund / read
 
@@ -184,7 +195,7 @@ def checks(run: RunData) -> list[Verdict | Check]:
         sent = {
             r["key"]: r for r in records if r.get("type") == "invoke" and r["handler"] == "create"
         }
-        expected = {f"acct{a}": BALANCE for a in range(ACCOUNTS)}
+        expected = {f"acct{a}": p.BALANCE for a in range(p.ACCOUNTS)}
         for payment, state in final_states(run, api).items():
             if state == "charged" and payment in sent:
                 expected[sent[payment]["req"]["account"]] -= sent[payment]["req"]["amount"]
@@ -221,5 +232,5 @@ def checks(run: RunData) -> list[Verdict | Check]:
         refund_verdict,
         check_idempotent_response(records, "create"),
         Check("balances", balances),
-        check_vacuity(records, min_ok=PAYMENTS, min_faults=4),
+        check_vacuity(records, min_ok=p.PAYMENTS, min_faults=4),
     ]

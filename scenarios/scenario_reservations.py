@@ -12,8 +12,10 @@ Checks:   at most one reservation per product in the inventory, exactly one when
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -25,12 +27,17 @@ from harness import (
     check_idempotent_response,
     check_single_winner,
     check_vacuity,
+    scaled,
     seeded_kills,
     spread_keys,
 )
 
-RESERVATIONS, PRODUCTS, DUPLICATE = 400, 60, 0.25
-SCALED = ("RESERVATIONS", "PRODUCTS")  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    RESERVATIONS: int = scaled(400)
+    PRODUCTS: int = scaled(60)
+    DUPLICATE: float = 0.25
 
 
 class ProductsContract(Contract):
@@ -71,25 +78,26 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: ProductsContract) -> list[Request]:
+def workload(rng: random.Random, api: ProductsContract, p: Params) -> list[Request]:
     requests: list[Request] = []
-    for i in range(RESERVATIONS):
-        product = f"prod{rng.randrange(PRODUCTS)}"
+    for i in range(p.RESERVATIONS):
+        product = f"prod{rng.randrange(p.PRODUCTS)}"
         req = api.reserve(product, f"r{i}", idem=f"r{i}").as_action("reserve", product)
         requests.append(req)
-        if rng.random() < DUPLICATE:  # again: right away, or a little later
+        if rng.random() < p.DUPLICATE:  # again: right away, or a little later
             requests.insert(rng.randrange(len(requests), len(requests) + 30), req)
     return requests
 
 
 async def test_each_product_reserved_once(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("products")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("products")
 
     rng = chaos.rng
-    requests = workload(rng, api)
+    requests = workload(rng, api, p)
     victims = spread_keys(requests, 3)
     plan = await chaos.effect_window("products", "reserve", victims)
     plan += seeded_kills(chaos.fault_rng, len(requests), ("products", "server"))
@@ -99,6 +107,7 @@ async def test_each_product_reserved_once(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("products", ProductsContract)
     records = run.actions()  # in the scenario's words: reserve of a product
     return [
@@ -114,5 +123,5 @@ def checks(run: RunData) -> list[Verdict]:
             records, "reserve", won=api.won, name="one acknowledged winner per product"
         ),
         check_idempotent_response(records, "reserve"),
-        check_vacuity(records, min_ok=RESERVATIONS, min_faults=4),
+        check_vacuity(records, min_ok=p.RESERVATIONS, min_faults=4),
     ]

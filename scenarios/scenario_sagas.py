@@ -18,10 +18,12 @@ Checks:   successful bookings hold all three reservations and ran no compensatio
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from harness.bundled.services.trips import STEPS
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -33,13 +35,19 @@ from harness import (
     check_idempotent_response,
     check_saga,
     check_vacuity,
+    scaled,
     seeded_kills,
     seeded_plan,
     spread_keys,
 )
 
-BOOKINGS, DUPLICATE, DECLINE, LOST_ANSWER = 120, 0.2, 0.25, 0.2
-SCALED = ("BOOKINGS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    BOOKINGS: int = scaled(120)
+    DUPLICATE: float = 0.2
+    DECLINE: float = 0.25
+    LOST_ANSWER: float = 0.2
 
 
 class TripsContract(Contract):
@@ -93,34 +101,36 @@ CONTROLS = [
 ]
 
 
-def failure_plan(rng: random.Random) -> dict[str, tuple[str, int] | None]:
+def failure_plan(rng: random.Random, p: Params) -> dict[str, tuple[str, int] | None]:
     """booking -> (how, step index) of its planned failure, or None."""
     plan: dict[str, tuple[str, int] | None] = {}
-    for i in range(BOOKINGS):
+    for i in range(p.BOOKINGS):
         roll = rng.random()
-        how = "decline" if roll < DECLINE else "lost" if roll < DECLINE + LOST_ANSWER else None
+        lost = roll < p.DECLINE + p.LOST_ANSWER
+        how = "decline" if roll < p.DECLINE else "lost" if lost else None
         plan[f"b{i}"] = (how, rng.randrange(len(STEPS))) if how else None
     return plan
 
 
-def workload(rng: random.Random, api: TripsContract) -> list[Request]:
+def workload(rng: random.Random, api: TripsContract, p: Params) -> list[Request]:
     requests = []
-    for i in range(BOOKINGS):
+    for i in range(p.BOOKINGS):
         req = api.book(f"b{i}", idem=f"b{i}").as_action("book", f"b{i}")
         requests.append(req)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.append(req)
     return requests
 
 
 async def test_saga_compensates_in_reverse(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("trips")
     world = await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("trips")
 
     rng = chaos.rng
-    plan = failure_plan(rng)
+    plan = failure_plan(rng, p)
     chaos.manifest["saga_plan"] = plan  # what checks() compares the ledger against
     for booking, failure in plan.items():
         if failure:
@@ -132,7 +142,7 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
                 decline=how == "decline",
                 latency_ms=api.step_timeout_ms + 500 if how == "lost" else 0,
             )
-    requests = workload(rng, api)
+    requests = workload(rng, api, p)
     ok_bookings = {b for b, f in plan.items() if f is None}
     victim, twin = spread_keys([r for r in requests if r.meta["subject"] in ok_bookings], 2)
     faults = await chaos.effect_window("trips", "reserve", [f"{victim}:car"])
@@ -151,6 +161,7 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("trips", TripsContract)
     records = run.actions(failed={"book": api.failed})  # in the scenario's words
     plan = {b: (list(STEPS), f[1] if f else None) for b, f in run.manifest["saga_plan"].items()}
@@ -159,5 +170,5 @@ def checks(run: RunData) -> list[Verdict]:
             run.assumed("trips", "step_timeout_ms")
         ),
         check_idempotent_response(records, "book"),
-        check_vacuity(records, min_ok=BOOKINGS // 3, min_faults=4),
+        check_vacuity(records, min_ok=p.BOOKINGS // 3, min_faults=4),
     ]

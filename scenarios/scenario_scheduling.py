@@ -16,7 +16,9 @@ Checks:   reminders 1..3 once each, 1 s apart (late by no more than the run meas
 """
 
 import random
+from dataclasses import dataclass
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -27,11 +29,16 @@ from harness import (
     check_idempotent_response,
     check_schedule,
     check_vacuity,
+    scaled,
     seeded_kills,
 )
 
-INVOICES, PAID, REDELIVERED = 120, 0.4, 0.2
-SCALED = ("INVOICES",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    INVOICES: int = scaled(120)
+    PAID: float = 0.4
+    REDELIVERED: float = 0.2
 
 
 class TrackerContract(Contract):
@@ -98,15 +105,15 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: TrackerContract) -> list[Request]:
+def workload(rng: random.Random, api: TrackerContract, p: Params) -> list[Request]:
     requests: list[Request] = []
-    for i in range(INVOICES):
+    for i in range(p.INVOICES):
         invoice = f"inv{i}"
         fail = api.failure(invoice, f"evt_fail_{i}").as_action("onPaymentFailure", invoice)
         requests.append(fail)
-        if rng.random() < REDELIVERED:
+        if rng.random() < p.REDELIVERED:
             requests.insert(rng.randrange(len(requests), len(requests) + 20), fail)
-        if rng.random() < PAID:
+        if rng.random() < p.PAID:
             delay = rng.randint(300, 4000)
             late = delay + rng.randint(1000, 2500)
             requests += [
@@ -117,12 +124,13 @@ def workload(rng: random.Random, api: TrackerContract) -> list[Request]:
 
 
 async def test_reminders_stop_on_success(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("tracker")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("tracker")
 
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     plan = seeded_kills(
         chaos.fault_rng,
         len(requests),
@@ -135,6 +143,7 @@ async def test_reminders_stop_on_success(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("tracker", TrackerContract)
     records = run.actions()  # in the scenario's words: failure / success events of an invoice
     return [
@@ -152,7 +161,7 @@ def checks(run: RunData) -> list[Verdict]:
         check_idempotent_response(records, "onPaymentFailure", project=lambda r: r["invocationId"]),
         check_vacuity(
             records,
-            min_ok=INVOICES,
+            min_ok=p.INVOICES,
             min_faults=2,
             pending_until=run.last_effect_at,
         ),

@@ -10,8 +10,10 @@ Checks:   every counter equals its distinct acknowledged increments; every invoc
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Check,
     Contract,
@@ -23,10 +25,15 @@ from harness import (
     check_counters,
     check_vacuity,
     kill,
+    scaled,
 )
 
-OPS, KEYS, DUPLICATES = 500, 20, 0.15
-SCALED = ("OPS", "KEYS")  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    OPS: int = scaled(500)
+    KEYS: int = scaled(20)
+    DUPLICATES: float = 0.15
 
 
 class CounterContract(Contract):
@@ -75,13 +82,13 @@ CONTROLS = [
 ]
 
 
-def increments(rng: random.Random, api: CounterContract) -> list[Request]:
+def increments(rng: random.Random, api: CounterContract, p: Params) -> list[Request]:
     requests: list[Request] = []
-    for i in range(OPS):
-        counter = f"c{rng.randrange(KEYS)}"
+    for i in range(p.OPS):
+        counter = f"c{rng.randrange(p.KEYS)}"
         req = api.add(counter, 1, idem=f"inc-{i}").as_action("add", counter)
         requests.append(req)
-        if rng.random() < DUPLICATES:  # the same request again: right away, or later
+        if rng.random() < p.DUPLICATES:  # the same request again: right away, or later
             requests.insert(rng.randrange(len(requests) - 1, len(requests) + 20), req)
     return requests
 
@@ -91,7 +98,7 @@ async def test_counter_survives_kills(chaos: Run) -> None:
     await chaos.start_server()
     await chaos.start_service("counter")
 
-    requests = increments(chaos.rng, api)
+    requests = increments(chaos.rng, api, chaos.params)
     window = range(len(requests) // 5, len(requests) * 3 // 4)
     first, second = sorted(chaos.fault_rng.sample(window, 2))
     await chaos.drive(
@@ -103,12 +110,12 @@ async def test_counter_survives_kills(chaos: Run) -> None:
         retry_for=10,
     )
 
-    finals = [api.read(f"c{k}").as_action("read", f"c{k}") for k in range(KEYS)]
+    finals = [api.read(f"c{k}").as_action("read", f"c{k}") for k in range(chaos.params.KEYS)]
     await chaos.verify(checks, reads=finals, timeout=10)
 
 
 def checks(run: RunData) -> list[Verdict | Check]:
-    api = run.contract("counter", CounterContract)
+    api, p = run.contract("counter", CounterContract), Params.of(run)
     records = run.actions()  # in the scenario's words: add and read of a counter
 
     def counters() -> Verdict:  # the final values, read through the adapter
@@ -117,5 +124,5 @@ def checks(run: RunData) -> list[Verdict | Check]:
 
     return [
         Check("counters", counters),
-        check_vacuity(records, min_ok=OPS // 2, min_faults=2),
+        check_vacuity(records, min_ok=p.OPS // 2, min_faults=2),
     ]

@@ -8,6 +8,7 @@ Faults:   as in payment_tokens.
 Checks:   as in payment_tokens.
 """
 
+from harness.bundled.scenarios import scenario_payment_tokens as tokens
 from harness.bundled.scenarios.scenario_payment_tokens import (
     TokensContract,
     run_scenario,
@@ -15,6 +16,8 @@ from harness.bundled.scenarios.scenario_payment_tokens import (
 )
 
 from harness import Check, Control, Request, Run, RunData, Verdict
+
+Params = tokens.Params  # the same workload and faults as payment_tokens
 
 
 class StripeContract(TokensContract):

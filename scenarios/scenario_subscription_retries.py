@@ -17,8 +17,10 @@ Checks:   each payment and subscription took effect at most once; users whose pr
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     BadInput,
     Contract,
@@ -31,13 +33,19 @@ from harness import (
     check_idempotent_response,
     check_saga,
     check_vacuity,
+    scaled,
     seeded_kills,
 )
 
-USERS, DUPLICATE, BROKEN_PROVIDER = 100, 0.2, 0.2
-SCALED = ("USERS",)  # the workload sizes --scale N multiplies
-FLAKY = 2  # every provider call fails its first 2 attempts (retries stay within the bound)
-CATALOG = ("netflix", "hulu", "prime", "disney")
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    USERS: int = scaled(100)
+    DUPLICATE: float = 0.2
+    BROKEN_PROVIDER: float = 0.2
+    # every provider call fails its first FLAKY attempts (retries stay within the bound)
+    FLAKY: int = 2
+    CATALOG: tuple[str, ...] = ("netflix", "hulu", "prime", "disney")
 
 
 class SubscriptionsContract(Contract):
@@ -100,22 +108,23 @@ CONTROLS = [
 
 
 def workload(
-    rng: random.Random, api: SubscriptionsContract
+    rng: random.Random, api: SubscriptionsContract, p: Params
 ) -> tuple[list[Request], dict[str, tuple[list[str], int | None]]]:
     """The requests, and per user its saga steps and the index of the step that fails."""
     requests, plan = [], {}
-    for i in range(USERS):
-        user, subs = f"u{i}", rng.sample(CATALOG, rng.randint(1, 3))
-        fails = rng.randrange(len(subs)) + 1 if rng.random() < BROKEN_PROVIDER else None
+    for i in range(p.USERS):
+        user, subs = f"u{i}", rng.sample(p.CATALOG, rng.randint(1, 3))
+        fails = rng.randrange(len(subs)) + 1 if rng.random() < p.BROKEN_PROVIDER else None
         plan[user] = (["pay", *subs], fails)
         req = api.add(user, subs, rng.randint(5, 20), idem=user).as_action("add", user)
         requests.append(req)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.append(req)
     return requests, plan
 
 
 async def test_retries_and_saga(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("subscriptions")
     world = await chaos.start_world()
     await chaos.start_server()
@@ -125,9 +134,9 @@ async def test_retries_and_saga(chaos: Run) -> None:
         raise BadInput(
             f"provider_failure must be retryable or terminal, not {api.provider_failure!r}"
         )
-    requests, plan = workload(chaos.rng, api)
+    requests, plan = workload(chaos.rng, api, p)
     chaos.manifest["saga_plan"] = plan
-    await world.set_knob("reserve", fail_attempts=FLAKY)
+    await world.set_knob("reserve", fail_attempts=p.FLAKY)
     await world.set_knob("charge", fail_attempts=1)
     for user, (steps, k) in plan.items():
         if k is not None:
@@ -154,6 +163,7 @@ async def test_retries_and_saga(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("subscriptions", SubscriptionsContract)
     records = run.actions(failed={"add": api.failed})  # in the scenario's words
     plan = {u: (steps, k) for u, (steps, k) in run.manifest["saga_plan"].items()}
@@ -162,5 +172,5 @@ def checks(run: RunData) -> list[Verdict]:
             run.assumed("subscriptions", "provider_failure")
         ),
         check_idempotent_response(records, "add"),
-        check_vacuity(records, min_ok=USERS // 2, min_faults=3),
+        check_vacuity(records, min_ok=p.USERS // 2, min_faults=3),
     ]

@@ -17,8 +17,10 @@ Checks:   each result reached the user once: the synchronous answer or one email
           completed; the faults landed while requests were in flight.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -30,12 +32,19 @@ from harness import (
     check_one_path,
     check_preconditions,
     check_vacuity,
+    scaled,
     seeded_kills,
     seeded_upgrade,
 )
 
-UPLOADS, FAST, WAIT_S = 100, 0.55, 0.8
-SCALED = ("UPLOADS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    UPLOADS: int = scaled(100)
+    FAST: float = 0.55
+    WAIT_S: float = 0.8
+    UPGRADE: str = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
+    V2: str = "harness.bundled.services.data_upload_v2:app"
 
 
 class UploadContract(Contract):
@@ -79,9 +88,6 @@ class UploadContract(Contract):
             self.result(answer)
 
 
-UPGRADE = "drain"  # how version 2 is deployed: "drain" (the safe way) or "in_place"
-V2 = "harness.bundled.services.data_upload_v2:app"
-
 # the scenario's services: name (as in --app NAME=...) -> the bundled implementation
 SERVICES = {
     "upload": "harness.bundled.services.data_upload:app",
@@ -114,10 +120,10 @@ CONTROLS = [
 ]
 
 
-def upload(api: UploadContract, uid: str, eta_ms: int):
+def upload(api: UploadContract, uid: str, eta_ms: int, p: Params):
     """One user's client: submit, wait a bounded time for the result, else ask by email."""
     submit = api.submit(uid, eta_ms).as_action("run", uid, eta_ms=eta_ms)
-    attach = api.attach(uid, WAIT_S).as_action("attach", uid)
+    attach = api.attach(uid, p.WAIT_S).as_action("attach", uid)
     by_email = api.by_email(uid, f"{uid}@example.com", idem=uid).as_action("resultAsEmail", uid)
 
     async def flow(call):
@@ -132,6 +138,7 @@ def upload(api: UploadContract, uid: str, eta_ms: int):
 
 
 async def test_result_by_exactly_one_path(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("upload")
     await chaos.start_world()
     await chaos.start_server()
@@ -139,23 +146,24 @@ async def test_result_by_exactly_one_path(chaos: Run) -> None:
 
     rng = chaos.rng
     etas = {
-        f"u{i}": rng.randint(100, 500) if rng.random() < FAST else rng.randint(1200, 2000)
-        for i in range(UPLOADS)
+        f"u{i}": rng.randint(100, 500) if rng.random() < p.FAST else rng.randint(1200, 2000)
+        for i in range(p.UPLOADS)
     }
     slow = [u for u, eta in etas.items() if eta >= 1200]
     emailed = slow[2 :: len(slow) // 2][:2]
     emails = [f"{u}:url" for u in emailed]
     faults = await chaos.effect_window("upload", "email", emails, downtime=0.5)
-    faults += seeded_kills(chaos.fault_rng, UPLOADS, ["server", "server"], window=(0.3, 0.9))
-    upgrade = {"app": V2, "in_place": UPGRADE == "in_place"}
-    faults += seeded_upgrade(chaos.fault_rng, UPLOADS, "upload", upgrade)
-    flows = [upload(api, u, eta) for u, eta in etas.items()]
+    faults += seeded_kills(chaos.fault_rng, p.UPLOADS, ["server", "server"], window=(0.3, 0.9))
+    upgrade = {"app": p.V2, "in_place": p.UPGRADE == "in_place"}
+    faults += seeded_upgrade(chaos.fault_rng, p.UPLOADS, "upload", upgrade)
+    flows = [upload(api, u, eta, p) for u, eta in etas.items()]
     await chaos.drive(flows, faults, concurrency=64, retry_for=20, rate=25)  # a flow takes seconds
 
     await chaos.verify(checks, timeout=30)
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("upload", UploadContract)
     records = run.actions()  # in the scenario's words: run / attach / resultAsEmail of an upload
     return [
@@ -178,5 +186,5 @@ def checks(run: RunData) -> list[Verdict]:
             name="each upload ran once",
         ),
         check_preconditions(run.ledger, "email", "upload", needs_key=api.upload_key),
-        check_vacuity(records, min_ok=UPLOADS, min_faults=2),
+        check_vacuity(records, min_ok=p.UPLOADS, min_faults=2),
     ]

@@ -15,7 +15,9 @@ Checks:   every accepted task did its work exactly once; none before its delay, 
 """
 
 import random
+from dataclasses import dataclass
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -27,12 +29,17 @@ from harness import (
     check_idempotent_response,
     check_timers,
     check_vacuity,
+    scaled,
     seeded_kills,
     spread_keys,
 )
 
-TASKS, DELAYED, RESUBMIT = 200, 0.5, 0.25
-SCALED = ("TASKS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    TASKS: int = scaled(200)
+    DELAYED: float = 0.5
+    RESUBMIT: float = 0.25
 
 
 class TasksContract(Contract):
@@ -65,24 +72,25 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: TasksContract) -> list[Request]:
+def workload(rng: random.Random, api: TasksContract, p: Params) -> list[Request]:
     requests: list[Request] = []
-    for i in range(TASKS):
-        task, delay = f"task{i}", rng.randint(500, 3000) if rng.random() < DELAYED else None
+    for i in range(p.TASKS):
+        task, delay = f"task{i}", rng.randint(500, 3000) if rng.random() < p.DELAYED else None
         req = api.run(task, delay, idem=task).as_action("run", task, delay_ms=delay or 0)
         requests.append(req)
-        if rng.random() < RESUBMIT:
+        if rng.random() < p.RESUBMIT:
             requests.insert(rng.randrange(len(requests), len(requests) + 40), req)
     return requests
 
 
 async def test_tasks_run_once_on_time(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("worker")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("worker")
 
-    requests = workload(chaos.rng, api)
+    requests = workload(chaos.rng, api, p)
     # kill the worker right after the world records a task's work (its answer held back),
     # whatever the seeded kills hit: a task done outside ctx.run is then done twice
     delayed = {r.meta["subject"] for r in requests if r.meta.get("delay_ms")}
@@ -99,6 +107,7 @@ async def test_tasks_run_once_on_time(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     records = run.actions()  # in the scenario's words: run of a task
     return [
         check_exactly_once(
@@ -122,7 +131,7 @@ def checks(run: RunData) -> list[Verdict]:
         # the sends return at once: faults count while tasks were still pending
         check_vacuity(
             records,
-            min_ok=TASKS,
+            min_ok=p.TASKS,
             min_faults=2,
             pending_until=run.last_effect_at,
         ),

@@ -19,8 +19,10 @@ Checks:   one charge, one ticket email and one reminder per purchase; no reminde
 """
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
+import harness
 from harness import (
     Contract,
     Control,
@@ -32,13 +34,19 @@ from harness import (
     check_idempotent_response,
     check_timers,
     check_vacuity,
+    scaled,
     seeded_kills,
     seeded_plan,
 )
 
-TICKETS, DUPLICATE = 150, 0.2
-REMIND_MIN_MS, REMIND_MAX_MS = 1000, 4000  # each reminder is due this long after its purchase
-SCALED = ("TICKETS",)  # the workload sizes --scale N multiplies
+
+@dataclass(frozen=True)
+class Params(harness.Params):
+    TICKETS: int = scaled(150)
+    DUPLICATE: float = 0.2
+    # each reminder is due between these many ms after its purchase
+    REMIND_MIN_MS: int = 1000
+    REMIND_MAX_MS: int = 4000
 
 
 class TicketsContract(Contract):
@@ -93,30 +101,31 @@ CONTROLS = [
 ]
 
 
-def workload(rng: random.Random, api: TicketsContract) -> list[Request]:
+def workload(rng: random.Random, api: TicketsContract, p: Params) -> list[Request]:
     requests = []
-    for i in range(TICKETS):
+    for i in range(p.TICKETS):
         ticket, amount = f"t{i}", rng.randint(20, 90)
-        remind_in_ms = rng.randint(REMIND_MIN_MS, REMIND_MAX_MS)
+        remind_in_ms = rng.randint(p.REMIND_MIN_MS, p.REMIND_MAX_MS)
         req = api.buy(ticket, amount, remind_in_ms, idem=ticket).as_action(
             "buy", ticket, remind_in_ms=remind_in_ms
         )
         requests.append(req)
-        if rng.random() < DUPLICATE:
+        if rng.random() < p.DUPLICATE:
             requests.append(req)
     return requests
 
 
 async def test_charge_email_reminder_once(chaos: Run) -> None:
+    p = chaos.params
     api = chaos.contract("tickets")
     await chaos.start_world()
     await chaos.start_server()
     await chaos.start_service("tickets")
 
-    requests = workload(chaos.rng, api)
-    victims = [f"t{i}:pay" for i in (TICKETS // 4, TICKETS * 2 // 3)]
+    requests = workload(chaos.rng, api, p)
+    victims = [f"t{i}:pay" for i in (p.TICKETS // 4, p.TICKETS * 2 // 3)]
     faults = await chaos.effect_window("tickets", "charge", victims)
-    twin = [f"t{TICKETS * 9 // 10}:pay"]  # the network twin: its stream reset after the charge
+    twin = [f"t{p.TICKETS * 9 // 10}:pay"]  # the network twin: its stream reset after the charge
     faults += await chaos.effect_window("tickets", "charge", twin, kind="reset")
     faults += seeded_kills(
         chaos.fault_rng, len(requests), ["server", "server", "tickets"], window=(0.3, 0.95)
@@ -129,6 +138,7 @@ async def test_charge_email_reminder_once(chaos: Run) -> None:
 
 
 def checks(run: RunData) -> list[Verdict]:
+    p = Params.of(run)
     api = run.contract("tickets", TicketsContract)
     records = run.actions()  # in the scenario's words: buy of a ticket
     return [
@@ -160,5 +170,5 @@ def checks(run: RunData) -> list[Verdict]:
             timer_of=lambda o: (f"{o.key}:reminder", api.reminder_due_s(o)),
         ),
         check_idempotent_response(records, "buy"),
-        check_vacuity(records, min_ok=TICKETS // 2, min_faults=3),
+        check_vacuity(records, min_ok=p.TICKETS // 2, min_faults=3),
     ]

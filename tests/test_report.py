@@ -189,16 +189,17 @@ def test_dashboard_in_a_browser(browser, stored_runs):
 
 
 def test_reanalysis_sees_the_parameters_the_run_had():
-    """A run at --scale 2 (or with --param) expects what its parameters said: re-analysis
-    sets them on the scenario module while the checks run, and restores them after."""
+    """A run at --scale 2 (or with --param) expects what its parameters said: the checks
+    read them from run.json (Params.of), so a re-analysis judges with the run's values and
+    no module is touched."""
+    from types import SimpleNamespace as Data  # what Params.of reads of a RunData
+
     from harness.bundled.scenarios import scenario_smoke as smoke
 
-    from harness.report.analyze import recorded_params
-
-    with recorded_params(smoke.checks, {"OPS": 1000, "KEYS": 40, "GONE": 1}):
-        assert (smoke.OPS, smoke.KEYS) == (1000, 40)
-        assert not hasattr(smoke, "GONE")
-    assert (smoke.OPS, smoke.KEYS) == (500, 20)
+    data = Data(manifest={"params": {"OPS": 1000, "KEYS": 40, "GONE": 1}})
+    assert (smoke.Params.of(data).OPS, smoke.Params.of(data).KEYS) == (1000, 40)
+    assert smoke.Params().OPS == 500 and smoke.Params.build({}, scale=2).OPS == 1000
+    assert smoke.Params.of(Data(manifest={})) == smoke.Params()
 
 
 def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_runs, tmp_path):

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import importlib
 import importlib.util
-import inspect
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +35,6 @@ def load_checks(spec: str, file: str | None = None) -> Any:
         raise HarnessError(f"cannot load the checks {spec!r} recorded in run.json: {e}") from e
 
 
-@contextlib.contextmanager
-def recorded_params(checks: Any, params: dict[str, Any]) -> Iterator[None]:
-    """The scenario module's parameters as the run had them (--param, --scale) while its
-    checks run again: a check that derives what it expects from them must see the same."""
-    module = inspect.getmodule(checks)
-    old = {n: getattr(module, n) for n in params if hasattr(module, n)}
-    for name in old:
-        value = params[name]
-        if isinstance(old[name], tuple | set | frozenset) and isinstance(value, list):
-            value = type(old[name])(value)  # run.json stores them as lists
-        elif isinstance(old[name], datetime.timedelta):
-            value = datetime.timedelta(seconds=value)  # ... and these as seconds
-        setattr(module, name, value)
-    try:
-        yield
-    finally:
-        for name, value in old.items():
-            setattr(module, name, value)
-
-
 def reanalyze(run_dir: Path) -> dict[str, Any]:
     """Re-run the checks recorded in run.json; returns the rewritten results."""
     if not (run_dir / "run.json").is_file():
@@ -73,8 +49,7 @@ def reanalyze(run_dir: Path) -> dict[str, Any]:
     spec = data.manifest.get("checks")
     if spec:  # a run that crashed before its checks has none: its report is only re-rendered
         checks = load_checks(spec, data.manifest.get("checks_file"))
-        with recorded_params(checks, data.manifest.get("params") or {}):
-            verdicts = evaluate(checks, data)
+        verdicts = evaluate(checks, data)  # its parameters: from run.json (Params.of)
         results["verdicts"] = [v.to_record() for v in verdicts]
         results["valid"] = combine(verdicts)
         if results.get("status", "unknown") in FINAL:

@@ -8,6 +8,9 @@ Checks:   one effective charge per accepted order, none for a declined one; the 
           for the same idempotency key; the faults landed in flight.
 """
 
+from dataclasses import dataclass
+
+import harness
 from harness import (
     Control,
     Request,
@@ -21,7 +24,13 @@ from harness import (
     spread_keys,
 )
 
-ORDERS, DUPLICATE, DECLINE = 120, 0.2, 0.05
+
+@dataclass(frozen=True)
+class Params(harness.Params):  # --param NAME=VALUE; --scale N multiplies the scaled ones
+    ORDERS: int = harness.scaled(120)
+    DUPLICATE: float = 0.2
+    DECLINE: float = 0.05
+
 
 SERVICES = {"checkout": "orders.service:app"}  # name -> default implementation
 
@@ -31,11 +40,11 @@ CONTROLS = [
 
 
 def workload(chaos: Run) -> list[Request]:
-    requests = []
-    for i in range(ORDERS):
+    requests, p = [], chaos.params
+    for i in range(p.ORDERS):
         order = {"orderId": f"o{i}", "customer": f"c{i % 7}", "totalCents": 100 + i}
         req = Request("Checkout", "placeOrder", body=order, idem=f"order-o{i}")
-        requests += [req, req] if chaos.rng.random() < DUPLICATE else [req]
+        requests += [req, req] if chaos.rng.random() < p.DUPLICATE else [req]
     return requests
 
 
@@ -44,8 +53,8 @@ async def test_orders_charged_once(chaos: Run) -> None:
     await chaos.start_server()
     await chaos.start_service("checkout")
 
-    requests = workload(chaos)
-    declined = chaos.rng.sample([f"o{i}" for i in range(ORDERS)], int(ORDERS * DECLINE))
+    requests, p = workload(chaos), chaos.params
+    declined = chaos.rng.sample([f"o{i}" for i in range(p.ORDERS)], int(p.ORDERS * p.DECLINE))
     for order in declined:
         await world.set_knob("charge", order, decline=True)
     by_order = [Request("Checkout", "placeOrder", key=r.body["orderId"]) for r in requests]
@@ -69,5 +78,5 @@ def checks(run: RunData) -> list[Verdict]:
             name="each order charged once",
         ),
         check_idempotent_response(run.records, "placeOrder"),
-        check_vacuity(run.records, min_ok=ORDERS, min_faults=3),
+        check_vacuity(run.records, min_ok=Params.of(run).ORDERS, min_faults=3),
     ]
