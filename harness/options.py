@@ -33,6 +33,14 @@ def shard_spec(v: Any) -> str | None:
     return check_spec(v)
 
 
+def http_url(v: Any) -> str | None:
+    return (
+        None
+        if v is None or str(v).startswith(("http://", "https://"))
+        else (f"must be an http:// or https:// URL, got {v!r}")
+    )
+
+
 def folders(v: Any) -> str | None:
     missing = [p for p in v or [] if not Path(p).is_dir()]
     return f"{missing[0]}: not a folder" if missing else None
@@ -230,6 +238,29 @@ OPTIONS: tuple[Option, ...] = (
         default="single",
         choices=("single", "cluster3"),
         reproduce=True,
+    ),
+    Option(
+        "server-admin",
+        "aim the run at a Restate server it does not start or own: its admin URL (with "
+        "--server-ingress); its own faults are skipped, the run touches only what it "
+        "registered and removes it after",
+        type=str,
+        metavar="URL",
+        reproduce=True,
+        check=http_url,
+        doc="aim the run at a Restate server or cluster the harness did not start: its admin "
+        "URL, with `--server-ingress`. The services are registered with it and faulted as "
+        "usual; the scenario's server faults are skipped with the reason, so a scenario "
+        "that needs them comes out unknown (see "
+        "[Aim at a server you run](../how-to/existing-server.md))",
+    ),
+    Option(
+        "server-ingress",
+        "the ingress URL of the --server-admin server",
+        type=str,
+        metavar="URL",
+        reproduce=True,
+        check=http_url,
     ),
     Option(
         "load",

@@ -78,7 +78,7 @@ async def chaos(
     assert top.server is not None
     server = top.server
     nemesis = Nemesis(
-        [f for f in plan if not unrunnable(f, top.remote, top.backend)],
+        [f for f in plan if not unrunnable(f, top.remote, top.backend, top.external is None)],
         top.components,
         history,
         top.rundir.faults,
@@ -92,7 +92,7 @@ async def chaos(
     if top.world is not None and any(f.on_event for f in plan):
         nemesis.events_after = await top.world.last_seq()
     for f in plan:
-        why = unrunnable(f, top.remote, top.backend)
+        why = unrunnable(f, top.remote, top.backend, top.external is None)
         if why:
             nemesis.record("fault-skipped", kind=f.kind, target=f.target, reason=why)
     total, t0 = len(work.requests), time.monotonic()

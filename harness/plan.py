@@ -90,9 +90,16 @@ def check_overrides(
             )
 
 
-def unrunnable(fault: Fault, remote: Collection[str], backend: str) -> str | None:
+def unrunnable(
+    fault: Fault, remote: Collection[str], backend: str, owns_server: bool = True
+) -> str | None:
     """Why the harness cannot make `fault`, if it cannot: a URL deployment's path can be
-    faulted, not its process; only a process can be upgraded."""
+    faulted, not its process; only a process can be upgraded; a server the run does not
+    own (--server-admin) is not the run's to kill."""
+    if fault.target == "server" and not owns_server:
+        from harness.runtime.external import WHY_NOT
+
+        return WHY_NOT
     if fault.target in remote and fault.kind in (*PROCESS_KINDS, "upgrade"):
         return (
             f"{fault.target} is a URL deployment the harness does not run: it cannot be "

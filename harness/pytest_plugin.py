@@ -93,6 +93,12 @@ def pytest_configure(config: pytest.Config) -> None:
     wrong = problems(given, "pytest")
     if wrong:
         raise pytest.UsageError("; ".join(wrong))
+    admin, ingress = (config.getoption(f"--chaos-server-{p}") for p in ("admin", "ingress"))
+    if (admin is None) != (ingress is None):
+        raise pytest.UsageError(
+            "--chaos-server-admin and --chaos-server-ingress go together: give the admin URL "
+            "and the ingress URL of the server (e.g. http://127.0.0.1:9070 and :8080)"
+        )
     cores = load_of(config)
     plan = config.getoption("--chaos-plan")
     if plan is not None:
@@ -442,6 +448,7 @@ def _relative(path: Path) -> str:
 async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterator[Run]:
     """A scenario run: start a server and services, drive, check. See harness/run.py."""
     from harness.run import Run, RunOptions
+    from harness.runtime.processes import shielded
 
     cfg = request.config
     prepare_session(cfg)
@@ -482,60 +489,65 @@ async def chaos(request: pytest.FixtureRequest, chaos_seed: int) -> AsyncIterato
         cfg, node, chaos_seed, app=apps, adapter=adapters, load=load,
         param={n: json.dumps(v) for n, v in applied.items()},
     )  # fmt: skip
-    run = Run(
-        scenario,
-        RunOptions(
-            seed=chaos_seed,
-            report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
-            restate_bin=cfg.getoption("--restate-bin"),
-            keep_data=cfg.getoption("--keep-data"),
-            drop_data=cfg.getoption("--chaos-drop-data"),
-            html=not cfg.getoption("--chaos-no-html"),
-            services=services,
-            apps=apps,
-            contracts=contracts,
-            adapters=adapters,
-            app_paths=[Path(p).resolve() for p in cfg.getoption("--chaos-app-path")],
-            rerun=rerun,
-            description=(getattr(node.module, "__doc__", None) or "").strip(),
-            params=params,
-            assumed=assumed,
-            scale=scale,
-            duration=duration,
-            backend=backend,
-            topology=topology,
-            load=load,
-            plan_file=None if plan is None else Path(plan).resolve(),
-            subset_file=None if subset is None else Path(subset).resolve(),
-            progress=_progress_writer(cfg),
-        ),
-    )
-    node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])
-    cfg.stash[_RUNS].append(run)
+    # a signal from here until the finalizer is registered waits for it (the run's folder
+    # exists from Run(): a run the fixture does not finish would be left running)
+    with shielded():
+        run = Run(
+            scenario,
+            RunOptions(
+                seed=chaos_seed,
+                report_dir=Path(cfg.getoption("--chaos-report-dir")).resolve(),
+                restate_bin=cfg.getoption("--restate-bin"),
+                keep_data=cfg.getoption("--keep-data"),
+                drop_data=cfg.getoption("--chaos-drop-data"),
+                html=not cfg.getoption("--chaos-no-html"),
+                services=services,
+                apps=apps,
+                contracts=contracts,
+                adapters=adapters,
+                app_paths=[Path(p).resolve() for p in cfg.getoption("--chaos-app-path")],
+                rerun=rerun,
+                description=(getattr(node.module, "__doc__", None) or "").strip(),
+                params=params,
+                assumed=assumed,
+                scale=scale,
+                duration=duration,
+                backend=backend,
+                topology=topology,
+                server_admin=cfg.getoption("--chaos-server-admin"),
+                server_ingress=cfg.getoption("--chaos-server-ingress"),
+                load=load,
+                plan_file=None if plan is None else Path(plan).resolve(),
+                subset_file=None if subset is None else Path(subset).resolve(),
+                progress=_progress_writer(cfg),
+            ),
+        )
+        node.user_properties.extend([("chaos_seed", chaos_seed), ("chaos_report", str(run.dir))])
+        cfg.stash[_RUNS].append(run)
 
-    def finish() -> None:
-        rep = getattr(node, "_chaos_rep_call", None)
-        if rep is None:  # the call never reported: interrupted (Ctrl-C / SIGTERM) or setup error
-            setup = getattr(node, "_chaos_rep_setup", None)
-            run.finish(
-                error=None if setup is None else str(setup.longrepr),
-                interrupted=setup is None or setup.passed,
-            )
-        elif rep.failed and getattr(node, "_chaos_bad_input", False):
-            run.finish(error=str(rep.longrepr)[-4000:], bad_input=True)
-        elif rep.failed and not run.asserted:
-            run.finish(error=str(rep.longrepr)[-4000:])
-        else:
-            run.finish()
-        if run.options.html:  # rendered from the run folder, as `restate-chaos report` does
-            render_report(run.dir, run.options.report_dir)
-        # pytest's exit code says only "a test failed": JUnit says which status it was
-        node.user_properties.append(("chaos_status", run.manifest.get("status", "?")))
-        known = sorted({v.known for v in run.verdicts if v.known})
-        if known:
-            node.user_properties.append(("chaos_known_bug", "; ".join(known)))
+        def finish() -> None:
+            rep = getattr(node, "_chaos_rep_call", None)
+            if rep is None:  # the call never reported: interrupted (a signal) or setup error
+                setup = getattr(node, "_chaos_rep_setup", None)
+                run.finish(
+                    error=None if setup is None else str(setup.longrepr),
+                    interrupted=setup is None or setup.passed,
+                )
+            elif rep.failed and getattr(node, "_chaos_bad_input", False):
+                run.finish(error=str(rep.longrepr)[-4000:], bad_input=True)
+            elif rep.failed and not run.asserted:
+                run.finish(error=str(rep.longrepr)[-4000:])
+            else:
+                run.finish()
+            if run.options.html:  # rendered from the run folder, as `restate-chaos report` does
+                render_report(run.dir, run.options.report_dir)
+            # pytest's exit code says only "a test failed": JUnit says which status it was
+            node.user_properties.append(("chaos_status", run.manifest.get("status", "?")))
+            known = sorted({v.known for v in run.verdicts if v.known})
+            if known:
+                node.user_properties.append(("chaos_known_bug", "; ".join(known)))
 
-    request.addfinalizer(finish)  # sync: runs even when the event loop is gone
+        request.addfinalizer(finish)  # sync: runs even when the event loop is gone
     run.selfwatch.start()
     yield run
     await run.close()

@@ -76,6 +76,10 @@ class RunOptions:
     # restate-server as one node ("single") or a 3-node cluster ("cluster3", processes only;
     # harness/runtime/cluster.py)
     topology: str = "single"
+    # a Restate server the run does not start or own: its admin and ingress URLs
+    # (--server-admin, --server-ingress; harness/runtime/external.py)
+    server_admin: str | None = None
+    server_ingress: str | None = None
     load: int = 0  # cores kept busy for the session (--load): recorded, not run by the Run
     # an explicit fault plan (--plan FILE: a JSON list of faults, or a run's run.json) that
     # replaces the scenario's seeded one
@@ -113,7 +117,7 @@ class Run:
             scale=options.scale,
             duration_limit=options.duration,  # --duration ("duration" is the run's own)
             backend=options.backend,
-            topology=options.topology,
+            topology="external" if options.server_admin else options.topology,
             load={"busy_cores": options.load},
         )
         self.rundir = RunDir(options.report_dir / self.id, record)
@@ -129,6 +133,9 @@ class Run:
             topology=options.topology,
             restate_bin=options.restate_bin,
             app_paths=options.app_paths,
+            external=(options.server_admin, options.server_ingress or "")
+            if options.server_admin
+            else None,
         )
         self.upgrader = Upgrader(self.topology, options.apps, options.services)
         self.settle = Settle(self.topology, self.upgrader, self.history, self.timings, self.stats)
@@ -140,6 +147,7 @@ class Run:
         self._finished = False
         self.asserted = False  # assert_held() ran: a failing test is a verdict, not a crash
         self.selfwatch = SelfWatch(self.history)  # started by the fixture, in the run's loop
+        self.rundir.write()  # last: the fixture registers its finish right after
 
     @property
     def params(self) -> Any:
@@ -167,6 +175,18 @@ class Run:
         return self.options.scale
 
     # -- start -----------------------------------------------------------------------------
+    async def start(
+        self, world: bool = True, retry: RetryPolicy | None = None, partitions: int = 4
+    ) -> WorldClient | None:
+        """What the scenario declared: the world (unless `world=False`, for services that
+        call nothing outside), the server, and every service of its SERVICES, in their
+        order, each the user's implementation where `--app` gives one. Returns the world."""
+        started = await self.start_world() if world else None
+        await self.start_server(retry, partitions)
+        for name in self.options.services:
+            await self.start_service(name)
+        return started
+
     async def start_server(self, retry: RetryPolicy | None = None, partitions: int = 4) -> Server:
         """restate-server: one node, or the 3-node cluster of `--topology cluster3`."""
         return await self.topology.start_server(retry, partitions)

@@ -18,10 +18,10 @@ RESULTS_JSON = "results.json"
 
 class RunDir:
     def __init__(self, path: Path, manifest: dict[str, Any]):
+        """The folder, made now; run.json is first written by the run's `write()`."""
         self.path = path
         self.manifest = manifest
         path.mkdir(parents=True)
-        self.write()
 
     @property
     def logs(self) -> Path:

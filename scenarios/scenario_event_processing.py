@@ -173,10 +173,7 @@ def workload(rng: random.Random, feed: FeedContract, packages: PackagesContract,
 
 async def start(chaos: Run) -> None:
     """The world, the server, and the feed and the tracker, each in its own process."""
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("feed")
-    await chaos.start_service("tracker")
+    await chaos.start()  # the world, the server, SERVICES
 
 
 async def settle_and_check(chaos: Run) -> None:

@@ -103,9 +103,7 @@ def workload(rng: random.Random, api: FanOutContract, p: Params) -> list[Request
 async def test_fan_out_fan_in(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("worker")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("worker")
+    await chaos.start()  # the world, the server, SERVICES
 
     requests = workload(chaos.rng, api, p)
     # kill the worker right after the world records a subtask's work (its answer held back):

@@ -119,9 +119,7 @@ def workload(rng: random.Random, api: MachinesContract, p: Params) -> list[Reque
 async def test_one_transition_at_a_time(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("machines")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("machines")
+    await chaos.start()  # the world, the server, SERVICES
 
     requests = workload(chaos.rng, api, p)
     plan = seeded_plan(

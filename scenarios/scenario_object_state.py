@@ -113,8 +113,7 @@ def workload(rng: random.Random, api: SubscriptionListContract, p: Params) -> li
 async def test_no_lost_update(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("subscriptions")
-    await chaos.start_server()
-    await chaos.start_service("subscriptions")
+    await chaos.start(world=False)  # the server, SERVICES
 
     requests = workload(chaos.rng, api, p)
     plan = seeded_plan(

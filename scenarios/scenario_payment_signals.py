@@ -139,9 +139,8 @@ def webhook_plan(rng: random.Random) -> list[float]:
 async def test_confirmed_or_cancelled_once(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("payments")
-    world = await chaos.start_world()
-    server = await chaos.start_server()
-    await chaos.start_service("payments")
+    world = await chaos.start()  # the world, the server, SERVICES
+    server = chaos.server
 
     plans = {f"p{i}": webhook_plan(chaos.rng) for i in range(p.PAYMENTS)}
     await world.webhooks(server.ingress_url, plans)

@@ -136,9 +136,7 @@ def workload(rng: random.Random, api: TokensContract, p: Params) -> list[Request
 async def run_scenario(chaos: Run, name: str, checks: Callable) -> None:
     """The scenario against service `name` (its contract: chaos.contract(name))."""
     api, p = chaos.contract(name), chaos.params
-    world = await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service(name)
+    world = await chaos.start()  # the world, the server, SERVICES
     for a in range(p.ACCOUNTS):
         await world.open_account(f"acct{a}", 100_000)
     requests = workload(chaos.rng, api, p)

@@ -142,9 +142,7 @@ def workload(rng: random.Random, api: PaymentsContract, p: Params) -> list[Reque
 async def test_no_double_charge(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("payments")
-    world = await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("payments")
+    world = await chaos.start()  # the world, the server, SERVICES
 
     rng = chaos.rng
     requests = workload(rng, api, p)

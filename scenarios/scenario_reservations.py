@@ -92,9 +92,7 @@ def workload(rng: random.Random, api: ProductsContract, p: Params) -> list[Reque
 async def test_each_product_reserved_once(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("products")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("products")
+    await chaos.start()  # the world, the server, SERVICES
 
     rng = chaos.rng
     requests = workload(rng, api, p)

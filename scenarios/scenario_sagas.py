@@ -125,9 +125,7 @@ def workload(rng: random.Random, api: TripsContract, p: Params) -> list[Request]
 async def test_saga_compensates_in_reverse(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("trips")
-    world = await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("trips")
+    world = await chaos.start()  # the world, the server, SERVICES
 
     rng = chaos.rng
     plan = failure_plan(rng, p)

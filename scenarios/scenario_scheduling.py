@@ -126,9 +126,7 @@ def workload(rng: random.Random, api: TrackerContract, p: Params) -> list[Reques
 async def test_reminders_stop_on_success(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("tracker")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("tracker")
+    await chaos.start()  # the world, the server, SERVICES
 
     requests = workload(chaos.rng, api, p)
     plan = seeded_kills(

@@ -95,8 +95,7 @@ def increments(rng: random.Random, api: CounterContract, p: Params) -> list[Requ
 
 async def test_counter_survives_kills(chaos: Run) -> None:
     api = chaos.contract("counter")
-    await chaos.start_server()
-    await chaos.start_service("counter")
+    await chaos.start(world=False)  # the server, SERVICES
 
     requests = increments(chaos.rng, api, chaos.params)
     window = range(len(requests) // 5, len(requests) * 3 // 4)

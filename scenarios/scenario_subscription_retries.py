@@ -126,9 +126,7 @@ def workload(
 async def test_retries_and_saga(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("subscriptions")
-    world = await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("subscriptions")
+    world = await chaos.start()  # the world, the server, SERVICES
 
     if api.provider_failure not in ("retryable", "terminal"):
         raise BadInput(

@@ -140,9 +140,7 @@ def upload(api: UploadContract, uid: str, eta_ms: int, p: Params):
 async def test_result_by_exactly_one_path(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("upload")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("upload")
+    await chaos.start()  # the world, the server, SERVICES
 
     rng = chaos.rng
     etas = {

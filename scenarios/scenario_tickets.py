@@ -118,9 +118,7 @@ def workload(rng: random.Random, api: TicketsContract, p: Params) -> list[Reques
 async def test_charge_email_reminder_once(chaos: Run) -> None:
     p = chaos.params
     api = chaos.contract("tickets")
-    await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("tickets")
+    await chaos.start()  # the world, the server, SERVICES
 
     requests = workload(chaos.rng, api, p)
     victims = [f"t{i}:pay" for i in (p.TICKETS // 4, p.TICKETS * 2 // 3)]

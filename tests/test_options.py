@@ -71,7 +71,9 @@ def test_a_run_is_rerun_from_its_config_and_the_command_parses_back_to_it():
     values = {"app": {"payments": "cmd:node x.mjs --port 1"}, "adapter": {"p": "m:C"},
               "param": {"OPS": json.dumps(60)}, "scale": 2, "duration": 1.5,
               "backend": "docker", "topology": "cluster3", "load": 1,
-              "plan": "/tmp/plan.json", "subset": "/tmp/subset.json"}  # fmt: skip
+              "plan": "/tmp/plan.json", "subset": "/tmp/subset.json",
+              "server-admin": "http://127.0.0.1:9070",
+              "server-ingress": "http://127.0.0.1:8080"}  # fmt: skip
     assert {o.name for o in OPTIONS if o.reproduce} == set(values)
     config = rerun_config("cli", "smoke", 7, values)
     assert json.loads(json.dumps(config)) == config  # plain data
@@ -82,6 +84,9 @@ def test_a_run_is_rerun_from_its_config_and_the_command_parses_back_to_it():
     assert args.param == ["OPS=60"] and (args.scale, args.duration) == (2, 1.5)
     assert (args.backend, args.topology, args.load) == ("docker", "cluster3", 1)
     assert (args.plan, args.subset) == ("/tmp/plan.json", "/tmp/subset.json")
+    assert (args.server_admin, args.server_ingress) == (
+        "http://127.0.0.1:9070", "http://127.0.0.1:8080",
+    )  # fmt: skip
     assert "--plan" not in command(config, drop=("plan",))
     defaults = {"scale": 1, "backend": "process", "topology": "single", "load": 0}
     assert rerun_config("pytest", "t.py::test", 1, defaults)["options"] == {}

@@ -134,6 +134,12 @@ def check_vacuity(
             f"(need {min_faults})" + windows
         )
         why += [describe(f) for f in missed]
+        # planned, but not the harness's to make (a URL deployment, a server it does not own)
+        why += [
+            f"not made: {f['kind']} of {f['target']}: {f['reason']}"
+            for f in faults(records)
+            if f["type"] == "fault-skipped" and f.get("reason")
+        ]
     if why:
         return Verdict(NAME, "unknown", "; ".join(why), stats)
     pending = sum(1 for f in hits if f.get("landed") is False)  # rescued by pending_until

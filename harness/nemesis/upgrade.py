@@ -139,6 +139,7 @@ class Upgrader:
             if waited is None:  # the new version never took over: stopped, unrecorded
                 await new.stop()
                 return missed, old, top.links[name]
+        await top.server.claim(link.uri)
         # the server may be down (a fault of its own): registration waits for it, bounded
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((aiohttp.ClientError, OSError, HarnessError)),
@@ -149,6 +150,7 @@ class Upgrader:
             with attempt:
                 switch = time.time()
                 await new.register(top.server.admin, link.uri)
+        top.server.registered_by_run(new.deployment_id)
         await top.server.wait_known(list(new.handlers))
         pinned = await top.server.admin.pinned(record["deployment_id"])
         top.retired.append(old)

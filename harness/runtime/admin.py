@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import datetime
@@ -80,6 +81,69 @@ def _sql_list(values: list[str]) -> str:
 
 
 class AdminClient(HttpClient):
+    def __init__(self, base_url: str, timeout: float = 10.0, since_ms: int | None = None):
+        super().__init__(base_url, timeout)
+        # a server the run does not own (harness/runtime/external.py): only the invocations
+        # created since the run connected are its own; None: every invocation is the run's
+        self.since_ms = since_ms
+
+    def ours(self, services: list[str], table: str = "") -> str:
+        """The SQL condition for the run's invocations of `services` (`table`: "i." where
+        sys_invocation is joined as i)."""
+        cond = f"{table}target_service_name IN ({_sql_list(services)})"
+        if self.since_ms is not None:
+            cond += f" AND {table}created_at >= to_timestamp_millis({self.since_ms})"
+        return cond
+
+    async def version(self) -> dict[str, Any]:
+        """The server's version (GET /version)."""
+        return await self._request("GET", "/version") or {}
+
+    async def remove_deployment(self, deployment: str) -> None:
+        await self._request("DELETE", f"/deployments/{deployment}?force=true")
+
+    async def leftovers(self, services: list[str]) -> str | None:
+        """What the server holds of `services` at all (invocations, keys with state), in
+        words; None when nothing."""
+        names = _sql_list(services)
+        calls = await self.query(
+            f"SELECT count(*) AS n FROM sys_invocation WHERE target_service_name IN ({names})"
+        )
+        keys = await self.query(
+            f"SELECT count(DISTINCT service_key) AS n FROM state WHERE service_name IN ({names})"
+        )
+        n, k = calls[0].get("n", 0), keys[0].get("n", 0)
+        if not n and not k:
+            return None
+        return f"{n} invocation(s) and the state of {k} key(s)"
+
+    async def clean_up(self, services: list[str]) -> None:
+        """Kill the unfinished invocations of `services` (of this run: `ours`), purge them
+        all, and clear the state of every key of theirs."""
+        rows = await self.query(
+            f"SELECT id, status FROM sys_invocation WHERE {self.ours(services)}"
+        )
+        for r in rows:
+            if r["status"] != "completed":
+                with contextlib.suppress(AdminError):
+                    await self.kill(r["id"])
+        # a kill completes an invocation a moment later: purge once it has (bounded)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and await self.query(
+            f"SELECT id FROM sys_invocation WHERE {self.ours(services)} AND {NOT_DONE}"
+        ):
+            await asyncio.sleep(0.1)
+        for r in rows:
+            with contextlib.suppress(AdminError):
+                await self._request("PATCH", f"/invocations/{r['id']}/purge")
+        keys = await self.query(
+            "SELECT DISTINCT service_name, service_key FROM state"
+            f" WHERE service_name IN ({_sql_list(services)})"
+        )
+        for k in keys:
+            body = {"object_key": k["service_key"], "new_state": {}}
+            await self._request("POST", f"/services/{k['service_name']}/state", json=body)
+
     async def _request(self, method: str, path: str, **kw: Any) -> Any:
         async with self.session.request(method, self.base_url + path, **kw) as resp:
             body = await resp.text()
@@ -144,7 +208,7 @@ class AdminClient(HttpClient):
             " journal_size, pinned_deployment_id, last_failure_related_command_index,"
             " last_failure_related_command_name, last_failure_related_command_type"
             " FROM sys_invocation"
-            f" WHERE target_service_name IN ({_sql_list(services)}) AND ({where})"
+            f" WHERE {self.ours(services)} AND ({where})"
         )
 
     async def services(self) -> list[dict[str, Any]]:
@@ -168,12 +232,12 @@ class AdminClient(HttpClient):
         # out of a join's rows, and out of any read without the former (measured)
         rows = await self.query(
             "SELECT id, scheduled_at, scheduled_start_at FROM sys_invocation"
-            f" WHERE target_service_name IN ({_sql_list(services)}) AND status = 'scheduled'"
+            f" WHERE {self.ours(services)} AND status = 'scheduled'"
         )
         rows += await self.query(
             "SELECT j.id, j.sleep_wakeup_at, j.entry_lite_json FROM sys_journal j"
             " JOIN sys_invocation i ON j.id = i.id"
-            f" WHERE i.target_service_name IN ({_sql_list(services)}) AND i.{NOT_DONE}"
+            f" WHERE {self.ours(services, 'i.')} AND i.{NOT_DONE}"
             " AND j.entry_type IN ('Command: Sleep', 'Sleep')"
         )
         until: dict[str, float] = {}
@@ -194,7 +258,7 @@ class AdminClient(HttpClient):
         return await self.query(
             "SELECT j.id, j.index, j.entry_type, j.name, j.appended_at FROM sys_journal j"
             " JOIN sys_invocation i ON j.id = i.id"
-            f" WHERE i.target_service_name IN ({_sql_list(services)}) AND ({where})"
+            f" WHERE {self.ours(services, 'i.')} AND ({where})"
             " ORDER BY j.id, j.index"
         )
 
@@ -204,6 +268,8 @@ class AdminClient(HttpClient):
             f"(target_service_name = '{s}' AND target_handler_name = '{h}')"
             for s, h in (x.split("/") for x in handlers)
         )
+        if self.since_ms is not None:
+            targets = f"({targets}) AND created_at >= to_timestamp_millis({self.since_ms})"
         rows = await self.query(f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}")
         return rows[0].get("n", 0) if rows else 0
 
@@ -218,7 +284,7 @@ class AdminClient(HttpClient):
         completed (they grow while a long invocation makes progress)."""
         rows = await self.query(
             "SELECT status, count(*) AS n, sum(journal_size) AS entries FROM sys_invocation"
-            f" WHERE target_service_name IN ({_sql_list(services)}) GROUP BY status",
+            f" WHERE {self.ours(services)} GROUP BY status",
             within,
         )
         entries = sum(r.get("entries") or 0 for r in rows if r["status"] != "completed")
@@ -228,7 +294,7 @@ class AdminClient(HttpClient):
         """One-way calls (sends) journaled by `services`' invocations."""
         rows = await self.query(
             "SELECT count(*) AS n FROM sys_journal j JOIN sys_invocation i ON j.id = i.id"
-            f" WHERE i.target_service_name IN ({_sql_list(services)})"
+            f" WHERE {self.ours(services, 'i.')}"
             " AND j.entry_type LIKE '%OneWayCall%'"
         )
         return rows[0].get("n", 0) if rows else 0

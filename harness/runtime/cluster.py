@@ -141,6 +141,16 @@ class Cluster:
     def running(self) -> bool:
         return all(n.running() for n in self.nodes)
 
+    async def claim(self, uri: str) -> None:
+        """The run's own cluster: any deployment may be registered (force)."""
+
+    def registered_by_run(self, deployment: str) -> None:
+        """The run's own cluster goes with the run: nothing to remove after."""
+
+    def describe(self) -> dict[str, object]:
+        """What run.json records of it (`server_config`: its first node's)."""
+        return self.config.to_record()
+
     def to_record(self) -> list[dict[str, object]]:
         return [n.config.to_record() for n in self.nodes]
 

@@ -68,6 +68,16 @@ class ServerAddresses:
     async def wait_known(self, services: list[str]) -> float:
         return 0.0
 
+    async def claim(self, uri: str) -> None:
+        """The run's own server: any deployment may be registered (force)."""
+
+    def registered_by_run(self, deployment: str) -> None:
+        """The run's own server goes with the run: nothing to remove after."""
+
+    def describe(self) -> dict[str, object]:
+        """What run.json records of it (`server_config`)."""
+        return self.config.to_record()
+
 
 class RestateServer(ServerAddresses, Supervised):
     """One restate-server node. A restart reuses its base dir (state, journal, timers)."""

@@ -55,7 +55,7 @@ def start_cap() -> float:
 class Server(Protocol):
     """restate-server as the run sees it: RestateServer, ContainerServer or Cluster."""
 
-    config: ServerConfig
+    ingress_url: str  # the first ingress (the world's webhooks go there)
     ready: bool  # serving (a container's is a probe: it is never upgraded, nor drained)
     # a cluster's health check per ingress (the client picks a serving node), else None
     serving: Callable[[int], bool] | None
@@ -72,6 +72,11 @@ class Server(Protocol):
     def roles(self) -> dict[str, str]: ...
     async def start(self, timeout: float = ...) -> float: ...
     async def wait_known(self, services: list[str]) -> float: ...
+    # before and after registering a deployment: a server the run does not own refuses
+    # another's service, and removes the run's deployments when the run ends
+    async def claim(self, uri: str) -> None: ...
+    def registered_by_run(self, deployment: str) -> None: ...
+    def describe(self) -> dict[str, Any]: ...  # run.json's server_config
     async def close(self) -> None: ...
 
 
@@ -87,10 +92,13 @@ class Topology:
         topology: str = "single",
         restate_bin: str | None = None,
         app_paths: list[Any] | None = None,
+        external: tuple[str, str] | None = None,
     ):
         self.run_id, self.rundir, self.timings = run_id, rundir, timings
         self.backend, self.topology, self.restate_bin = backend, topology, restate_bin
         self.app_paths = app_paths or []
+        # (admin URL, ingress URL) of a server the run does not own (--server-admin)
+        self.external = external
         self.ports = PortAllocator()
         self.server: Server | None = None
         self.services: dict[str, ServiceProcess | ContainerService] = {}
@@ -130,6 +138,20 @@ class Topology:
         retry = retry or RetryPolicy()
         versions = self.rundir.manifest["versions"]
         server: Server
+        if self.external is not None:  # a server the run does not own: connect only
+            from harness.runtime.external import ExternalServer
+
+            if cluster or self.backend == "docker":
+                raise BadInput(
+                    "--server-admin aims the run at a server it does not start: not with "
+                    "--topology cluster3 or --backend docker (they say how to start one)"
+                )
+            external = ExternalServer(*self.external)
+            self.server = external
+            self.timings["server_start"] = await external.start()
+            versions["restate_server"] = external.version  # as its admin API says
+            self.rundir.record(server_config=external.describe())
+            return external
         if self.backend == "docker":
             from harness.runtime.containers import SERVER_IMAGE, ContainerServer
 
@@ -154,7 +176,7 @@ class Topology:
             versions["restate_server"] = binary.binary_version(path)
             self.rundir.manifest["restate_binary"] = str(path)
         versions["restate_server_pinned"] = RESTATE_SERVER_VERSION
-        self.rundir.record(server_config=server.config.to_record())
+        self.rundir.record(server_config=server.describe())
         self.server = server
         self.timings["server_start"] = await server.start()
         return server
@@ -217,6 +239,7 @@ class Topology:
                     "the working directory and --app-path)"
                 ) from None
         link = self.links[name] = await self.link(name, svc.uri)
+        await self.server.claim(link.uri)
         try:
             registered = await svc.register(self.server.admin, link.uri)
         except AdminError as e:  # it listens, but Restate's discovery of it failed
@@ -225,6 +248,7 @@ class Topology:
                 f"register it: {e}\nCheck that it serves a Restate endpoint (the SDK's app, "
                 "HTTP/2) on $PORT"
             ) from None
+        self.server.registered_by_run(svc.deployment_id)
         self.records[name] = {
             "app": app,
             "kind": kind,
@@ -271,6 +295,11 @@ class Topology:
     async def start_kafka(self) -> KafkaBroker:
         """A Kafka-protocol broker, registered with the server as cluster "chaos"."""
         assert self.server is not None, "start_server() first"
+        if self.external is not None:
+            raise BadInput(
+                "--server-admin: a Kafka scenario adds a cluster to the server's config, "
+                "which a run does not do to a server it does not own"
+            )
         self.kafka = KafkaBroker(kafka.resolve_broker(), self.ports.allocate(), self.logs)
         self.timings["kafka_start"] = await self.kafka.start()
         await self.server.admin.add_kafka_cluster("chaos", self.kafka.bootstrap)

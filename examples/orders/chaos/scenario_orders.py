@@ -49,9 +49,7 @@ def workload(chaos: Run) -> list[Request]:
 
 
 async def test_orders_charged_once(chaos: Run) -> None:
-    world = await chaos.start_world()
-    await chaos.start_server()
-    await chaos.start_service("checkout")
+    world = await chaos.start()  # the world, the server and SERVICES
 
     requests, p = workload(chaos), chaos.params
     declined = chaos.rng.sample([f"o{i}" for i in range(p.ORDERS)], int(p.ORDERS * p.DECLINE))
