@@ -21,7 +21,9 @@ from typing import Any
 import aiohttp
 
 from harness.errors import HarnessError, NotQuiescent
-from harness.nemesis.faults import Fault, Nemesis
+from harness.nemesis.faults import Fault
+from harness.nemesis.injectors.invocation import Operator
+from harness.nemesis.nemesis import Nemesis
 from harness.nemesis.upgrade import Upgrader
 from harness.plan import unrunnable
 from harness.runtime.admin import MismatchWatch
@@ -88,6 +90,7 @@ async def chaos(
         roles=server.roles,
         upgrade=upgrader.upgrade,
         serves_without=server.serves_without,
+        operator=Operator(server.admin, {n: r["restate_services"] for n, r in top.records.items()}),
     )
     if top.world is not None and any(f.on_event for f in plan):
         nemesis.events_after = await top.world.last_seq()

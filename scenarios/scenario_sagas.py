@@ -10,7 +10,7 @@ Faults:   kill -9 of the service right after the world records the first compens
           (x2) and a reservation, and a reset of the streams to it right after another
           reservation (the network twin); kill -9 of the service and of the server at
           seeded points; on the path to the service, a 1 s blackhole and a reset of its
-          connections at seeded points.
+          connections at seeded points; an operator cancels 3 bookings under way (Admin API).
 Checks:   successful bookings hold all three reservations and ran no compensation; failed
           ones ran no later step, compensated every step that took effect, in reverse order,
           each once, and nothing is left reserved; one answer per booking id; every
@@ -48,6 +48,7 @@ class Params(harness.Params):
     DUPLICATE: float = 0.2
     DECLINE: float = 0.25
     LOST_ANSWER: float = 0.2
+    CANCELLED: int = 3  # bookings an operator cancels while they run
 
 
 class TripsContract(Contract):
@@ -97,6 +98,12 @@ CONTROLS = [
         "harness.bundled.services.broken.trips_register_after:app",
         ("saga",),
         "compensation registered after its step",
+    ),
+    Control(
+        "trips",
+        "harness.bundled.services.broken.trips_no_compensation_on_cancel:app",
+        ("saga",),
+        "no compensation when an operator cancels the booking",
     ),
 ]
 
@@ -153,6 +160,10 @@ async def test_saga_compensates_in_reverse(chaos: Run) -> None:
         Fault("kill", "trips", on_event={"op": "cancel", "outcome": "applied"}, downtime=0.3)
         for _ in range(2)
     ]
+    # an operator cancels bookings under way (drawn last: the faults above keep their
+    # places); each must still end with nothing reserved
+    cancels = [("cancel-invocation", "trips", {})] * p.CANCELLED
+    faults += seeded_plan(chaos.fault_rng, len(requests), cancels, window=(0.2, 0.8))
     await chaos.drive(requests, faults, retry_for=30)
 
     await chaos.verify(checks, timeout=30)

@@ -8,7 +8,8 @@ from dataclasses import asdict
 
 import pytest
 
-from harness.nemesis.faults import Fault, Nemesis, kill, plan_digest, random_plan
+from harness.nemesis.faults import Fault, kill, plan_digest, random_plan
+from harness.nemesis.nemesis import Nemesis
 from harness.workload.history import History, read
 
 
@@ -551,12 +552,14 @@ def test_fault_kinds_are_declared_once_and_every_view_follows():
     """harness/nemesis/kinds.py is the one declaration: the plan's checks, the
     tables the nemesis and the charts read and the docs' table all come from it."""
     from harness.nemesis import faults, kinds
+    from harness.nemesis.injectors import INJECTORS
 
     names = [k.name for k in kinds.REGISTRY]
     assert tuple(names) == faults.KINDS
     views = set(faults.NETWORK_KINDS) | set(faults.PROCESS_KINDS) | set(faults.DELIVERY_KINDS)
-    assert views | {"upgrade"} == set(names)
-    assert set(faults.CUTS) >= set(faults.INSTANT) - set(faults.DELIVERY_KINDS)
+    assert views | {"upgrade", "cancel-invocation", "pause-invocation"} == set(names)
+    assert {k.acts_on for k in kinds.REGISTRY} == set(INJECTORS)  # each acts through one
+    assert set(faults.CUTS) >= set(faults.INSTANT) & set(faults.NETWORK_KINDS)
     table = kinds.markdown_table()
     assert all(f"| `{n}` |" in table for n in names)
     with pytest.raises(ValueError, match="unknown fault kind 'crash'; choose one of"):

@@ -42,15 +42,16 @@ NIGHTLY_ONLY = {
     "payments_inflight_guard",  # exactly_once:charge, and tests/test_network_scenarios.py
     "payments_clock_state",  # determinism: data_upload+UPGRADE=in_place
     "payment_signals+UPGRADE=in_place",  # upgrades, determinism: data_upload+UPGRADE=in_place
-    "trips_register_after",  # saga: trips_forward_compensation
+    "trips_register_after",  # saga: trips_no_compensation_on_cancel
+    "trips_forward_compensation",  # saga: trips_no_compensation_on_cancel; order: unit
     "subscription_saga_small_budget",  # saga: subscription_saga_no_undo
     "stripe_api_unkeyed",  # tokens: payment_processor_in_memory
     "fanout_aggregate_in_background",  # fanout: fanout_outside_run
     "payment_tracker_success_deferred",  # schedule: payment_tracker_in_memory
     "tickets_email_outside_journal",  # exactly_once: payments_random_key
     "task_queue_outside_run",  # exactly_once: payments_random_key
-    "subscription_saga_no_undo",  # saga: trips_forward_compensation
-    "subscription_saga_partial_refund",  # saga: trips_forward_compensation; amounts: unit
+    "subscription_saga_no_undo",  # saga: trips_no_compensation_on_cancel
+    "subscription_saga_partial_refund",  # saga: trips_no_compensation_on_cancel; amounts: unit
     "payment_processor_timeout_declines",  # tokens: payment_processor_in_memory; unit too
     "user_feed_global_lock",  # not_held_up: machines_blocking_sleep; serialization: unit
     "payment_signals_cancel_outside_run",  # signals: payment_signals_redelivery_ignored

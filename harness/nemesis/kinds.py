@@ -1,9 +1,10 @@
 """The fault kinds, declared once: what each acts on, its arguments and their defaults,
 whether it is undone and when it counts as landed, its words and its chart style. The plan's
 checks, the nemesis, the report's charts, shrink and the docs' table (docs/hooks.py) read
-these; the nemesis injects each by what it acts on (signals for a process, the proxy for a
-link, the Upgrader (harness/nemesis/upgrade.py) for a deployment, the world for its webhook
-deliveries). Pure data: imported by checkers and the report too.
+these; the nemesis injects each by what it acts on, through that family's injector
+(harness/nemesis/injectors/: signals for a process, the proxy for a link, the Upgrader for
+a deployment, the world for its webhook deliveries). Pure data: imported by checkers and the
+report too.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ActsOn = Literal["process", "link", "deployment", "delivery"]
+ActsOn = Literal["process", "link", "deployment", "delivery", "invocation"]
 
 
 @dataclass(frozen=True)
 class FaultKind:
     name: str
-    # a process (the server or a service), the path to a service, a deployment, or the
-    # world's webhook deliveries (target "world")
+    # a process (the server or a service), the path to a service, a deployment, the
+    # world's webhook deliveries (target "world"), or one invocation of a service in flight
+    # (an operator's action through the Admin API)
     acts_on: ActsOn
     words: str  # the fault in words, "{}" the target: "kill -9 of {}"
     summary: str  # what it does and what it probes, for the docs' table
@@ -31,6 +33,9 @@ class FaultKind:
 # a delivery fault's arguments: how late; how long it waits for a delivery to act on; and
 # the business key whose deliveries it waits for (None: the next that fits)
 DELIVERY_ARGS = {"delay_s": 3.0, "within_s": 5.0, "key": None}
+# an operator action's arguments: the handler and the object key of the invocation it
+# aims at (None: any of the service's)
+OPERATOR_ARGS = {"handler": None, "key": None}
 
 
 REGISTRY: tuple[FaultKind, ...] = (
@@ -147,6 +152,26 @@ REGISTRY: tuple[FaultKind, ...] = (
         instant=True,
         hatch="..",
     ),
+    FaultKind(
+        "cancel-invocation",
+        "invocation",
+        "cancel of an invocation of {}",
+        "an operator cancels one invocation of the service in flight (the oldest started one "
+        "of `handler` / `key`, if given): its handler must roll back what it did (a saga "
+        "compensates); missed if none was in flight",
+        args=dict(OPERATOR_ARGS),
+        instant=True,
+        hatch="\\\\",
+    ),
+    FaultKind(
+        "pause-invocation",
+        "invocation",
+        "pause of an invocation of {}",
+        "an operator pauses one invocation of the service in flight and resumes it after "
+        "`downtime`: each of its steps must still take effect once",
+        args=dict(OPERATOR_ARGS),
+        hatch="\\\\",
+    ),
 )
 BY_NAME: dict[str, FaultKind] = {k.name: k for k in REGISTRY}
 
@@ -166,6 +191,7 @@ def markdown_table() -> str:
         args = ", ".join(f"`{n}` ({v})" for n, v in k.args.items()) or "none"
         on = {"process": "a process", "link": "the path to a service", "deployment": "a "
               "service's deployment", "delivery": "the world's webhook deliveries "
-              "(target `world`)"}[k.acts_on]  # fmt: skip
+              "(target `world`)", "invocation": "an invocation of a service, through the "
+              "Admin API"}[k.acts_on]  # fmt: skip
         rows.append(f"| `{k.name}` | {on} | {args} | {k.summary} |")
     return "\n".join(rows)

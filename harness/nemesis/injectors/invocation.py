@@ -1,0 +1,109 @@
+"""Operator actions on one invocation in flight, through Restate's Admin API, as an
+operator or a runbook would take them: cancel it (its handler must roll back: a saga runs
+its compensations), or pause it and resume it after the downtime (each step must still
+run once). The plan names the service (and may name the handler or the business key);
+the invocation struck is the oldest one of them in flight that has started (a journal
+entry or more), else the oldest in flight; none in flight is a miss, recorded as such."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.nemesis.nemesis import Nemesis, Shot
+    from harness.runtime.admin import AdminClient
+
+# states of an invocation an operator can act on: under way, or waiting to run or retry
+ACTIONABLE = ("pending", "ready", "running", "suspended", "backing-off")
+
+
+class Operator:
+    """The Admin API as the operator faults use it, for the run's services (their
+    scenario names -> the Restate services each registered)."""
+
+    def __init__(self, admin: AdminClient, services: dict[str, list[str]]):
+        self.admin = admin
+        self.services = services
+
+    async def in_flight(
+        self, target: str, handler: str | None, key: str | None
+    ) -> list[dict[str, Any]]:
+        names = self.services.get(target, [])
+        if not names:
+            return []
+        states = ", ".join(f"'{s}'" for s in ACTIONABLE)
+        where = f"status IN ({states})"
+        if handler:
+            where += f" AND target_handler_name = '{handler}'"
+        if key:
+            where += f" AND target_service_key = '{key.replace(chr(39), chr(39) * 2)}'"
+        rows = await self.admin.invocations(names, where)
+        # started ones first (a journal to roll back or to resume), then the oldest
+        return sorted(rows, key=lambda r: (not r.get("journal_size"), str(r.get("created_at"))))
+
+    async def act(self, action: str, invocation: str) -> None:
+        """`cancel`, `pause` or `resume` the invocation (Admin API); an AdminError says
+        why Restate refused."""
+        await {"cancel": self.admin.cancel, "pause": self.admin.pause, "resume": self.admin.resume}[
+            action
+        ](invocation)
+
+
+async def inject(nem: Nemesis, shot: Shot) -> None:
+    i, fault, progress, event, queued = shot
+    assert nem.operator is not None, "operator faults need the server's Admin API"
+    args = dict(fault.args or {})
+    what = {"fault": i, "kind": fault.kind, "target": fault.target}
+    if args:
+        what["args"] = args
+    nem.injected += 1
+    try:
+        rows = await nem.operator.in_flight(fault.target, args.get("handler"), args.get("key"))
+    except (HarnessError, aiohttp.ClientError, OSError) as e:  # the server is down: no aim
+        rows, why = [], f"Restate did not answer which invocations were in flight ({e})"
+    else:
+        why = f"no invocation of {fault.target} was in flight"
+    aim = nem.aim(fault, progress, event, queued)
+    if not rows:
+        aim.update(landed=False, missed=why)
+        nem.record("fault-start", **what, **aim)
+        nem.record("fault-end", **what, ready_after=0.0)
+        return
+    row = rows[0]
+    struck = {
+        "invocation": row["id"], "invocation_target": row.get("target"),
+        "invocation_key": row.get("target_service_key"), "invocation_status": row["status"],
+        "journal_size": row.get("journal_size"),
+    }  # fmt: skip
+    action = "cancel" if fault.kind == "cancel-invocation" else "pause"
+    began = time.monotonic()
+    try:
+        await nem.operator.act(action, row["id"])
+    except HarnessError as e:  # it completed in the meantime, or the server refused
+        aim.update(landed=False, missed=f"Restate refused the {action}: {e}")
+        nem.record("fault-start", **what, **aim, **struck)
+        nem.record("fault-end", **what, ready_after=0.0)
+        return
+    aim["landed"] = True
+    nem.record("fault-start", **what, **aim, **struck)
+    resumed: dict[str, Any] = {}
+    if action == "pause":
+        nem.in_force.add(i)
+        try:
+            await asyncio.sleep(fault.downtime)
+            try:
+                await nem.operator.act("resume", row["id"])
+            except HarnessError as e:  # it never paused (it ended first): nothing to resume
+                resumed["resume"] = str(e)[:300]
+        finally:
+            nem.in_force.discard(i)
+    nem.record(
+        "fault-end", **what, ready_after=0.0,
+        unavailable_s=round(time.monotonic() - began, 3), **resumed,
+    )  # fmt: skip
