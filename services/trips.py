@@ -4,7 +4,8 @@ Guarantee: a booking either holds all three reservations and ran no compensation
 failed and every compensation ran, each effectively once, in the reverse order of
 registration, leaving nothing reserved. Each compensation is registered BEFORE its step
 runs: a step can take effect and still fail (its answer lost), and then only its
-compensation releases it.
+compensation releases it. A cancellation (an operator's) is a failure like any other, also
+when it arrives while the booking is already compensating: the rollback goes on to its end.
 
 API: a Service `Trips`, handler `book({"booking": id})` -> {"booking", "status": "booked"};
 a failed booking ends in a terminal error (HTTP 4xx/5xx) after compensating.
@@ -65,9 +66,23 @@ async def book(ctx: restate.Context, req: dict) -> dict:
             await ctx.run_typed(f"reserve {resource}", reserve(booking, resource), STEP_RETRIES)
     except TerminalError:
         for name, undo in reversed(compensations):
-            await ctx.run_typed(name, undo)
+            await compensate(ctx, name, undo)
         raise
     return {"booking": booking, "status": "booked"}
+
+
+async def compensate(ctx: restate.Context, name: str, undo) -> None:
+    """Run one compensation to its end. An operator's cancel arriving while the saga
+    compensates is delivered at the compensation's await, as a TerminalError (409): it
+    must not stop the rollback half-way (a reservation would be left), so the step is run
+    again; the booking still ends failed."""
+    while True:
+        try:
+            await ctx.run_typed(name, undo)
+            return
+        except TerminalError as e:
+            if e.status_code != 409:
+                raise
 
 
 app = restate.app(services=[trips])

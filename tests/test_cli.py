@@ -41,7 +41,7 @@ def test_list_shows_the_fault_kinds_each_scenario_uses():
             kinds[name] = line.split("fault kinds: ")[1]
     assert kinds["smoke"] == "kill"
     assert kinds["payments"] == "kill, latency, reset, fail-nth"
-    assert kinds["sagas"] == "kill, blackhole, reset, reset-connections"
+    assert kinds["sagas"] == "kill, blackhole, reset, reset-connections, cancel-invocation"
 
 
 def test_unknown_scenario_is_a_clear_error_and_writes_nothing(tmp_path):

@@ -557,7 +557,7 @@ def test_fault_kinds_are_declared_once_and_every_view_follows():
     names = [k.name for k in kinds.REGISTRY]
     assert tuple(names) == faults.KINDS
     views = set(faults.NETWORK_KINDS) | set(faults.PROCESS_KINDS) | set(faults.DELIVERY_KINDS)
-    assert views | {"upgrade", "cancel-invocation", "pause-invocation"} == set(names)
+    assert views | {"upgrade", "cancel-invocation"} == set(names)
     assert {k.acts_on for k in kinds.REGISTRY} == set(INJECTORS)  # each acts through one
     assert set(faults.CUTS) >= set(faults.INSTANT) & set(faults.NETWORK_KINDS)
     table = kinds.markdown_table()

@@ -163,15 +163,6 @@ REGISTRY: tuple[FaultKind, ...] = (
         instant=True,
         hatch="\\\\",
     ),
-    FaultKind(
-        "pause-invocation",
-        "invocation",
-        "pause of an invocation of {}",
-        "an operator pauses one invocation of the service in flight and resumes it after "
-        "`downtime`: each of its steps must still take effect once",
-        args=dict(OPERATOR_ARGS),
-        hatch="\\\\",
-    ),
 )
 BY_NAME: dict[str, FaultKind] = {k.name: k for k in REGISTRY}
 

@@ -381,12 +381,6 @@ class AdminClient(HttpClient):
     async def kill(self, invocation_id: str) -> None:
         await self._request("PATCH", f"/invocations/{invocation_id}/kill")
 
-    async def pause(self, invocation_id: str) -> None:
-        await self._request("PATCH", f"/invocations/{invocation_id}/pause")
-
-    async def resume(self, invocation_id: str) -> None:
-        await self._request("PATCH", f"/invocations/{invocation_id}/resume")
-
 
 class MismatchWatch:
     """The invocations failing with a journal mismatch, for the load driver: a request to
