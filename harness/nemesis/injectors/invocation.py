@@ -2,10 +2,11 @@
 operator or a runbook would take them: cancel it (its handler must roll back: a saga runs
 its compensations). The plan names the service (and may name the handler or the business
 key); the invocation struck is the oldest one of them in flight that has started (a
-journal entry or more), else the oldest in flight; none in flight is a miss, recorded as
-such. (Pause and resume: Restate 1.7.12 lets a running invocation that is paused complete
-its attempt, so on the bundled services' short invocations a pause did nothing one could
-judge; it waits for a scenario with long waits and a control of its own.)"""
+journal entry or more), else the oldest in flight, never one this run already acted on;
+none in flight is a miss, recorded as such. (Pause and resume: Restate 1.7.12 lets a
+running invocation that is paused complete its attempt, so on the bundled services' short
+invocations a pause did nothing one could judge; it waits for a scenario with long waits
+and a control of its own.)"""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Operator:
     def __init__(self, admin: AdminClient, services: dict[str, list[str]]):
         self.admin = admin
         self.services = services
+        # invocations already acted on: a second cancel of one is another fault, not aimed
+        self.acted: set[str] = set()
 
     async def in_flight(
         self, target: str, handler: str | None, key: str | None
@@ -45,13 +48,14 @@ class Operator:
             where += f" AND target_handler_name = '{handler}'"
         if key:
             where += f" AND target_service_key = '{key.replace(chr(39), chr(39) * 2)}'"
-        rows = await self.admin.invocations(names, where)
-        # started ones first (a journal to roll back or to resume), then the oldest
+        rows = [r for r in await self.admin.invocations(names, where) if r["id"] not in self.acted]
+        # started ones first (a journal to roll back), then the oldest
         return sorted(rows, key=lambda r: (not r.get("journal_size"), str(r.get("created_at"))))
 
     async def act(self, action: str, invocation: str) -> None:
         """`cancel` the invocation (Admin API); an AdminError says why Restate refused."""
         await {"cancel": self.admin.cancel}[action](invocation)
+        self.acted.add(invocation)
 
 
 async def inject(nem: Nemesis, shot: Shot) -> None:
