@@ -85,7 +85,7 @@ async def chaos(
         history,
         top.rundir.faults,
         events=top.world,
-        restate=top.restate_counts,
+        restate=top.restate_unfinished,
         links=dict(top.links),
         roles=server.roles,
         upgrade=upgrader.upgrade,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import manifest, phases, plan
+from harness.checkers.coverage import coverage
 from harness.checkers.data import RunData
 from harness.checkers.verdict import Verdict, combine, evaluate, status_of
 from harness.errors import HarnessError
@@ -410,6 +411,8 @@ class Run:
         data = RunData.load(self.dir)
         self.verdicts = evaluate(checks, data)
         self.stats["recovery"] = hist.recovery_summary(data.records)
+        # where in each handler's journal the faults landed (harness/checkers/coverage.py)
+        self.stats["coverage"] = coverage(data.records, data.invocations, data.journal)
         self.timings["check"] = time.monotonic() - t0
         return self.verdicts
 

@@ -255,12 +255,17 @@ async def window_run(tmp_path, busy_target):
         Fault("kill", busy_target, at=0.0, downtime=0.0),
         Fault("kill", "svc", on_event={"op": "charge", "key": "p1"}, downtime=0, window_ms=300),
     ]
-    restate = {"running": 4, "suspended": 2, "scheduled": 9, "paused": 3, "completed": 50}
+    states = {"running": 4, "suspended": 2, "scheduled": 9, "paused": 3}  # not completed
+    rows = [
+        {"id": f"inv_{s}{n}", "target": "Svc/h", "status": s, "journal_size": n}
+        for s, k in states.items()
+        for n in range(k)
+    ]
 
-    async def counts():
-        return restate
+    async def unfinished():
+        return rows
 
-    nem = Nemesis(plan, targets, h, tmp_path / "f.jsonl", events=events, restate=counts)
+    nem = Nemesis(plan, targets, h, tmp_path / "f.jsonl", events=events, restate=unfinished)
     await asyncio.wait_for(nem.run(Progress()), 5)
     h.close()
     return {r["fault"]: r for r in read(tmp_path / "f.jsonl") if r["type"] == "fault-start"}
@@ -281,6 +286,9 @@ async def test_a_window_fault_behind_one_on_its_target_is_recorded_as_missed(tmp
     assert "outside its 300 ms window" in window["missed"]
     assert "waited" in window["missed"]
     assert window["restate_in_flight"] == 15  # not the paused (retries exhausted) or done
+    # where each in-flight invocation stood: handler, journal entries, id (coverage's unit)
+    assert len(window["positions"]) == 15 and ["Svc/h", 8, "inv_scheduled8"] in window["positions"]
+    assert not any("paused" in p[2] for p in window["positions"])
 
 
 def test_a_window_needs_an_event_trigger():

@@ -103,7 +103,8 @@ class Shot(NamedTuple):
 # exhausted) and done; a delayed message waiting to fire (scheduled) is the work a timer
 # scenario's faults aim at
 IN_FLIGHT_STATES = ("scheduled", "pending", "ready", "running", "suspended", "backing-off")
-SAMPLE_EVERY = 0.2  # seconds between samples of Restate's invocation counts
+SAMPLE_EVERY = 0.2  # seconds between samples of Restate's unfinished invocations
+MAX_POSITIONS = 64  # a fault-start records where at most this many invocations stood
 
 
 class Nemesis:
@@ -127,7 +128,7 @@ class Nemesis:
         history: History,
         faults_path: Path,
         events: Events | None = None,
-        restate: Callable[[], Awaitable[dict[str, int] | None]] | None = None,
+        restate: Callable[[], Awaitable[list[dict[str, Any]] | None]] | None = None,
         links: dict[str, LinkTarget] | None = None,
         roles: dict[str, str] | None = None,
         upgrade: Upgrade | None = None,
@@ -162,14 +163,15 @@ class Nemesis:
         self.targets = targets
         self.history = history
         self.events = events
-        self.restate = restate  # invocation counts by status of the run's services
+        self.restate = restate  # the run's unfinished invocations, where each stands
         self.faults_path = faults_path
         self.workload_done = asyncio.Event()  # set by the caller: no trigger fires after it
         # event-triggered faults waiting: plan index -> future resolved with the event
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._per_target: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.in_force: set[int] = set()
-        self._sample: tuple[float, dict[str, int]] | None = None  # (monotonic, counts)
+        # (monotonic, the run's unfinished invocations: id, target, status, journal size)
+        self._sample: tuple[float, list[dict[str, Any]]] | None = None
         self.injected = 0  # faults started so far (live progress)
         # an upgraded service: its versions' processes, oldest first (an old one serves
         # what is pinned to it until drained); its faults say which version they struck
@@ -208,9 +210,9 @@ class Nemesis:
     async def _sample_restate(self) -> None:
         assert self.restate is not None
         while not self.workload_done.is_set():  # and cancelled: this ends it either way
-            counts = await self.restate()  # None while the server is down
-            if counts is not None:
-                self._sample = (time.monotonic(), counts)
+            rows = await self.restate()  # None while the server is down
+            if rows is not None:
+                self._sample = (time.monotonic(), rows)
             await asyncio.sleep(SAMPLE_EVERY)
 
     async def _one(self, i: int, fault: Fault, progress: Progress, t0: float) -> None:
@@ -253,9 +255,16 @@ class Nemesis:
         if link is not None:  # invocation attempts (HTTP/2 streams) on the path
             out["link_in_flight"] = link["in_flight"]
         if self._sample is not None:
-            at, counts = self._sample
-            out["restate_in_flight"] = sum(counts.get(s, 0) for s in IN_FLIGHT_STATES)
+            at, rows = self._sample
+            busy = [r for r in rows if r.get("status") in IN_FLIGHT_STATES]
+            out["restate_in_flight"] = len(busy)
             out["restate_sample_age_ms"] = round((time.monotonic() - at) * 1000, 1)
+            # where each stood: after how many journal entries of which handler (the unit of
+            # fault coverage), from the same sample (its age above)
+            out["positions"] = sorted(
+                [r.get("target"), r.get("journal_size") or 0, r.get("id")]
+                for r in busy[:MAX_POSITIONS]
+            )
         if queued:  # ms behind another fault on the same target (any other lag: event_lag_ms)
             out["waited_ms"] = round(queued, 1)
         if self.in_force:

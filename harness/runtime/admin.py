@@ -273,6 +273,15 @@ class AdminClient(HttpClient):
         rows = await self.query(f"SELECT count(*) AS n FROM sys_invocation WHERE {targets}")
         return rows[0].get("n", 0) if rows else 0
 
+    async def unfinished(self, services: list[str]) -> list[dict[str, Any]]:
+        """The run's invocations of `services` not completed: id, target, status and
+        journal size (where each stands), read once (the nemesis's sampler)."""
+        return await self.query(
+            "SELECT id, target_service_name || '/' || target_handler_name AS target, status,"
+            f" journal_size FROM sys_invocation WHERE {self.ours(services)} AND {NOT_DONE}",
+            within=0,
+        )
+
     async def status_counts(self, services: list[str], within: float = 15.0) -> dict[str, int]:
         """Invocations of `services` by status; retried for `within` seconds."""
         return (await self._progress(services, within))[0]

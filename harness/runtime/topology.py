@@ -331,16 +331,16 @@ class Topology:
         """The Restate services of every deployment this run registered."""
         return sorted({name for s in self.records.values() for name in s["restate_services"]})
 
-    async def restate_counts(self) -> dict[str, int] | None:
-        """The run's invocations by status, or None when the server does not answer at
-        once (it is down: a fault)."""
+    async def restate_unfinished(self) -> list[dict[str, Any]] | None:
+        """The run's invocations not completed, each with where it stands (its journal
+        size), or None when the server does not answer at once (it is down: a fault)."""
         if self.server is None or not self.restate_services:
             return None
         try:
             # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancel that arrives
             # as the call completes, and the sampler then outlived its run (a CI hang)
             async with asyncio.timeout(1.0):
-                return await self.server.admin.status_counts(self.restate_services, within=0)
+                return await self.server.admin.unfinished(self.restate_services)
         except (HarnessError, aiohttp.ClientError, TimeoutError, OSError):
             return None
 

@@ -10,6 +10,7 @@ and a control of its own.)"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 # states of an invocation an operator can act on: under way, or waiting to run or retry
 ACTIONABLE = ("pending", "ready", "running", "suspended", "backing-off")
 TRIES = 5  # candidates tried, in order, when the first completed before the action
+# seconds an action may wait for the Admin API: a server that is down (its own fault)
+# does not answer, and the action is recorded as missed instead of waiting for it
+ACT_WITHIN = 5.0
 
 
 class Operator:
@@ -82,10 +86,12 @@ async def inject(nem: Nemesis, shot: Shot) -> None:
     began, refused = time.monotonic(), []
     for row in rows[:TRIES]:  # one may complete between the query and the action: the next
         try:
-            await nem.operator.act(action, row["id"])
+            # the server may go down under it (a fault of its own): no answer is a refusal
+            async with asyncio.timeout(ACT_WITHIN):
+                await nem.operator.act(action, row["id"])
             break
-        except HarnessError as e:
-            refused.append(str(e)[:300])
+        except (HarnessError, aiohttp.ClientError, OSError, TimeoutError) as e:
+            refused.append(f"{type(e).__name__}: {e}"[:300])
     else:
         aim.update(landed=False, missed=f"Restate refused the {action}: {refused[-1]}")
         nem.record("fault-start", **what, **aim, refused=len(refused))
