@@ -212,6 +212,8 @@ def test_report_says_where_each_fault_landed_and_how_fast_work_recovered(stored_
     # per fault, what the run measured: serving again (a server: every partition led) and
     # the whole unavailability; and the harness's own health
     assert "serving (every partition led) after" in html and "s in all" in html
+    # where in each handler's journal the faults landed, and what no fault reached
+    assert 'id="coverage"' in html and "Payments/create" in html and "Command: Run charge" in html
     assert "event loop lag p50" in html
     results = json.loads((run_dir / "results.json").read_text())
     assert results["stats"]["recovery"]["kill service"]["n"] >= 1
