@@ -32,3 +32,15 @@ def test_coverage_counts_landed_faults_per_boundary_and_names_the_unhit():
     assert pay["unhit"] == [1, 3, 4]
     assert pay["after"]["2"] == "Command: Run charge" and pay["after"]["1"] == "Command: Input"
     assert cov["Other/run"] == {"boundaries": 2, "hit": {}, "unhit": [0, 1], "after": {}}
+
+
+def test_the_dashboard_adds_coverage_up_over_a_scenarios_runs():
+    from harness.report.dashboard import coverage_over
+
+    runs = [
+        {"coverage": {"Svc/pay": {"boundaries": 5, "hit": {"0": {"kill": 1}, "2": {"kill": 3}}}}},
+        {"coverage": {"Svc/pay": {"boundaries": 6, "hit": {"2": {"reset": 1}, "4": {"kill": 1}}}}},
+        {"coverage": {}},  # a run from before coverage was recorded
+    ]
+    (pay,) = coverage_over(runs)
+    assert pay == {"handler": "Svc/pay", "boundaries": 6, "hit": 3, "never": [1, 3, 5], "runs": 2}

@@ -46,16 +46,44 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
                 "verdicts": len(verdicts),
                 "violated": [v["name"] for v in verdicts if v["valid"] is False],
                 "apps": ", ".join(s["app"] for s in (manifest.get("services") or {}).values()),
+                "coverage": (results.get("stats") or {}).get("coverage") or {},
             }
         )
     return dict(sorted(runs.items()))
+
+
+def coverage_over(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A scenario's fault coverage over its runs (harness/checkers/coverage.py): per
+    handler, the boundaries its invocations reached in any run, those a fault reached in
+    any run, and those none ever did."""
+    seen: dict[str, int] = {}
+    hit: dict[str, set[int]] = {}
+    for r in runs:
+        for handler, c in (r.get("coverage") or {}).items():
+            seen[handler] = max(seen.get(handler, 0), int(c.get("boundaries", 0)))
+            hit.setdefault(handler, set()).update(int(n) for n in c.get("hit", {}))
+    return [
+        {
+            "handler": h,
+            "boundaries": seen[h],
+            "hit": len(hit[h]),
+            "never": [n for n in range(seen[h]) if n not in hit[h]],
+            "runs": sum(1 for r in runs if h in (r.get("coverage") or {})),
+        }
+        for h in sorted(seen)
+    ]
 
 
 def render_dashboard(root: Path) -> Path:
     runs = collect(root)
     template = templates().get_template("dashboard.html.j2")
     total = sum(len(v) for v in runs.values())
-    html = template.render(runs=runs, total=total, generated=time.strftime("%Y-%m-%d %H:%M:%S"))
+    html = template.render(
+        runs=runs,
+        coverage={scenario: coverage_over(rs) for scenario, rs in runs.items()},
+        total=total,
+        generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
     out = root / "index.html"
     write_atomic(out, html)
     return out
