@@ -79,8 +79,9 @@ async def chaos(
     statistics. A fault the harness cannot make is recorded as skipped, with the reason."""
     assert top.server is not None
     server = top.server
+    skipped = [unrunnable(f, top.remote, top.backend, top.external is None) for f in plan]
     nemesis = Nemesis(
-        [f for f in plan if not unrunnable(f, top.remote, top.backend, top.external is None)],
+        [f for f, why in zip(plan, skipped, strict=True) if not why],
         top.components,
         history,
         top.rundir.faults,
@@ -94,8 +95,7 @@ async def chaos(
     )
     if top.world is not None and any(f.on_event for f in plan):
         nemesis.events_after = await top.world.last_seq()
-    for f in plan:
-        why = unrunnable(f, top.remote, top.backend, top.external is None)
+    for f, why in zip(plan, skipped, strict=True):
         if why:
             nemesis.record("fault-skipped", kind=f.kind, target=f.target, reason=why)
     total, t0 = len(work.requests), time.monotonic()

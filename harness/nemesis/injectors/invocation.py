@@ -56,9 +56,9 @@ class Operator:
         # started ones first (a journal to roll back), then the oldest
         return sorted(rows, key=lambda r: (not r.get("journal_size"), str(r.get("created_at"))))
 
-    async def act(self, action: str, invocation: str) -> None:
-        """`cancel` the invocation (Admin API); an AdminError says why Restate refused."""
-        await {"cancel": self.admin.cancel}[action](invocation)
+    async def cancel(self, invocation: str) -> None:
+        """Cancel the invocation (Admin API); an AdminError says why Restate refused."""
+        await self.admin.cancel(invocation)
         self.acted.add(invocation)
 
 
@@ -82,18 +82,17 @@ async def inject(nem: Nemesis, shot: Shot) -> None:
         nem.record("fault-start", **what, **aim)
         nem.record("fault-end", **what, ready_after=0.0)
         return
-    action = {"cancel-invocation": "cancel"}[fault.kind]
     began, refused = time.monotonic(), []
     for row in rows[:TRIES]:  # one may complete between the query and the action: the next
         try:
             # the server may go down under it (a fault of its own): no answer is a refusal
             async with asyncio.timeout(ACT_WITHIN):
-                await nem.operator.act(action, row["id"])
+                await nem.operator.cancel(row["id"])
             break
         except (HarnessError, aiohttp.ClientError, OSError, TimeoutError) as e:
             refused.append(f"{type(e).__name__}: {e}"[:300])
     else:
-        aim.update(landed=False, missed=f"Restate refused the {action}: {refused[-1]}")
+        aim.update(landed=False, missed=f"Restate refused the cancel: {refused[-1]}")
         nem.record("fault-start", **what, **aim, refused=len(refused))
         nem.record("fault-end", **what, ready_after=0.0)
         return
